@@ -1,0 +1,155 @@
+//! `/api/auth/*` and `/api/me`: login with throttling, logout (revocation),
+//! invite redemption, and the caller's identity.
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use axum::extract::{ConnectInfo, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use serde::Deserialize;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use super::extract::Json;
+use crate::auth::jwt::KeyError;
+use crate::auth::principal::COOKIE;
+use crate::auth::{password, Principal};
+use crate::error::ApiError;
+use crate::model::Role;
+use crate::state::AppState;
+use crate::store::Redeem;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/auth/login", post(login))
+        .route("/api/auth/logout", post(logout))
+        .route("/api/auth/invite", post(redeem_invite))
+        .route("/api/me", get(me))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LoginBody {
+    username: String,
+    password: String,
+}
+
+impl From<KeyError> for ApiError {
+    fn from(e: KeyError) -> Self {
+        ApiError::internal(e)
+    }
+}
+
+/// The token response and the `HttpOnly; Secure; SameSite=Strict` cookie.
+pub fn token_response(status: StatusCode, token: &str, expires_in: u64, role: Role) -> Response {
+    let body = json!({"access_token": token, "token_type": "Bearer", "expires_in": expires_in, "role": role});
+    let mut resp = (status, axum::Json(body)).into_response();
+    let cookie = format!("{COOKIE}={token}; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age={expires_in}");
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        resp.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
+}
+
+fn throttled(state: &AppState, user_key: &str, addr_key: &str, now: Instant) -> Option<u64> {
+    let mut limits = state.login_limits.lock().ok()?;
+    let (by_user, by_addr) = &mut *limits;
+    let a = by_user.check(user_key, now).err();
+    let b = by_addr.check(addr_key, now).err();
+    a.max(b).map(|d| d.as_secs().max(1))
+}
+
+async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Json(body): Json<LoginBody>,
+) -> Result<Response, ApiError> {
+    use std::sync::atomic::Ordering::Relaxed;
+    let user_key = format!("u:{}", body.username.to_lowercase());
+    let addr_key = format!("a:{}", peer.ip());
+    let now = Instant::now();
+    if let Some(retry) = throttled(&state, &user_key, &addr_key, now) {
+        state.metrics.logins_throttled.fetch_add(1, Relaxed);
+        tracing::warn!(address = %peer.ip(), "login throttled");
+        return Err(ApiError::RateLimited { retry_after_secs: retry });
+    }
+    let user = if body.username.len() <= 128 { state.store.user_by_username(&body.username).await? } else { None };
+    let stored = user.as_ref().map(|u| u.password_hash.clone());
+    let pw = body.password;
+    let ok = tokio::task::spawn_blocking(move || password::verify(&pw, stored.as_deref()))
+        .await
+        .map_err(ApiError::internal)?;
+    let user = match (ok, user) {
+        (true, Some(u)) => u,
+        _ => {
+            if let Ok(mut limits) = state.login_limits.lock() {
+                limits.0.fail(&user_key, now);
+                limits.1.fail(&addr_key, now);
+            }
+            state.metrics.logins_failed.fetch_add(1, Relaxed);
+            tracing::info!(address = %peer.ip(), "login failed");
+            return Err(ApiError::Unauthenticated { message: "invalid username or password" });
+        }
+    };
+    if let Ok(mut limits) = state.login_limits.lock() {
+        limits.0.clear(&user_key);
+    }
+    let (token, _claims) = state.tokens.issue(&user.sub, user.role, &user.name, None, None)?;
+    state.metrics.logins_ok.fetch_add(1, Relaxed);
+    tracing::info!(user = %user.sub, role = %user.role, "login");
+    Ok(token_response(StatusCode::OK, &token, state.tokens.default_ttl().as_secs(), user.role))
+}
+
+async fn logout(State(state): State<AppState>, who: Principal) -> Result<Response, ApiError> {
+    state.store.revoke_token(&who.jti, who.exp).await?;
+    state.revocations.revoke_token(&who.jti, who.exp);
+    tracing::info!(user = %who.sub, "logout");
+    let mut resp = StatusCode::NO_CONTENT.into_response();
+    let clear = format!("{COOKIE}=; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age=0");
+    if let Ok(v) = HeaderValue::from_str(&clear) {
+        resp.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    Ok(resp)
+}
+
+async fn me(who: Principal) -> impl IntoResponse {
+    axum::Json(json!({"sub": who.sub, "name": who.name, "role": who.role, "sessions": who.sessions}))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InviteBody {
+    code: String,
+    name: String,
+}
+
+pub fn hash_code(code: &str) -> String {
+    hex::encode(Sha256::digest(code.trim().as_bytes()))
+}
+
+async fn redeem_invite(State(state): State<AppState>, Json(body): Json<InviteBody>) -> Result<Response, ApiError> {
+    let name = body.name.trim();
+    if name.is_empty() || name.chars().count() > 80 {
+        return Err(ApiError::invalid("invalid_name", "name must be 1..=80 characters"));
+    }
+    if body.code.len() > 128 {
+        return Err(ApiError::NotFound { code: "invite_not_found", message: "no such invite".into() });
+    }
+    let invite = match state.store.redeem_invite(&hash_code(&body.code), chrono::Utc::now()).await? {
+        Redeem::Ok(i) => i,
+        Redeem::Unknown => {
+            return Err(ApiError::NotFound { code: "invite_not_found", message: "no such invite".into() })
+        }
+        Redeem::Gone => {
+            return Err(ApiError::Gone { code: "invite_gone", message: "this invite expired or was used up".into() })
+        }
+    };
+    let sub = format!("invite-{}", uuid::Uuid::new_v4());
+    let (token, _) = state.tokens.issue(&sub, invite.role, name, Some(vec![invite.session_id.clone()]), None)?;
+    tracing::info!(user = %sub, session = %invite.session_id, "invite redeemed");
+    Ok(token_response(StatusCode::OK, &token, state.tokens.default_ttl().as_secs(), invite.role))
+}

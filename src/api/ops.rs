@@ -1,0 +1,53 @@
+//! Operations: liveness, readiness, Prometheus metrics, the permission table.
+
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use serde_json::json;
+
+use crate::auth::principal::{authenticate, token_from_headers};
+use crate::auth::{authorize, permissions, Permission};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/api/permissions", get(table))
+}
+
+async fn healthz() -> impl IntoResponse {
+    axum::Json(json!({"status": "ok"}))
+}
+
+async fn readyz(State(state): State<AppState>) -> Result<Response, ApiError> {
+    if state.shutdown.is_triggered() {
+        return Err(ApiError::Unavailable);
+    }
+    state.store.ping().await.map_err(|_| ApiError::Unavailable)?;
+    Ok(axum::Json(json!({"status": "ready"})).into_response())
+}
+
+/// An admin token or the configured scrape token.
+async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+    let (token, _) = token_from_headers(&headers).ok_or(ApiError::Unauthenticated { message: "authentication required" })?;
+    let scrape_ok = state.config.metrics_token.as_ref().is_some_and(|t| {
+        let a = t.expose().as_bytes();
+        let b = token.as_bytes();
+        a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    });
+    if !scrape_ok {
+        let who = authenticate(&state, &token).await?;
+        authorize(&who, Permission::MetricsRead, None)?;
+    }
+    let body = state.metrics.render();
+    Ok((StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response())
+}
+
+async fn table() -> impl IntoResponse {
+    axum::Json(permissions::TABLE)
+}

@@ -1,0 +1,216 @@
+//! `/api/sessions`: create, list, get, patch, moderators, consent, patient
+//! identifiers, start/end, invites. Thin: parse, authorize, call the owner.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::Router;
+use chrono::Utc;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::extract::{Json, Path};
+use crate::auth::{authorize, Permission, Principal};
+use crate::error::ApiError;
+use crate::model::{Invite, Role, Session, SessionState};
+use crate::session::identifiers::PatientIdentifiers;
+use crate::session::lifecycle::{self, ConsentBody, NewSession, SessionPatch};
+use crate::state::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/sessions", post(create).get(list))
+        .route("/api/sessions/{id}", get(read).patch(patch))
+        .route("/api/sessions/{id}/moderators", put(moderators))
+        .route("/api/sessions/{id}/consent", put(consent))
+        .route("/api/sessions/{id}/identifiers", put(identifiers))
+        .route("/api/sessions/{id}/start", post(start))
+        .route("/api/sessions/{id}/end", post(end))
+        .route("/api/sessions/{id}/invites", post(invite))
+}
+
+/// Load a session and check `perm` against it; records the session on the span.
+pub async fn load(state: &AppState, who: &Principal, id: &str, perm: Permission) -> Result<Session, ApiError> {
+    tracing::Span::current().record("session", id);
+    if id.len() > 64 {
+        return Err(ApiError::not_found("session"));
+    }
+    let s = state.store.session(id).await?.ok_or_else(|| ApiError::not_found("session"))?;
+    authorize(who, perm, Some(&s))?;
+    Ok(s)
+}
+
+async fn create(
+    State(state): State<AppState>,
+    who: Principal,
+    Json(req): Json<NewSession>,
+) -> Result<Response, ApiError> {
+    authorize(&who, Permission::SessionCreate, None)?;
+    let s = lifecycle::create(uuid::Uuid::new_v4().to_string(), &who.sub, req, Utc::now())?;
+    tracing::Span::current().record("session", s.id.as_str());
+    state.store.create_session(&s).await?;
+    tracing::info!(session = %s.id, "session created");
+    Ok((StatusCode::CREATED, axum::Json(s)).into_response())
+}
+
+async fn list(State(state): State<AppState>, who: Principal) -> Result<Response, ApiError> {
+    authorize(&who, Permission::SessionRead, None)?;
+    let all = state.store.sessions().await?;
+    let visible: Vec<Session> =
+        all.into_iter().filter(|s| crate::auth::permissions::can_see(&who, s)).collect();
+    Ok(axum::Json(visible).into_response())
+}
+
+async fn read(State(state): State<AppState>, who: Principal, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let s = load(&state, &who, &id, Permission::SessionRead).await?;
+    Ok(axum::Json(s).into_response())
+}
+
+async fn patch(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(id): Path<String>,
+    Json(p): Json<SessionPatch>,
+) -> Result<Response, ApiError> {
+    let mut s = load(&state, &who, &id, Permission::SessionPatch).await?;
+    lifecycle::patch(&mut s, p)?;
+    state.store.save_session(&s).await?;
+    crate::live::on_session_changed(&state, &s).await;
+    Ok(axum::Json(s).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ModeratorsBody {
+    users: Vec<String>,
+}
+
+async fn moderators(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(id): Path<String>,
+    Json(body): Json<ModeratorsBody>,
+) -> Result<Response, ApiError> {
+    let mut s = load(&state, &who, &id, Permission::ModeratorsSet).await?;
+    if body.users.len() > 50 {
+        return Err(ApiError::invalid("invalid_moderators", "at most 50 moderators"));
+    }
+    for sub in &body.users {
+        let ok = sub.len() <= 64 && state.store.user_by_sub(sub).await?.is_some_and(|u| u.role == Role::Moderator);
+        if !ok {
+            return Err(ApiError::invalid("invalid_moderators", "every user must be an existing moderator account"));
+        }
+    }
+    state.store.set_moderators(&s.id, &body.users).await?;
+    s.moderators = body.users;
+    s.moderators.sort();
+    s.moderators.dedup();
+    crate::live::on_session_changed(&state, &s).await;
+    Ok(axum::Json(s).into_response())
+}
+
+async fn consent(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(id): Path<String>,
+    Json(body): Json<ConsentBody>,
+) -> Result<Response, ApiError> {
+    let mut s = load(&state, &who, &id, Permission::ConsentRecord).await?;
+    lifecycle::record_consent(&mut s, body, &who.sub, Utc::now())?;
+    state.store.save_session(&s).await?;
+    crate::live::on_session_changed(&state, &s).await;
+    tracing::info!("consent recorded");
+    Ok(axum::Json(s).into_response())
+}
+
+async fn identifiers(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(id): Path<String>,
+    Json(body): Json<PatientIdentifiers>,
+) -> Result<Response, ApiError> {
+    let s = load(&state, &who, &id, Permission::IdentifiersSet).await?;
+    if s.state == SessionState::Ended {
+        return Err(ApiError::conflict("session_ended", "the session has ended"));
+    }
+    let too_long = [&body.names, &body.mrns, &body.dates, &body.other]
+        .iter()
+        .any(|v| v.len() > 100 || v.iter().any(|x| x.chars().count() > 200));
+    if too_long {
+        return Err(ApiError::invalid("invalid_identifiers", "at most 100 entries per list of 200 characters each"));
+    }
+    let count = body.count();
+    state.identifiers.set(&s.id, body);
+    crate::live::on_identifiers_changed(&state, &s.id).await;
+    tracing::info!(count, "patient identifiers registered");
+    Ok(axum::Json(json!({"registered": count})).into_response())
+}
+
+async fn start(State(state): State<AppState>, who: Principal, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let mut s = load(&state, &who, &id, Permission::SessionStart).await?;
+    lifecycle::start(&mut s, Utc::now())?;
+    state.store.save_session(&s).await?;
+    crate::live::on_started(&state, &s).await?;
+    tracing::info!("session started");
+    Ok(axum::Json(s).into_response())
+}
+
+async fn end(State(state): State<AppState>, who: Principal, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let mut s = load(&state, &who, &id, Permission::SessionEnd).await?;
+    lifecycle::end(&mut s, Utc::now())?;
+    crate::live::on_ending(&state, &s).await;
+    state.store.save_session(&s).await?;
+    state.identifiers.forget(&s.id);
+    crate::live::on_session_changed(&state, &s).await;
+    tracing::info!("session ended");
+    Ok(axum::Json(s).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InviteBody {
+    role: String,
+    ttl_seconds: Option<u64>,
+    max_uses: Option<u32>,
+}
+
+async fn invite(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(id): Path<String>,
+    Json(body): Json<InviteBody>,
+) -> Result<Response, ApiError> {
+    let s = load(&state, &who, &id, Permission::InviteCreate).await?;
+    if s.state == SessionState::Ended {
+        return Err(ApiError::conflict("session_ended", "the session has ended"));
+    }
+    let role = Role::parse(&body.role)
+        .filter(|r| r.is_viewer() && s.audience.contains(r))
+        .ok_or_else(|| ApiError::invalid("invalid_role", "role must be a viewer role in the session's audience"))?;
+    let ttl = body.ttl_seconds.unwrap_or(3600);
+    if !(60..=7 * 24 * 3600).contains(&ttl) {
+        return Err(ApiError::invalid("invalid_ttl", "ttl_seconds must be 60..=604800"));
+    }
+    let max_uses = body.max_uses.unwrap_or(30);
+    if !(1..=1000).contains(&max_uses) {
+        return Err(ApiError::invalid("invalid_max_uses", "max_uses must be 1..=1000"));
+    }
+    let mut raw = [0u8; 16];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut raw);
+    let code = hex::encode(raw);
+    let expires_at = Utc::now() + chrono::Duration::seconds(i64::try_from(ttl).unwrap_or(3600));
+    let inv = Invite {
+        code_hash: super::auth::hash_code(&code),
+        session_id: s.id.clone(),
+        role,
+        expires_at,
+        max_uses,
+        uses: 0,
+        created_by: who.sub.clone(),
+    };
+    state.store.create_invite(&inv).await?;
+    let base = state.public_base();
+    let url = format!("{base}/join?code={code}");
+    Ok((StatusCode::CREATED, axum::Json(json!({"code": code, "url": url, "expires_at": expires_at}))).into_response())
+}

@@ -1,0 +1,310 @@
+//! Access tokens: issue and verify JWTs with the one algorithm that the
+//! configuration pins. Verification keys come from a key file, the generated
+//! HS256 secret in the data directory, or an external issuer's JWKS (cached,
+//! the token's `kid` must match a key of the configured algorithm).
+
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use jsonwebtoken::jwk::JwkSet;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+use crate::config::{JwtAlg, JwtConfig};
+use crate::model::Role;
+
+/// The claims of an orgallery access token.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct Claims {
+    pub iss: String,
+    pub aud: serde_json::Value,
+    pub sub: String,
+    pub exp: i64,
+    pub iat: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
+    pub jti: String,
+    pub role: Role,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sessions: Option<Vec<String>>,
+}
+
+impl std::fmt::Debug for Claims {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Claims").field("sub", &self.sub).field("role", &self.role).finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("cannot read key {path}: {source}")]
+    Read { path: String, source: std::io::Error },
+    #[error("invalid key {path}: {reason}")]
+    Invalid { path: String, reason: String },
+    #[error("cannot create the HS256 secret: {0}")]
+    Secret(std::io::Error),
+    #[error("this server verifies tokens from an external issuer and has no signing key (--jwt-key)")]
+    NoSigningKey,
+    #[error("signing failed: {0}")]
+    Sign(String),
+}
+
+/// Why a token was refused. Never echoes the token.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum VerifyError {
+    #[error("invalid token")]
+    Invalid,
+    #[error("token expired")]
+    Expired,
+    #[error("token revoked")]
+    Revoked,
+}
+
+enum Verifier {
+    Key(DecodingKey),
+    Jwks(Jwks),
+}
+
+struct Jwks {
+    url: String,
+    client: reqwest::Client,
+    /// (fetched at, keys). std Mutex: never held across `.await`.
+    cache: Mutex<Option<(Instant, JwkSet)>>,
+    last_fetch: Mutex<Option<Instant>>,
+}
+
+const JWKS_TTL: Duration = Duration::from_secs(600);
+const JWKS_MIN_REFETCH: Duration = Duration::from_secs(10);
+
+pub struct TokenService {
+    alg: Algorithm,
+    encoding: Option<EncodingKey>,
+    verifier: Verifier,
+    validation: Validation,
+    issuer: String,
+    audience: String,
+    ttl: Duration,
+}
+
+fn algorithm(a: JwtAlg) -> Algorithm {
+    match a {
+        JwtAlg::Hs256 => Algorithm::HS256,
+        JwtAlg::Rs256 => Algorithm::RS256,
+        JwtAlg::Es256 => Algorithm::ES256,
+        JwtAlg::EdDsa => Algorithm::EdDSA,
+    }
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, KeyError> {
+    std::fs::read(path).map_err(|source| KeyError::Read { path: path.display().to_string(), source })
+}
+
+fn invalid(path: &Path, e: impl std::fmt::Display) -> KeyError {
+    KeyError::Invalid { path: path.display().to_string(), reason: e.to_string() }
+}
+
+/// Read the HS256 secret from the data dir, generating it (mode 0600) on first start.
+fn hs256_secret(data_dir: &Path) -> Result<Vec<u8>, KeyError> {
+    use base64::Engine;
+    let path = data_dir.join("jwt-secret");
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        return base64::engine::general_purpose::STANDARD.decode(text.trim()).map_err(|e| invalid(&path, e));
+    }
+    std::fs::create_dir_all(data_dir).map_err(KeyError::Secret)?;
+    let mut secret = [0u8; 48];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut secret);
+    let text = base64::engine::general_purpose::STANDARD.encode(secret);
+    write_private(&path, text.as_bytes()).map_err(KeyError::Secret)?;
+    Ok(secret.to_vec())
+}
+
+/// Write a file readable by its owner only.
+pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
+}
+
+impl TokenService {
+    pub fn load(cfg: &JwtConfig, data_dir: &Path) -> Result<Self, KeyError> {
+        let alg = algorithm(cfg.alg);
+        let (encoding, verifier) = match cfg.alg {
+            JwtAlg::Hs256 => {
+                let secret = hs256_secret(data_dir)?;
+                (Some(EncodingKey::from_secret(&secret)), Verifier::Key(DecodingKey::from_secret(&secret)))
+            }
+            other => {
+                let encoding = match &cfg.key_file {
+                    Some(p) => {
+                        let pem = read(p)?;
+                        Some(
+                            match other {
+                                JwtAlg::Rs256 => EncodingKey::from_rsa_pem(&pem),
+                                JwtAlg::Es256 => EncodingKey::from_ec_pem(&pem),
+                                _ => EncodingKey::from_ed_pem(&pem),
+                            }
+                            .map_err(|e| invalid(p, e))?,
+                        )
+                    }
+                    None => None,
+                };
+                let verifier = match (&cfg.jwks_url, &cfg.public_key_file) {
+                    (Some(url), _) => Verifier::Jwks(Jwks {
+                        url: url.clone(),
+                        client: reqwest::Client::builder()
+                            .timeout(Duration::from_secs(5))
+                            .build()
+                            .map_err(|e| KeyError::Invalid { path: url.clone(), reason: e.to_string() })?,
+                        cache: Mutex::new(None),
+                        last_fetch: Mutex::new(None),
+                    }),
+                    (None, Some(p)) => {
+                        let pem = read(p)?;
+                        Verifier::Key(
+                            match other {
+                                JwtAlg::Rs256 => DecodingKey::from_rsa_pem(&pem),
+                                JwtAlg::Es256 => DecodingKey::from_ec_pem(&pem),
+                                _ => DecodingKey::from_ed_pem(&pem),
+                            }
+                            .map_err(|e| invalid(p, e))?,
+                        )
+                    }
+                    (None, None) => {
+                        return Err(KeyError::Invalid {
+                            path: "--jwt-public-key".into(),
+                            reason: "an asymmetric algorithm needs a public key or a JWKS URL".into(),
+                        })
+                    }
+                };
+                (encoding, verifier)
+            }
+        };
+        let mut validation = Validation::new(alg);
+        validation.leeway = cfg.leeway;
+        validation.validate_exp = true;
+        validation.validate_nbf = true;
+        validation.set_issuer(&[cfg.issuer.as_str()]);
+        validation.set_audience(&[cfg.audience.as_str()]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        Ok(Self {
+            alg,
+            encoding,
+            verifier,
+            validation,
+            issuer: cfg.issuer.clone(),
+            audience: cfg.audience.clone(),
+            ttl: cfg.ttl,
+        })
+    }
+
+    pub fn default_ttl(&self) -> Duration {
+        self.ttl
+    }
+
+    /// Sign a new access token. Returns the token and its claims.
+    pub fn issue(
+        &self,
+        sub: &str,
+        role: Role,
+        name: &str,
+        sessions: Option<Vec<String>>,
+        ttl: Option<Duration>,
+    ) -> Result<(String, Claims), KeyError> {
+        let key = self.encoding.as_ref().ok_or(KeyError::NoSigningKey)?;
+        let now = chrono::Utc::now().timestamp();
+        let ttl = i64::try_from(ttl.unwrap_or(self.ttl).as_secs()).unwrap_or(i64::MAX / 2);
+        let claims = Claims {
+            iss: self.issuer.clone(),
+            aud: serde_json::Value::String(self.audience.clone()),
+            sub: sub.to_string(),
+            exp: now.saturating_add(ttl),
+            iat: now,
+            nbf: Some(now),
+            jti: uuid::Uuid::new_v4().to_string(),
+            role,
+            name: name.to_string(),
+            sessions,
+        };
+        let token =
+            jsonwebtoken::encode(&Header::new(self.alg), &claims, key).map_err(|e| KeyError::Sign(e.to_string()))?;
+        Ok((token, claims))
+    }
+
+    /// Check signature, algorithm, `iss`, `aud`, `exp`, `nbf`. Revocation is
+    /// checked by the caller (it needs the store's view).
+    pub async fn verify(&self, token: &str) -> Result<Claims, VerifyError> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| VerifyError::Invalid)?;
+        if header.alg != self.alg {
+            return Err(VerifyError::Invalid);
+        }
+        let key = match &self.verifier {
+            Verifier::Key(k) => k.clone(),
+            Verifier::Jwks(j) => j.key_for(header.kid.as_deref(), self.alg).await?,
+        };
+        match jsonwebtoken::decode::<Claims>(token, &key, &self.validation) {
+            Ok(data) => Ok(data.claims),
+            Err(e) if matches!(e.kind(), jsonwebtoken::errors::ErrorKind::ExpiredSignature) => {
+                Err(VerifyError::Expired)
+            }
+            Err(_) => Err(VerifyError::Invalid),
+        }
+    }
+}
+
+impl Jwks {
+    fn cached(&self, kid: &str, alg: Algorithm, fresh_only: bool) -> Option<DecodingKey> {
+        let guard = self.cache.lock().ok()?;
+        let (at, set) = guard.as_ref()?;
+        if fresh_only && at.elapsed() > JWKS_TTL {
+            return None;
+        }
+        let jwk = set.find(kid)?;
+        if let Some(ka) = jwk.common.key_algorithm {
+            if ka.to_string() != format!("{alg:?}") {
+                return None;
+            }
+        }
+        DecodingKey::from_jwk(jwk).ok()
+    }
+
+    async fn key_for(&self, kid: Option<&str>, alg: Algorithm) -> Result<DecodingKey, VerifyError> {
+        let kid = kid.ok_or(VerifyError::Invalid)?;
+        if let Some(k) = self.cached(kid, alg, true) {
+            return Ok(k);
+        }
+        let may_fetch = {
+            let mut last = self.last_fetch.lock().map_err(|_| VerifyError::Invalid)?;
+            let ok = last.is_none_or(|t| t.elapsed() >= JWKS_MIN_REFETCH);
+            if ok {
+                *last = Some(Instant::now());
+            }
+            ok
+        };
+        if may_fetch {
+            match self.fetch().await {
+                Ok(set) => {
+                    if let Ok(mut c) = self.cache.lock() {
+                        *c = Some((Instant::now(), set));
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "JWKS fetch failed"),
+            }
+        }
+        self.cached(kid, alg, false).ok_or(VerifyError::Invalid)
+    }
+
+    async fn fetch(&self) -> Result<JwkSet, reqwest::Error> {
+        self.client.get(&self.url).send().await?.error_for_status()?.json::<JwkSet>().await
+    }
+}

@@ -1,0 +1,158 @@
+//! The `orgallery` command line: parse, resolve configuration, run.
+
+use std::io::{BufRead, Write};
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+use crate::auth::jwt::TokenService;
+use crate::config::{Config, ServeArgs};
+use crate::model::Role;
+use crate::server::{termination_signal, Server};
+
+#[derive(Debug, Parser)]
+#[command(name = "orgallery", version, about = "Live updates from the operating room, through a redaction gate and a delay gate.")]
+pub struct Cli {
+    /// Data directory: the SQLite file, media, keys.
+    #[arg(long, global = true, env = "ORGALLERY_DATA", default_value = "./data")]
+    pub data: PathBuf,
+    /// TOML configuration file.
+    #[arg(long, global = true, env = "ORGALLERY_CONFIG")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server.
+    Serve(ServeArgs),
+    /// Run the server with demo accounts for every role and a demo session.
+    Demo(ServeArgs),
+    /// Manage accounts.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Print a JWT signed with the server's configured key.
+    Token {
+        #[arg(long)]
+        sub: String,
+        #[arg(long, value_enum)]
+        role: Role,
+        #[arg(long)]
+        name: Option<String>,
+        /// Limit the token to these sessions.
+        #[arg(long = "session")]
+        sessions: Vec<String>,
+        /// Lifetime, e.g. 15m, 1h, 3600s.
+        #[arg(long, default_value = "1h")]
+        ttl: String,
+        #[command(flatten)]
+        serve: ServeArgs,
+    },
+    /// Write a development certificate for localhost.
+    Certs {
+        #[arg(long, default_value = "certs")]
+        out: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create an account; the password comes from --password or stdin.
+    Add {
+        #[arg(long)]
+        username: String,
+        #[arg(long, value_enum)]
+        role: Role,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long, env = "ORGALLERY_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+    },
+}
+
+pub fn parse_ttl(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
+    let n: u64 = num.parse().map_err(|_| format!("invalid duration {s:?}"))?;
+    let secs = match unit {
+        "" | "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        "d" => n * 86400,
+        _ => return Err(format!("invalid duration unit in {s:?} (use s, m, h or d)")),
+    };
+    if secs == 0 || secs > 30 * 86400 {
+        return Err("ttl must be between 1 s and 30 d".into());
+    }
+    Ok(Duration::from_secs(secs))
+}
+
+/// Run a parsed command line. Returns the process exit code.
+pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
+    match cli.command {
+        Command::Serve(args) => {
+            let config = Config::resolve(&cli.data, cli.config.as_deref(), &args)?;
+            crate::telemetry::init(&config.log);
+            serve(config, None).await
+        }
+        Command::Demo(args) => {
+            let config = Config::resolve(&cli.data, cli.config.as_deref(), &args)?;
+            crate::telemetry::init(&config.log);
+            serve(config, Some(())).await
+        }
+        Command::User { command: UserCommand::Add { username, role, name, password } } => {
+            let config = Config::resolve(&cli.data, cli.config.as_deref(), &ServeArgs::default())?;
+            let password = match password {
+                Some(p) => p,
+                None => {
+                    let mut line = String::new();
+                    std::io::stdin().lock().read_line(&mut line)?;
+                    line.trim_end_matches(['\r', '\n']).to_string()
+                }
+            };
+            let state = crate::server::build_state(config).await?;
+            let user = crate::users::add(state.store.as_ref(), crate::users::NewUser { username, password, role, name })
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("created {} ({}) sub={}", user.username, user.role, user.sub);
+            Ok(())
+        }
+        Command::Token { sub, role, name, sessions, ttl, serve } => {
+            let config = Config::resolve(&cli.data, cli.config.as_deref(), &serve)?;
+            let ttl = parse_ttl(&ttl)?;
+            let tokens = TokenService::load(&config.jwt, &config.data_dir)?;
+            let sessions = if sessions.is_empty() { None } else { Some(sessions) };
+            let (token, _) = tokens.issue(&sub, role, name.as_deref().unwrap_or(&sub), sessions, Some(ttl))?;
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "{token}")?;
+            Ok(())
+        }
+        Command::Certs { out } => {
+            let (cert, key) = crate::certs::generate_dev_cert(&out)?;
+            println!("wrote {} and {}", cert.display(), key.display());
+            Ok(())
+        }
+    }
+}
+
+async fn serve(config: Config, demo: Option<()>) -> Result<(), Box<dyn std::error::Error>> {
+    let server = Server::start(config).await?;
+    if demo.is_some() {
+        let lines = crate::demo::seed(&server.state).await.map_err(|e| e.to_string())?;
+        println!("{}", crate::demo::banner(&server.url, &lines));
+    }
+    println!("listening on {}", server.url);
+    let _ = std::io::stdout().flush();
+    let stopper = server.state.shutdown.clone();
+    tokio::spawn(async move {
+        termination_signal().await;
+        tracing::info!("shutting down");
+        stopper.trigger();
+    });
+    server.wait().await?;
+    Ok(())
+}

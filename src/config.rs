@@ -1,0 +1,325 @@
+//! Typed configuration. Precedence: command-line flag > `ORGALLERY_*`
+//! environment variable > `--config FILE` (TOML) > built-in default.
+//! Secrets are wrapped in [`Secret`] so that `Debug` never prints them.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::Args;
+use serde::Deserialize;
+
+/// A value that must never appear in logs or debug output.
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
+pub struct Secret<T>(T);
+
+impl<T> Secret<T> {
+    pub fn new(v: T) -> Self {
+        Self(v)
+    }
+    pub fn expose(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> std::fmt::Debug for Secret<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+pub enum JwtAlg {
+    #[serde(rename = "HS256")]
+    #[value(name = "HS256")]
+    Hs256,
+    #[serde(rename = "RS256")]
+    #[value(name = "RS256")]
+    Rs256,
+    #[serde(rename = "ES256")]
+    #[value(name = "ES256")]
+    Es256,
+    #[serde(rename = "EdDSA")]
+    #[value(name = "EdDSA")]
+    EdDsa,
+}
+
+/// Server flags shared by `serve` and `demo`. Every field is optional here so
+/// that the TOML file can fill what neither flag nor environment set.
+#[derive(Debug, Clone, Default, Args, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "ORGALLERY_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Serve HTTPS with the certificate in certs/ (or --cert/--key).
+    #[arg(long, env = "ORGALLERY_TLS")]
+    pub tls: Option<bool>,
+    #[arg(long, env = "ORGALLERY_CERT")]
+    pub cert: Option<PathBuf>,
+    #[arg(long, env = "ORGALLERY_KEY")]
+    pub key: Option<PathBuf>,
+    /// Origins allowed to open the live WebSocket besides the server's own.
+    #[arg(long = "allow-origin", env = "ORGALLERY_ALLOW_ORIGIN", value_delimiter = ',')]
+    pub allow_origin: Option<Vec<String>>,
+    /// Public base URL (used in invite links), e.g. https://gallery.example.org
+    #[arg(long, env = "ORGALLERY_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Bearer token that may scrape /metrics (admins always may).
+    #[arg(long, env = "ORGALLERY_METRICS_TOKEN", hide_env_values = true)]
+    #[serde(skip)]
+    pub metrics_token: Option<String>,
+    /// Maximum JSON body size in bytes.
+    #[arg(long, env = "ORGALLERY_BODY_LIMIT")]
+    pub body_limit: Option<usize>,
+    #[command(flatten)]
+    pub jwt: JwtArgs,
+    /// Log filter (tracing EnvFilter syntax), e.g. "info,orgallery=debug".
+    #[arg(long, env = "ORGALLERY_LOG")]
+    pub log: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Args, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct JwtArgs {
+    #[arg(long = "jwt-alg", env = "ORGALLERY_JWT_ALG")]
+    pub jwt_alg: Option<JwtAlg>,
+    /// Private key (PEM) used to sign tokens for RS256/ES256/EdDSA.
+    #[arg(long = "jwt-key", env = "ORGALLERY_JWT_KEY")]
+    pub jwt_key: Option<PathBuf>,
+    /// Public key (PEM) used to verify tokens for RS256/ES256/EdDSA.
+    #[arg(long = "jwt-public-key", env = "ORGALLERY_JWT_PUBLIC_KEY")]
+    pub jwt_public_key: Option<PathBuf>,
+    /// JWKS URL of an external identity provider (verification only).
+    #[arg(long = "jwks-url", env = "ORGALLERY_JWKS_URL")]
+    pub jwks_url: Option<String>,
+    #[arg(long = "jwt-issuer", env = "ORGALLERY_JWT_ISSUER")]
+    pub jwt_issuer: Option<String>,
+    #[arg(long = "jwt-audience", env = "ORGALLERY_JWT_AUDIENCE")]
+    pub jwt_audience: Option<String>,
+    /// Access token lifetime in seconds.
+    #[arg(long = "jwt-ttl", env = "ORGALLERY_JWT_TTL")]
+    pub jwt_ttl: Option<u64>,
+    /// Clock leeway in seconds for exp/nbf.
+    #[arg(long = "jwt-leeway", env = "ORGALLERY_JWT_LEEWAY")]
+    pub jwt_leeway: Option<u64>,
+}
+
+/// Resolved JWT settings.
+#[derive(Debug, Clone)]
+pub struct JwtConfig {
+    pub alg: JwtAlg,
+    pub key_file: Option<PathBuf>,
+    pub public_key_file: Option<PathBuf>,
+    pub jwks_url: Option<String>,
+    pub issuer: String,
+    pub audience: String,
+    pub ttl: Duration,
+    pub leeway: u64,
+}
+
+/// Login throttling: failures allowed per window, per user and per address.
+#[derive(Debug, Clone)]
+pub struct LoginLimits {
+    pub per_user: usize,
+    pub per_address: usize,
+    pub window: Duration,
+}
+
+/// The resolved configuration of one server.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    pub listen: SocketAddr,
+    pub tls: bool,
+    pub cert: PathBuf,
+    pub key: PathBuf,
+    pub allowed_origins: Vec<String>,
+    pub public_url: Option<String>,
+    pub metrics_token: Option<Secret<String>>,
+    pub body_limit: usize,
+    pub jwt: JwtConfig,
+    pub login: LoginLimits,
+    pub log: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("invalid config file {path}: {source}")]
+    Parse { path: PathBuf, source: toml::de::Error },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Defaults for a data directory: what `serve` uses with no flags.
+    pub fn defaults(data_dir: &Path) -> Self {
+        Self {
+            data_dir: data_dir.to_path_buf(),
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            tls: false,
+            cert: PathBuf::from("certs/cert.pem"),
+            key: PathBuf::from("certs/key.pem"),
+            allowed_origins: Vec::new(),
+            public_url: None,
+            metrics_token: None,
+            body_limit: 64 * 1024,
+            jwt: JwtConfig {
+                alg: JwtAlg::Hs256,
+                key_file: None,
+                public_key_file: None,
+                jwks_url: None,
+                issuer: "orgallery".into(),
+                audience: "orgallery".into(),
+                ttl: Duration::from_secs(15 * 60),
+                leeway: 30,
+            },
+            login: LoginLimits { per_user: 5, per_address: 20, window: Duration::from_secs(300) },
+            log: "info".into(),
+        }
+    }
+
+    /// Merge flags/environment (already parsed by clap) over the TOML file over defaults.
+    pub fn resolve(data_dir: &Path, file: Option<&Path>, args: &ServeArgs) -> Result<Self, ConfigError> {
+        let from_file = match file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+                toml::from_str::<ServeArgs>(&text)
+                    .map_err(|source| ConfigError::Parse { path: path.to_path_buf(), source })?
+            }
+            None => ServeArgs::default(),
+        };
+        let mut c = Self::defaults(data_dir);
+        macro_rules! pick {
+            ($($f:ident).+) => { args.$($f).+.clone().or_else(|| from_file.$($f).+.clone()) };
+        }
+        if let Some(v) = pick!(listen) {
+            c.listen = v;
+        }
+        if let Some(v) = pick!(tls) {
+            c.tls = v;
+        }
+        if let Some(v) = pick!(cert) {
+            c.cert = v;
+        }
+        if let Some(v) = pick!(key) {
+            c.key = v;
+        }
+        if let Some(v) = pick!(allow_origin) {
+            c.allowed_origins = v;
+        }
+        c.public_url = pick!(public_url);
+        c.metrics_token = args.metrics_token.clone().map(Secret::new);
+        if let Some(v) = pick!(body_limit) {
+            c.body_limit = v;
+        }
+        if let Some(v) = pick!(log) {
+            c.log = v;
+        }
+        if let Some(v) = pick!(jwt.jwt_alg) {
+            c.jwt.alg = v;
+        }
+        c.jwt.key_file = pick!(jwt.jwt_key);
+        c.jwt.public_key_file = pick!(jwt.jwt_public_key);
+        c.jwt.jwks_url = pick!(jwt.jwks_url);
+        if let Some(v) = pick!(jwt.jwt_issuer) {
+            c.jwt.issuer = v;
+        }
+        if let Some(v) = pick!(jwt.jwt_audience) {
+            c.jwt.audience = v;
+        }
+        if let Some(v) = pick!(jwt.jwt_ttl) {
+            c.jwt.ttl = Duration::from_secs(v);
+        }
+        if let Some(v) = pick!(jwt.jwt_leeway) {
+            c.jwt.leeway = v;
+        }
+        c.validate()?;
+        Ok(c)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.jwt.ttl.is_zero() || self.jwt.ttl > Duration::from_secs(24 * 3600) {
+            return Err(ConfigError::Invalid("--jwt-ttl must be between 1 s and 24 h".into()));
+        }
+        if self.jwt.alg == JwtAlg::Hs256 && self.jwt.jwks_url.is_some() {
+            return Err(ConfigError::Invalid("--jwks-url needs an asymmetric --jwt-alg".into()));
+        }
+        if self.jwt.alg != JwtAlg::Hs256
+            && self.jwt.jwks_url.is_none()
+            && self.jwt.public_key_file.is_none()
+        {
+            return Err(ConfigError::Invalid(
+                "an asymmetric --jwt-alg needs --jwt-public-key or --jwks-url".into(),
+            ));
+        }
+        if self.body_limit < 1024 {
+            return Err(ConfigError::Invalid("--body-limit must be at least 1024".into()));
+        }
+        Ok(())
+    }
+
+    /// The origin the server itself is served from, as browsers send it.
+    pub fn own_origins(&self) -> Vec<String> {
+        let scheme = if self.tls { "https" } else { "http" };
+        let port = self.listen.port();
+        let mut v = vec![
+            format!("{scheme}://{}", self.listen),
+            format!("{scheme}://localhost:{port}"),
+            format!("{scheme}://127.0.0.1:{port}"),
+        ];
+        if let Some(u) = &self.public_url {
+            v.push(u.trim_end_matches('/').to_string());
+        }
+        v.extend(self.allowed_origins.iter().cloned());
+        v
+    }
+
+    pub fn db_path(&self) -> PathBuf {
+        self.data_dir.join("orgallery.db")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_never_prints() {
+        let s = Secret::new("hunter2".to_string());
+        assert!(!format!("{s:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn flag_beats_file_and_file_beats_default() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("c.toml");
+        std::fs::write(&file, "listen = \"127.0.0.1:9000\"\n[jwt]\njwt_issuer = \"from-file\"\n").expect("write");
+        let args = ServeArgs { listen: Some("127.0.0.1:9100".parse().expect("addr")), ..Default::default() };
+        let c = Config::resolve(dir.path(), Some(&file), &args).expect("resolve");
+        assert_eq!(c.listen.port(), 9100);
+        assert_eq!(c.jwt.issuer, "from-file");
+        assert_eq!(c.jwt.audience, "orgallery");
+    }
+
+    #[test]
+    fn unknown_file_keys_are_rejected() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("c.toml");
+        std::fs::write(&file, "lisen = \"x\"\n").expect("write");
+        assert!(Config::resolve(dir.path(), Some(&file), &ServeArgs::default()).is_err());
+    }
+
+    #[test]
+    fn asymmetric_alg_needs_a_key() {
+        let args = ServeArgs {
+            jwt: JwtArgs { jwt_alg: Some(JwtAlg::Rs256), ..Default::default() },
+            ..Default::default()
+        };
+        assert!(Config::resolve(Path::new("d"), None, &args).is_err());
+    }
+}

@@ -1,0 +1,46 @@
+//! # orgallery
+//!
+//! Streams live updates from the operating room to the people learning from
+//! it. Everything a surgeon publishes passes a **redaction gate** (patient
+//! identifiers masked) and a **delay gate** (held so it can be retracted)
+//! before any viewer, log or archive sees it.
+//!
+//! ## Module map
+//!
+//! | module | owns |
+//! | --- | --- |
+//! | [`config`] | settings from flags, `ORGALLERY_*` variables and a TOML file; [`config::Secret`] |
+//! | [`cli`] | the `orgallery` command line (`serve`, `demo`, `user add`, `token`, `certs`) |
+//! | [`server`] | building the state, binding HTTP/HTTPS, graceful shutdown |
+//! | [`state`] | [`state::AppState`], the handle every handler gets |
+//! | [`api`] | axum routers, one file per resource; error normalisation, request ids, spans |
+//! | [`auth`] | passwords (Argon2id), JWTs, revocation, login throttling, the permission table |
+//! | [`session`] | session rules (draft → live → ended, consent) and the patient's identifiers |
+//! | [`live`] | hooks from the session API to live sessions (gates, fan-out) |
+//! | [`store`] | persistence behind the [`store::Store`] trait; SQLite by default |
+//! | [`model`] | the domain records |
+//! | [`users`] | account creation shared by API, CLI and demo |
+//! | [`demo`] | demo accounts and session |
+//! | [`metrics`] | Prometheus counters |
+//! | [`certs`] | development certificates |
+//! | [`error`] | [`error::ApiError`] and the contract's error body |
+//!
+//! Protocol logic with time in it lives in pure crates beside this one
+//! (`crates/gate`, `crates/redact`, `crates/imaging`) and is driven from here.
+
+pub mod api;
+pub mod auth;
+pub mod certs;
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod error;
+pub mod live;
+pub mod metrics;
+pub mod model;
+pub mod server;
+pub mod session;
+pub mod state;
+pub mod store;
+pub mod telemetry;
+pub mod users;

@@ -1,0 +1,92 @@
+//! Process counters rendered as Prometheus text. Plain atomics: no registry,
+//! no locks on the hot path.
+
+use std::fmt::Write;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering::Relaxed};
+
+#[derive(Default)]
+pub struct Metrics {
+    pub http_2xx: AtomicU64,
+    pub http_3xx: AtomicU64,
+    pub http_4xx: AtomicU64,
+    pub http_5xx: AtomicU64,
+    pub logins_ok: AtomicU64,
+    pub logins_failed: AtomicU64,
+    pub logins_throttled: AtomicU64,
+    pub updates_published: AtomicU64,
+    pub updates_released: AtomicU64,
+    pub updates_dropped: AtomicU64,
+    pub viewers: AtomicI64,
+    pub viewers_too_slow: AtomicU64,
+    pub live_sessions: AtomicI64,
+}
+
+impl Metrics {
+    pub fn count_status(&self, status: u16) {
+        let c = match status {
+            200..=299 => &self.http_2xx,
+            300..=399 => &self.http_3xx,
+            400..=499 => &self.http_4xx,
+            _ => &self.http_5xx,
+        };
+        c.fetch_add(1, Relaxed);
+    }
+
+    pub fn render(&self) -> String {
+        let mut out = String::with_capacity(2048);
+        let counter = |out: &mut String, name: &str, help: &str, series: &[(&str, u64)]| {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
+            for (labels, v) in series {
+                let _ = writeln!(out, "{name}{labels} {v}");
+            }
+        };
+        counter(
+            &mut out,
+            "orgallery_http_responses_total",
+            "HTTP responses by status class.",
+            &[
+                ("{class=\"2xx\"}", self.http_2xx.load(Relaxed)),
+                ("{class=\"3xx\"}", self.http_3xx.load(Relaxed)),
+                ("{class=\"4xx\"}", self.http_4xx.load(Relaxed)),
+                ("{class=\"5xx\"}", self.http_5xx.load(Relaxed)),
+            ],
+        );
+        counter(
+            &mut out,
+            "orgallery_logins_total",
+            "Login attempts by result.",
+            &[
+                ("{result=\"ok\"}", self.logins_ok.load(Relaxed)),
+                ("{result=\"failed\"}", self.logins_failed.load(Relaxed)),
+                ("{result=\"throttled\"}", self.logins_throttled.load(Relaxed)),
+            ],
+        );
+        counter(&mut out, "orgallery_updates_published_total", "Items accepted into the gates.", &[(
+            "",
+            self.updates_published.load(Relaxed),
+        )]);
+        counter(&mut out, "orgallery_updates_released_total", "Items released to viewers.", &[(
+            "",
+            self.updates_released.load(Relaxed),
+        )]);
+        counter(&mut out, "orgallery_updates_dropped_total", "Items retracted, dumped or dropped at end.", &[(
+            "",
+            self.updates_dropped.load(Relaxed),
+        )]);
+        counter(&mut out, "orgallery_viewers_too_slow_total", "Viewers closed with 4008.", &[(
+            "",
+            self.viewers_too_slow.load(Relaxed),
+        )]);
+        let _ = writeln!(
+            out,
+            "# HELP orgallery_viewers Open live connections.\n# TYPE orgallery_viewers gauge\norgallery_viewers {}",
+            self.viewers.load(Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP orgallery_live_sessions Sessions live on this node.\n# TYPE orgallery_live_sessions gauge\norgallery_live_sessions {}",
+            self.live_sessions.load(Relaxed)
+        );
+        out
+    }
+}

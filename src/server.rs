@@ -1,0 +1,137 @@
+//! Building the state, binding the listener (HTTP or HTTPS) and serving until
+//! shutdown. `main` and the tests both start servers through here.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::task::JoinHandle;
+
+use crate::auth::jwt::TokenService;
+use crate::auth::ratelimit::FailureLimiter;
+use crate::auth::revocation::Revocations;
+use crate::config::Config;
+use crate::session::identifiers::IdentifierVault;
+use crate::state::tokio_util_shim::Shutdown;
+use crate::state::{AppState, Inner};
+use crate::store::{SqliteStore, Store};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot create the data directory {0}: {1}")]
+    DataDir(String, std::io::Error),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    Keys(#[from] crate::auth::jwt::KeyError),
+    #[error(transparent)]
+    Cert(#[from] crate::certs::CertError),
+    #[error("TLS: {0}")]
+    Tls(String),
+    #[error("cannot listen on {0}: {1}")]
+    Bind(SocketAddr, std::io::Error),
+}
+
+/// Open the store and keys and build the state (no listener yet).
+pub async fn build_state(config: Config) -> Result<AppState, StartError> {
+    std::fs::create_dir_all(&config.data_dir)
+        .map_err(|e| StartError::DataDir(config.data_dir.display().to_string(), e))?;
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config.db_path()).await?);
+    let tokens = TokenService::load(&config.jwt, &config.data_dir)?;
+    let revocations = Revocations::new();
+    let now = chrono::Utc::now().timestamp();
+    revocations.load(store.revoked_tokens(now).await?, store.revoked_subjects().await?);
+    let limits = (
+        FailureLimiter::new(config.login.per_user, config.login.window),
+        FailureLimiter::new(config.login.per_address, config.login.window),
+    );
+    Ok(AppState(Arc::new(Inner {
+        config,
+        store,
+        tokens,
+        revocations,
+        login_limits: Mutex::new(limits),
+        identifiers: IdentifierVault::default(),
+        metrics: Default::default(),
+        shutdown: Shutdown::default(),
+    })))
+}
+
+/// A running server.
+pub struct Server {
+    pub addr: SocketAddr,
+    pub url: String,
+    pub state: AppState,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl Server {
+    /// Bind and start serving in the background.
+    pub async fn start(config: Config) -> Result<Server, StartError> {
+        let listen = config.listen;
+        let tls = config.tls;
+        let state = build_state(config).await?;
+        let app = crate::api::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+        let std_listener = std::net::TcpListener::bind(listen).map_err(|e| StartError::Bind(listen, e))?;
+        std_listener.set_nonblocking(true).map_err(|e| StartError::Bind(listen, e))?;
+        let addr = std_listener.local_addr().map_err(|e| StartError::Bind(listen, e))?;
+        let shutdown = state.shutdown.clone();
+        let task = if tls {
+            let (cert, key) = (state.config.cert.clone(), state.config.key.clone());
+            if !cert.exists() || !key.exists() {
+                let dir = cert.parent().unwrap_or(std::path::Path::new("certs")).to_path_buf();
+                tracing::info!(dir = %dir.display(), "no certificate found: generating a development certificate");
+                crate::certs::generate_dev_cert(&dir)?;
+            }
+            let _ = rustls::crypto::ring::default_provider().install_default();
+            let rustls = axum_server::tls_rustls::RustlsConfig::from_pem_file(&cert, &key)
+                .await
+                .map_err(|e| StartError::Tls(e.to_string()))?;
+            let handle = axum_server::Handle::new();
+            let h = handle.clone();
+            tokio::spawn(async move {
+                shutdown.wait().await;
+                h.graceful_shutdown(Some(Duration::from_secs(10)));
+            });
+            let server = axum_server::from_tcp_rustls(std_listener, rustls).handle(handle);
+            tokio::spawn(async move { server.serve(app).await })
+        } else {
+            let listener = tokio::net::TcpListener::from_std(std_listener).map_err(|e| StartError::Bind(listen, e))?;
+            tokio::spawn(async move { axum::serve(listener, app).with_graceful_shutdown(async move { shutdown.wait().await }).await })
+        };
+        let scheme = if tls { "https" } else { "http" };
+        Ok(Server { addr, url: format!("{scheme}://{addr}"), state, task })
+    }
+
+    /// Ask the server to stop: live viewers get 1001, accepted work is kept.
+    pub fn shutdown(&self) {
+        self.state.shutdown.trigger();
+    }
+
+    /// Wait until the server has stopped.
+    pub async fn wait(self) -> std::io::Result<()> {
+        match self.task.await {
+            Ok(r) => r,
+            Err(e) => Err(std::io::Error::other(e)),
+        }
+    }
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+pub async fn termination_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}

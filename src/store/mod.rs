@@ -1,0 +1,75 @@
+//! Persistence behind one small interface. Handlers and session owners talk to
+//! `dyn Store`; SQLite (sqlx) is the embedded default, and a PostgreSQL
+//! implementation for clusters can be added beside it without touching them.
+
+mod sqlite;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::model::{Invite, Session, User};
+pub use sqlite::SqliteStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    #[error("{0}")]
+    Conflict(String),
+    #[error("store: {0}")]
+    Backend(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Outcome of redeeming an invite code.
+#[derive(Debug)]
+pub enum Redeem {
+    Ok(Invite),
+    Unknown,
+    Gone,
+}
+
+/// One released update as stored: its seq, id and the JSON that viewers got.
+#[derive(Debug, Clone)]
+pub struct StoredUpdate {
+    pub seq: u64,
+    pub id: String,
+    pub body: String,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Is the store reachable (readiness)?
+    async fn ping(&self) -> StoreResult<()>;
+
+    async fn create_user(&self, user: &User) -> StoreResult<()>;
+    async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>>;
+    async fn user_by_sub(&self, sub: &str) -> StoreResult<Option<User>>;
+
+    async fn create_session(&self, s: &Session) -> StoreResult<()>;
+    /// Write every mutable field of the session (state, delay, curtain, consent, times).
+    async fn save_session(&self, s: &Session) -> StoreResult<()>;
+    async fn session(&self, id: &str) -> StoreResult<Option<Session>>;
+    async fn sessions(&self) -> StoreResult<Vec<Session>>;
+    async fn set_moderators(&self, session_id: &str, subs: &[String]) -> StoreResult<()>;
+
+    async fn revoke_token(&self, jti: &str, expires_at: i64) -> StoreResult<()>;
+    /// Every still-relevant revoked jti with its expiry (loaded at start).
+    async fn revoked_tokens(&self, now: i64) -> StoreResult<Vec<(String, i64)>>;
+    /// Revoke every token of `sub` issued before `before` (a kick).
+    async fn revoke_subject(&self, sub: &str, before: i64) -> StoreResult<()>;
+    async fn revoked_subjects(&self) -> StoreResult<Vec<(String, i64)>>;
+
+    async fn create_invite(&self, invite: &Invite) -> StoreResult<()>;
+    /// Atomically count one use of an invite if it is valid at `now`.
+    async fn redeem_invite(&self, code_hash: &str, now: DateTime<Utc>) -> StoreResult<Redeem>;
+
+    /// Append a released update; `seq` must be the next one of its session.
+    async fn append_update(&self, session_id: &str, update: &StoredUpdate) -> StoreResult<()>;
+    async fn updates_after(&self, session_id: &str, after: u64, limit: u32) -> StoreResult<Vec<StoredUpdate>>;
+    async fn last_seq(&self, session_id: &str) -> StoreResult<u64>;
+    async fn put_media(&self, id: &str, session_id: &str, content_type: &str, file: &str) -> StoreResult<()>;
+    /// (session_id, content_type, file) of a released media item.
+    async fn media(&self, id: &str) -> StoreResult<Option<(String, String, String)>>;
+}

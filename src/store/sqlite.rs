@@ -1,0 +1,395 @@
+//! The embedded store: one SQLite file in the data directory, WAL mode,
+//! migrations embedded in the binary.
+
+use std::path::Path;
+use std::str::FromStr;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::{Row, SqlitePool};
+
+use super::{Redeem, Store, StoreError, StoreResult, StoredUpdate};
+use crate::model::{Consent, Invite, RedactionPolicy, Role, Session, SessionState, User};
+
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+fn backend(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict("already exists".into()),
+        _ => StoreError::Backend(e.to_string()),
+    }
+}
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Backend(format!("corrupt row: {what}"))
+}
+
+fn ts(s: &str) -> StoreResult<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s).map(|d| d.with_timezone(&Utc)).map_err(|_| corrupt("timestamp"))
+}
+
+impl SqliteStore {
+    /// Open (creating if needed) the database file and run migrations.
+    pub async fn open(path: &Path) -> StoreResult<Self> {
+        let url = format!("sqlite://{}", path.display());
+        let opts = SqliteConnectOptions::from_str(&url)
+            .map_err(backend)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(std::time::Duration::from_secs(5));
+        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(opts).await.map_err(backend)?;
+        sqlx::migrate!("./migrations").run(&pool).await.map_err(|e| StoreError::Backend(e.to_string()))?;
+        Ok(Self { pool })
+    }
+
+    fn user_row(r: &SqliteRow) -> StoreResult<User> {
+        let role: String = r.try_get("role").map_err(backend)?;
+        let created: String = r.try_get("created_at").map_err(backend)?;
+        Ok(User {
+            sub: r.try_get("sub").map_err(backend)?,
+            username: r.try_get("username").map_err(backend)?,
+            name: r.try_get("name").map_err(backend)?,
+            role: Role::parse(&role).ok_or_else(|| corrupt("role"))?,
+            password_hash: r.try_get("password_hash").map_err(backend)?,
+            created_at: ts(&created)?,
+        })
+    }
+
+    async fn session_row(&self, r: &SqliteRow) -> StoreResult<Session> {
+        let id: String = r.try_get("id").map_err(backend)?;
+        let state: String = r.try_get("state").map_err(backend)?;
+        let audience: String = r.try_get("audience").map_err(backend)?;
+        let policy: String = r.try_get("redaction_policy").map_err(backend)?;
+        let consent: Option<String> = r.try_get("consent").map_err(backend)?;
+        let created: String = r.try_get("created_at").map_err(backend)?;
+        let started: Option<String> = r.try_get("started_at").map_err(backend)?;
+        let ended: Option<String> = r.try_get("ended_at").map_err(backend)?;
+        let delay: i64 = r.try_get("delay_seconds").map_err(backend)?;
+        let curtain: i64 = r.try_get("curtain").map_err(backend)?;
+        let moderators = sqlx::query("SELECT sub FROM session_moderators WHERE session_id = ? ORDER BY sub")
+            .bind(&id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?
+            .iter()
+            .map(|m| m.try_get::<String, _>("sub").map_err(backend))
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(Session {
+            title: r.try_get("title").map_err(backend)?,
+            procedure: r.try_get("procedure").map_err(backend)?,
+            owner: r.try_get("owner").map_err(backend)?,
+            state: SessionState::parse(&state).ok_or_else(|| corrupt("state"))?,
+            delay_seconds: u32::try_from(delay).map_err(|_| corrupt("delay"))?,
+            audience: serde_json::from_str::<Vec<Role>>(&audience).map_err(|_| corrupt("audience"))?,
+            redaction_policy: serde_json::from_value::<RedactionPolicy>(serde_json::Value::String(policy))
+                .map_err(|_| corrupt("policy"))?,
+            curtain: curtain != 0,
+            consent: match consent {
+                Some(c) => Some(serde_json::from_str::<Consent>(&c).map_err(|_| corrupt("consent"))?),
+                None => None,
+            },
+            moderators,
+            created_at: ts(&created)?,
+            started_at: started.as_deref().map(ts).transpose()?,
+            ended_at: ended.as_deref().map(ts).transpose()?,
+            id,
+        })
+    }
+}
+
+fn policy_str(p: RedactionPolicy) -> &'static str {
+    match p {
+        RedactionPolicy::Mask => "mask",
+        RedactionPolicy::Hold => "hold",
+    }
+}
+
+fn consent_json(s: &Session) -> StoreResult<Option<String>> {
+    s.consent.as_ref().map(|c| serde_json::to_string(c).map_err(|e| StoreError::Backend(e.to_string()))).transpose()
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(backend)?;
+        Ok(())
+    }
+
+    async fn create_user(&self, u: &User) -> StoreResult<()> {
+        sqlx::query("INSERT INTO users (sub, username, name, role, password_hash, created_at) VALUES (?,?,?,?,?,?)")
+            .bind(&u.sub)
+            .bind(&u.username)
+            .bind(&u.name)
+            .bind(u.role.as_str())
+            .bind(&u.password_hash)
+            .bind(u.created_at.to_rfc3339())
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>> {
+        let row = sqlx::query("SELECT * FROM users WHERE username = ?")
+            .bind(username)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        row.as_ref().map(Self::user_row).transpose()
+    }
+
+    async fn user_by_sub(&self, sub: &str) -> StoreResult<Option<User>> {
+        let row =
+            sqlx::query("SELECT * FROM users WHERE sub = ?").bind(sub).fetch_optional(&self.pool).await.map_err(backend)?;
+        row.as_ref().map(Self::user_row).transpose()
+    }
+
+    async fn create_session(&self, s: &Session) -> StoreResult<()> {
+        let audience = serde_json::to_string(&s.audience).map_err(|e| StoreError::Backend(e.to_string()))?;
+        sqlx::query(
+            "INSERT INTO sessions (id, title, procedure, owner, state, delay_seconds, audience, redaction_policy, \
+             curtain, consent, created_at, started_at, ended_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        )
+        .bind(&s.id)
+        .bind(&s.title)
+        .bind(&s.procedure)
+        .bind(&s.owner)
+        .bind(s.state.as_str())
+        .bind(i64::from(s.delay_seconds))
+        .bind(audience)
+        .bind(policy_str(s.redaction_policy))
+        .bind(i64::from(s.curtain))
+        .bind(consent_json(s)?)
+        .bind(s.created_at.to_rfc3339())
+        .bind(s.started_at.map(|t| t.to_rfc3339()))
+        .bind(s.ended_at.map(|t| t.to_rfc3339()))
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn save_session(&self, s: &Session) -> StoreResult<()> {
+        let done = sqlx::query(
+            "UPDATE sessions SET state = ?, delay_seconds = ?, redaction_policy = ?, curtain = ?, consent = ?, \
+             started_at = ?, ended_at = ? WHERE id = ?",
+        )
+        .bind(s.state.as_str())
+        .bind(i64::from(s.delay_seconds))
+        .bind(policy_str(s.redaction_policy))
+        .bind(i64::from(s.curtain))
+        .bind(consent_json(s)?)
+        .bind(s.started_at.map(|t| t.to_rfc3339()))
+        .bind(s.ended_at.map(|t| t.to_rfc3339()))
+        .bind(&s.id)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn session(&self, id: &str) -> StoreResult<Option<Session>> {
+        let row =
+            sqlx::query("SELECT * FROM sessions WHERE id = ?").bind(id).fetch_optional(&self.pool).await.map_err(backend)?;
+        match row {
+            Some(r) => Ok(Some(self.session_row(&r).await?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn sessions(&self) -> StoreResult<Vec<Session>> {
+        let rows = sqlx::query("SELECT * FROM sessions ORDER BY created_at DESC")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            out.push(self.session_row(r).await?);
+        }
+        Ok(out)
+    }
+
+    async fn set_moderators(&self, session_id: &str, subs: &[String]) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        sqlx::query("DELETE FROM session_moderators WHERE session_id = ?")
+            .bind(session_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        for sub in subs {
+            sqlx::query("INSERT OR IGNORE INTO session_moderators (session_id, sub) VALUES (?, ?)")
+                .bind(session_id)
+                .bind(sub)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend)?;
+        }
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn revoke_token(&self, jti: &str, expires_at: i64) -> StoreResult<()> {
+        sqlx::query("INSERT OR IGNORE INTO revoked_tokens (jti, expires_at) VALUES (?, ?)")
+            .bind(jti)
+            .bind(expires_at)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn revoked_tokens(&self, now: i64) -> StoreResult<Vec<(String, i64)>> {
+        sqlx::query("DELETE FROM revoked_tokens WHERE expires_at < ?").bind(now - 3600).execute(&self.pool).await.map_err(backend)?;
+        let rows = sqlx::query("SELECT jti, expires_at FROM revoked_tokens").fetch_all(&self.pool).await.map_err(backend)?;
+        rows.iter().map(|r| Ok((r.try_get("jti").map_err(backend)?, r.try_get("expires_at").map_err(backend)?))).collect()
+    }
+
+    async fn revoke_subject(&self, sub: &str, before: i64) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO revoked_subjects (sub, before) VALUES (?, ?) \
+             ON CONFLICT(sub) DO UPDATE SET before = max(before, excluded.before)",
+        )
+        .bind(sub)
+        .bind(before)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn revoked_subjects(&self) -> StoreResult<Vec<(String, i64)>> {
+        let rows = sqlx::query("SELECT sub, before FROM revoked_subjects").fetch_all(&self.pool).await.map_err(backend)?;
+        rows.iter().map(|r| Ok((r.try_get("sub").map_err(backend)?, r.try_get("before").map_err(backend)?))).collect()
+    }
+
+    async fn create_invite(&self, i: &Invite) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO invites (code_hash, session_id, role, expires_at, max_uses, uses, created_by) \
+             VALUES (?,?,?,?,?,?,?)",
+        )
+        .bind(&i.code_hash)
+        .bind(&i.session_id)
+        .bind(i.role.as_str())
+        .bind(i.expires_at.to_rfc3339())
+        .bind(i64::from(i.max_uses))
+        .bind(i64::from(i.uses))
+        .bind(&i.created_by)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn redeem_invite(&self, code_hash: &str, now: DateTime<Utc>) -> StoreResult<Redeem> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        let row = sqlx::query("SELECT * FROM invites WHERE code_hash = ?")
+            .bind(code_hash)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(backend)?;
+        let Some(r) = row else { return Ok(Redeem::Unknown) };
+        let role: String = r.try_get("role").map_err(backend)?;
+        let expires: String = r.try_get("expires_at").map_err(backend)?;
+        let max_uses: i64 = r.try_get("max_uses").map_err(backend)?;
+        let uses: i64 = r.try_get("uses").map_err(backend)?;
+        let invite = Invite {
+            code_hash: code_hash.to_string(),
+            session_id: r.try_get("session_id").map_err(backend)?,
+            role: Role::parse(&role).ok_or_else(|| corrupt("role"))?,
+            expires_at: ts(&expires)?,
+            max_uses: u32::try_from(max_uses).map_err(|_| corrupt("max_uses"))?,
+            uses: u32::try_from(uses + 1).map_err(|_| corrupt("uses"))?,
+            created_by: r.try_get("created_by").map_err(backend)?,
+        };
+        if invite.expires_at <= now || uses >= max_uses {
+            return Ok(Redeem::Gone);
+        }
+        sqlx::query("UPDATE invites SET uses = uses + 1 WHERE code_hash = ?")
+            .bind(code_hash)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+        Ok(Redeem::Ok(invite))
+    }
+
+    async fn append_update(&self, session_id: &str, u: &StoredUpdate) -> StoreResult<()> {
+        let seq = i64::try_from(u.seq).map_err(|_| StoreError::Backend("seq overflow".into()))?;
+        sqlx::query("INSERT INTO updates (session_id, seq, id, body) VALUES (?, ?, ?, ?)")
+            .bind(session_id)
+            .bind(seq)
+            .bind(&u.id)
+            .bind(&u.body)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn updates_after(&self, session_id: &str, after: u64, limit: u32) -> StoreResult<Vec<StoredUpdate>> {
+        let after = i64::try_from(after).unwrap_or(i64::MAX);
+        let rows = sqlx::query("SELECT seq, id, body FROM updates WHERE session_id = ? AND seq > ? ORDER BY seq LIMIT ?")
+            .bind(session_id)
+            .bind(after)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        rows.iter()
+            .map(|r| {
+                let seq: i64 = r.try_get("seq").map_err(backend)?;
+                Ok(StoredUpdate {
+                    seq: u64::try_from(seq).map_err(|_| corrupt("seq"))?,
+                    id: r.try_get("id").map_err(backend)?,
+                    body: r.try_get("body").map_err(backend)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn last_seq(&self, session_id: &str) -> StoreResult<u64> {
+        let row = sqlx::query("SELECT COALESCE(MAX(seq), 0) AS m FROM updates WHERE session_id = ?")
+            .bind(session_id)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(backend)?;
+        let m: i64 = row.try_get("m").map_err(backend)?;
+        u64::try_from(m).map_err(|_| corrupt("seq"))
+    }
+
+    async fn put_media(&self, id: &str, session_id: &str, content_type: &str, file: &str) -> StoreResult<()> {
+        sqlx::query("INSERT INTO media (id, session_id, content_type, file, released, created_at) VALUES (?,?,?,?,1,?)")
+            .bind(id)
+            .bind(session_id)
+            .bind(content_type)
+            .bind(file)
+            .bind(Utc::now().to_rfc3339())
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn media(&self, id: &str) -> StoreResult<Option<(String, String, String)>> {
+        let row = sqlx::query("SELECT session_id, content_type, file FROM media WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        row.map(|r| {
+            Ok((
+                r.try_get("session_id").map_err(backend)?,
+                r.try_get("content_type").map_err(backend)?,
+                r.try_get("file").map_err(backend)?,
+            ))
+        })
+        .transpose()
+    }
+}
