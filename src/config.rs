@@ -54,7 +54,7 @@ pub struct ServeArgs {
     #[arg(long, env = "ORGALLERY_LISTEN")]
     pub listen: Option<SocketAddr>,
     /// Serve HTTPS with the certificate in certs/ (or --cert/--key).
-    #[arg(long, env = "ORGALLERY_TLS")]
+    #[arg(long, env = "ORGALLERY_TLS", num_args = 0..=1, default_missing_value = "true")]
     pub tls: Option<bool>,
     #[arg(long, env = "ORGALLERY_CERT")]
     pub cert: Option<PathBuf>,

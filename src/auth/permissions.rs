@@ -53,7 +53,7 @@ pub struct Rule {
 const ALL: &[Role] = &Role::ALL;
 
 /// The permission table.
-pub const TABLE: &[Rule] = &[
+pub static TABLE: &[Rule] = &[
     Rule { permission: Permission::SessionCreate, roles: &[Surgeon], relation: Relation::Any },
     Rule { permission: Permission::SessionRead, roles: ALL, relation: Relation::Any },
     Rule { permission: Permission::SessionPatch, roles: &[Surgeon, Moderator], relation: Relation::Controller },

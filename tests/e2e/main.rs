@@ -1,0 +1,15 @@
+//! End-to-end tests: one binary (linking the server once), one module per area.
+//! Every test starts a real server on an ephemeral port with a fresh data
+//! directory and talks to it with real clients.
+
+mod cli;
+mod invites;
+mod live_hooks;
+mod login;
+mod logs;
+mod ops;
+mod permissions;
+mod process;
+mod sessions;
+mod support;
+mod tokens;

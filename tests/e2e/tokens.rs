@@ -1,0 +1,203 @@
+//! Forged, expired, not-yet-valid, wrong-issuer, wrong-audience, revoked and
+//! tampered tokens are refused with 401 and the contract's body.
+
+use base64::Engine;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use orgallery::config::JwtAlg;
+use orgallery::model::Role;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::support::{assert_error, fixture, TestServer};
+
+fn b64(v: &[u8]) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v)
+}
+
+fn claims(sub: &str, iss: &str, aud: &str, exp_in: i64, nbf_in: i64) -> Value {
+    let now = chrono::Utc::now().timestamp();
+    json!({"iss": iss, "aud": aud, "sub": sub, "exp": now + exp_in, "iat": now, "nbf": now + nbf_in,
+           "jti": uuid::Uuid::new_v4().to_string(), "role": "admin", "name": "Mallory"})
+}
+
+fn hs256(secret: &[u8], c: &Value) -> String {
+    jsonwebtoken::encode(&Header::new(Algorithm::HS256), c, &EncodingKey::from_secret(secret)).expect("encode")
+}
+
+async fn me(ts: &TestServer, token: &str) -> (StatusCode, Value) {
+    ts.get("/api/me", token).await
+}
+
+fn server_secret(ts: &TestServer) -> Vec<u8> {
+    let text = std::fs::read_to_string(ts.dir.path().join("jwt-secret")).expect("secret file");
+    base64::engine::general_purpose::STANDARD.decode(text.trim()).expect("b64")
+}
+
+#[tokio::test]
+async fn hs256_default_accepts_good_and_refuses_every_forgery() {
+    let ts = TestServer::start().await;
+    let secret = server_secret(&ts);
+    let (good, sub) = ts.token(Role::Student).await;
+    assert_eq!(me(&ts, &good).await.0, StatusCode::OK);
+
+    // The secret file is private to its owner.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(ts.dir.path().join("jwt-secret")).expect("meta").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+
+    let ok_claims = claims(&sub, "orgallery", "orgallery", 600, 0);
+    assert_eq!(me(&ts, &hs256(&secret, &ok_claims)).await.0, StatusCode::OK, "control: a correct forgery-free token works");
+
+    // alg: none
+    let none = format!("{}.{}.", b64(br#"{"alg":"none","typ":"JWT"}"#), b64(ok_claims.to_string().as_bytes()));
+    assert_error(&me(&ts, &none).await, StatusCode::UNAUTHORIZED, "unauthenticated");
+    let none_upper = format!("{}.{}.", b64(br#"{"alg":"NONE","typ":"JWT"}"#), b64(ok_claims.to_string().as_bytes()));
+    assert_error(&me(&ts, &none_upper).await, StatusCode::UNAUTHORIZED, "unauthenticated");
+    // another key
+    assert_error(&me(&ts, &hs256(b"some-other-secret-of-decent-length", &ok_claims)).await, StatusCode::UNAUTHORIZED, "unauthenticated");
+    // expired beyond the 30 s leeway, not yet valid, wrong iss, wrong aud
+    for bad in [
+        claims(&sub, "orgallery", "orgallery", -120, -600),
+        claims(&sub, "orgallery", "orgallery", 600, 300),
+        claims(&sub, "someone-else", "orgallery", 600, 0),
+        claims(&sub, "orgallery", "another-app", 600, 0),
+    ] {
+        assert_error(&me(&ts, &hs256(&secret, &bad)).await, StatusCode::UNAUTHORIZED, "unauthenticated");
+    }
+    // missing exp
+    let mut no_exp = ok_claims.clone();
+    no_exp.as_object_mut().expect("obj").remove("exp");
+    assert_error(&me(&ts, &hs256(&secret, &no_exp)).await, StatusCode::UNAUTHORIZED, "unauthenticated");
+    // RS256 header on an HS256 server
+    let rs = jsonwebtoken::encode(
+        &Header::new(Algorithm::RS256),
+        &ok_claims,
+        &EncodingKey::from_rsa_pem(&std::fs::read(fixture("rsa_private.pem")).expect("pem")).expect("key"),
+    )
+    .expect("encode");
+    assert_error(&me(&ts, &rs).await, StatusCode::UNAUTHORIZED, "unauthenticated");
+
+    // tampered payload: keep the signature, raise the role
+    let parts: Vec<&str> = good.split('.').collect();
+    let mut payload: Value =
+        serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(parts[1]).expect("b64")).expect("json");
+    payload["role"] = json!("admin");
+    let tampered = format!("{}.{}.{}", parts[0], b64(payload.to_string().as_bytes()), parts[2]);
+    assert_error(&me(&ts, &tampered).await, StatusCode::UNAUTHORIZED, "unauthenticated");
+    // garbage and an empty bearer
+    assert_error(&me(&ts, "not.a.jwt").await, StatusCode::UNAUTHORIZED, "unauthenticated");
+    assert_error(&ts.call(reqwest::Method::GET, "/api/me", None, None).await, StatusCode::UNAUTHORIZED, "unauthenticated");
+}
+
+#[tokio::test]
+async fn logout_revokes_at_once_and_survives_restart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let token = {
+        let ts = TestServer::start_with(|c| c.data_dir = dir.path().to_path_buf()).await;
+        let (u, p, _) = ts.user(Role::Educator).await;
+        let resp = ts.login(&u, &p).await;
+        let body: Value = resp.json().await.expect("json");
+        let token = body["access_token"].as_str().expect("token").to_string();
+        assert_eq!(me(&ts, &token).await.0, StatusCode::OK);
+        let (s, _) = ts.post("/api/auth/logout", &token, json!({})).await;
+        assert_eq!(s, StatusCode::NO_CONTENT);
+        assert_error(&me(&ts, &token).await, StatusCode::UNAUTHORIZED, "unauthenticated");
+        token
+    };
+    let ts = TestServer::start_with(|c| c.data_dir = dir.path().to_path_buf()).await;
+    assert_error(&me(&ts, &token).await, StatusCode::UNAUTHORIZED, "unauthenticated");
+}
+
+#[tokio::test]
+async fn admin_kick_revokes_every_token_of_that_user() {
+    let ts = TestServer::start().await;
+    let (admin, _) = ts.token(Role::Admin).await;
+    let (victim, sub) = ts.token(Role::Student).await;
+    assert_eq!(me(&ts, &victim).await.0, StatusCode::OK);
+    let (s, _) = ts.post(&format!("/api/users/{sub}/kick"), &admin, json!({})).await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    assert_error(&me(&ts, &victim).await, StatusCode::UNAUTHORIZED, "unauthenticated");
+    let (student, _) = ts.token(Role::Student).await;
+    assert_error(&ts.post(&format!("/api/users/{sub}/kick"), &student, json!({})).await, StatusCode::FORBIDDEN, "forbidden");
+}
+
+fn rs256_config(c: &mut orgallery::config::Config) {
+    c.jwt.alg = JwtAlg::Rs256;
+    c.jwt.key_file = Some(fixture("rsa_private.pem"));
+    c.jwt.public_key_file = Some(fixture("rsa_public.pem"));
+}
+
+#[tokio::test]
+async fn rs256_refuses_hs256_signed_with_the_public_key_and_other_keys() {
+    let ts = TestServer::start_with(rs256_config).await;
+    let (good, sub) = ts.token(Role::Clinician).await;
+    assert_eq!(me(&ts, &good).await.0, StatusCode::OK);
+    let header: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(good.split('.').next().expect("hdr")).expect("b64"),
+    )
+    .expect("json");
+    assert_eq!(header["alg"], "RS256");
+
+    let c = claims(&sub, "orgallery", "orgallery", 600, 0);
+    let public_pem = std::fs::read(fixture("rsa_public.pem")).expect("pem");
+    assert_error(&me(&ts, &hs256(&public_pem, &c)).await, StatusCode::UNAUTHORIZED, "unauthenticated");
+    let other = jsonwebtoken::encode(
+        &Header::new(Algorithm::RS256),
+        &c,
+        &EncodingKey::from_rsa_pem(&std::fs::read(fixture("rsa_other_private.pem")).expect("pem")).expect("key"),
+    )
+    .expect("encode");
+    assert_error(&me(&ts, &other).await, StatusCode::UNAUTHORIZED, "unauthenticated");
+    let none = format!("{}.{}.", b64(br#"{"alg":"none"}"#), b64(c.to_string().as_bytes()));
+    assert_error(&me(&ts, &none).await, StatusCode::UNAUTHORIZED, "unauthenticated");
+}
+
+#[tokio::test]
+async fn es256_and_eddsa_key_files_work() {
+    for (alg, private, public) in
+        [(JwtAlg::Es256, "ec_private.pem", "ec_public.pem"), (JwtAlg::EdDsa, "ed_private.pem", "ed_public.pem")]
+    {
+        let ts = TestServer::start_with(|c| {
+            c.jwt.alg = alg;
+            c.jwt.key_file = Some(fixture(private));
+            c.jwt.public_key_file = Some(fixture(public));
+        })
+        .await;
+        let (t, _) = ts.token(Role::Student).await;
+        assert_eq!(me(&ts, &t).await.0, StatusCode::OK, "{alg:?}");
+        let secret_forgery = hs256(b"x", &claims("s", "orgallery", "orgallery", 600, 0));
+        assert_eq!(me(&ts, &secret_forgery).await.0, StatusCode::UNAUTHORIZED, "{alg:?}");
+    }
+}
+
+/// An external identity provider publishing its keys as a JWKS.
+#[tokio::test]
+async fn jwks_issuer_kid_must_match() {
+    let jwks = std::fs::read_to_string(fixture("jwks.json")).expect("jwks");
+    let app = axum::Router::new().route("/jwks.json", axum::routing::get(move || async move { jwks.clone() }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let idp = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let ts = TestServer::start_with(|c| {
+        c.jwt.alg = JwtAlg::Rs256;
+        c.jwt.jwks_url = Some(format!("http://{idp}/jwks.json"));
+        c.jwt.issuer = "https://idp.example".into();
+    })
+    .await;
+    let key = EncodingKey::from_rsa_pem(&std::fs::read(fixture("rsa_private.pem")).expect("pem")).expect("key");
+    let c = claims("ext-user-1", "https://idp.example", "orgallery", 600, 0);
+    let sign = |kid: Option<&str>| {
+        let mut h = Header::new(Algorithm::RS256);
+        h.kid = kid.map(str::to_string);
+        jsonwebtoken::encode(&h, &c, &key).expect("encode")
+    };
+    let (s, v) = me(&ts, &sign(Some("test-key-1"))).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["sub"], "ext-user-1");
+    assert_error(&me(&ts, &sign(Some("unknown-kid"))).await, StatusCode::UNAUTHORIZED, "unauthenticated");
+    assert_error(&me(&ts, &sign(None)).await, StatusCode::UNAUTHORIZED, "unauthenticated");
+}
