@@ -138,7 +138,10 @@ fn edit_keeps_deadline_and_clears_approval() {
     g.approve(t0 + secs(1), &1).unwrap();
     assert_eq!(g.edit(&1, "v2".into(), false), Ok(at));
     let v = g.get(&1).unwrap();
-    assert_eq!((v.payload.as_str(), v.approved, v.flagged), ("v2", false, false));
+    assert_eq!(
+        (v.payload.as_str(), v.approved, v.flagged),
+        ("v2", false, false)
+    );
     assert_eq!(v.release_at, at);
     // Approval cleared: not released early any more.
     assert_eq!(g.next_deadline(), Some(at));
@@ -146,7 +149,10 @@ fn edit_keeps_deadline_and_clears_approval() {
     assert!(g.poll(at - NS).is_empty());
     let out = g.poll(at);
     assert_eq!(out[0].payload, "v2");
-    assert_eq!(g.edit(&1, "v3".into(), false), Err(GateError::AlreadyReleased));
+    assert_eq!(
+        g.edit(&1, "v3".into(), false),
+        Err(GateError::AlreadyReleased)
+    );
 }
 
 #[test]
@@ -317,18 +323,33 @@ fn errors_for_unknown_released_dropped_and_duplicate_ids() {
     g.poll(t0 + secs(10));
     assert_eq!(g.approve(t0, &1), Err(GateError::AlreadyReleased));
     assert_eq!(g.retract(&1).unwrap_err(), GateError::AlreadyReleased);
-    assert_eq!(g.edit(&1, "x".into(), false), Err(GateError::AlreadyReleased));
-    assert_eq!(g.publish(t0, 1, "x".into(), false), Err(GateError::Duplicate));
+    assert_eq!(
+        g.edit(&1, "x".into(), false),
+        Err(GateError::AlreadyReleased)
+    );
+    assert_eq!(
+        g.publish(t0, 1, "x".into(), false),
+        Err(GateError::Duplicate)
+    );
 
     g.publish(t0, 2, "b".into(), false).unwrap();
     g.retract(&2).unwrap();
     assert_eq!(g.approve(t0, &2), Err(GateError::AlreadyDropped));
     assert_eq!(g.retract(&2).unwrap_err(), GateError::AlreadyDropped);
-    assert_eq!(g.edit(&2, "x".into(), false), Err(GateError::AlreadyDropped));
+    assert_eq!(
+        g.edit(&2, "x".into(), false),
+        Err(GateError::AlreadyDropped)
+    );
     // A retried publish cannot resurrect a retracted item.
-    assert_eq!(g.publish(t0, 2, "b".into(), false), Err(GateError::Duplicate));
+    assert_eq!(
+        g.publish(t0, 2, "b".into(), false),
+        Err(GateError::Duplicate)
+    );
     assert!(g.poll(t0 + secs(100)).is_empty());
-    assert_eq!(GateError::AlreadyDropped.to_string(), "item was already dropped");
+    assert_eq!(
+        GateError::AlreadyDropped.to_string(),
+        "item was already dropped"
+    );
 }
 
 #[test]
@@ -350,7 +371,10 @@ fn outcome_memory_is_bounded() {
     assert_eq!(g.outcome(&0), Some(Outcome::Released { seq: 6 }));
 
     let mut g: Gate<u32, ()> = Gate::new(Duration::ZERO, Policy::Mask, 1);
-    assert_eq!(g.outcome_capacity(), orgallery_gate::DEFAULT_OUTCOME_CAPACITY);
+    assert_eq!(
+        g.outcome_capacity(),
+        orgallery_gate::DEFAULT_OUTCOME_CAPACITY
+    );
     for id in 0..10_001 {
         g.publish(t0, id, (), false).unwrap();
     }
@@ -415,7 +439,15 @@ fn held_and_get_views() {
     g.approve(t0, &3).unwrap();
     let v: Vec<_> = g
         .held()
-        .map(|h| (*h.id, h.payload.clone(), h.release_at, h.flagged, h.approved))
+        .map(|h| {
+            (
+                *h.id,
+                h.payload.clone(),
+                h.release_at,
+                h.flagged,
+                h.approved,
+            )
+        })
         .collect();
     assert_eq!(
         v,
