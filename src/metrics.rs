@@ -58,25 +58,36 @@ impl Metrics {
             &[
                 ("{result=\"ok\"}", self.logins_ok.load(Relaxed)),
                 ("{result=\"failed\"}", self.logins_failed.load(Relaxed)),
-                ("{result=\"throttled\"}", self.logins_throttled.load(Relaxed)),
+                (
+                    "{result=\"throttled\"}",
+                    self.logins_throttled.load(Relaxed),
+                ),
             ],
         );
-        counter(&mut out, "orgallery_updates_published_total", "Items accepted into the gates.", &[(
-            "",
-            self.updates_published.load(Relaxed),
-        )]);
-        counter(&mut out, "orgallery_updates_released_total", "Items released to viewers.", &[(
-            "",
-            self.updates_released.load(Relaxed),
-        )]);
-        counter(&mut out, "orgallery_updates_dropped_total", "Items retracted, dumped or dropped at end.", &[(
-            "",
-            self.updates_dropped.load(Relaxed),
-        )]);
-        counter(&mut out, "orgallery_viewers_too_slow_total", "Viewers closed with 4008.", &[(
-            "",
-            self.viewers_too_slow.load(Relaxed),
-        )]);
+        counter(
+            &mut out,
+            "orgallery_updates_published_total",
+            "Items accepted into the gates.",
+            &[("", self.updates_published.load(Relaxed))],
+        );
+        counter(
+            &mut out,
+            "orgallery_updates_released_total",
+            "Items released to viewers.",
+            &[("", self.updates_released.load(Relaxed))],
+        );
+        counter(
+            &mut out,
+            "orgallery_updates_dropped_total",
+            "Items retracted, dumped or dropped at end.",
+            &[("", self.updates_dropped.load(Relaxed))],
+        );
+        counter(
+            &mut out,
+            "orgallery_viewers_too_slow_total",
+            "Viewers closed with 4008.",
+            &[("", self.viewers_too_slow.load(Relaxed))],
+        );
         let _ = writeln!(
             out,
             "# HELP orgallery_viewers Open live connections.\n# TYPE orgallery_viewers gauge\norgallery_viewers {}",

@@ -60,7 +60,9 @@ pub mod tokio_util_shim {
 
     impl Default for Shutdown {
         fn default() -> Self {
-            Self { tx: watch::channel(false).0 }
+            Self {
+                tx: watch::channel(false).0,
+            }
         }
     }
 

@@ -63,12 +63,23 @@ impl Revocations {
             let e = s.entry(sub.to_string()).or_insert(before);
             *e = (*e).max(before);
         }
-        let _ = self.events.send(Revoked::Subject { sub: sub.to_string(), before });
+        let _ = self.events.send(Revoked::Subject {
+            sub: sub.to_string(),
+            before,
+        });
     }
 
     pub fn is_revoked(&self, c: &Claims) -> bool {
-        let by_token = self.tokens.lock().map(|t| t.contains_key(&c.jti)).unwrap_or(true);
-        let by_subject = self.subjects.lock().map(|s| s.get(&c.sub).is_some_and(|b| c.iat <= *b)).unwrap_or(true);
+        let by_token = self
+            .tokens
+            .lock()
+            .map(|t| t.contains_key(&c.jti))
+            .unwrap_or(true);
+        let by_subject = self
+            .subjects
+            .lock()
+            .map(|s| s.get(&c.sub).is_some_and(|b| c.iat <= *b))
+            .unwrap_or(true);
         by_token || by_subject
     }
 

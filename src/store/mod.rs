@@ -67,9 +67,20 @@ pub trait Store: Send + Sync + 'static {
 
     /// Append a released update; `seq` must be the next one of its session.
     async fn append_update(&self, session_id: &str, update: &StoredUpdate) -> StoreResult<()>;
-    async fn updates_after(&self, session_id: &str, after: u64, limit: u32) -> StoreResult<Vec<StoredUpdate>>;
+    async fn updates_after(
+        &self,
+        session_id: &str,
+        after: u64,
+        limit: u32,
+    ) -> StoreResult<Vec<StoredUpdate>>;
     async fn last_seq(&self, session_id: &str) -> StoreResult<u64>;
-    async fn put_media(&self, id: &str, session_id: &str, content_type: &str, file: &str) -> StoreResult<()>;
+    async fn put_media(
+        &self,
+        id: &str,
+        session_id: &str,
+        content_type: &str,
+        file: &str,
+    ) -> StoreResult<()>;
     /// (session_id, content_type, file) of a released media item.
     async fn media(&self, id: &str) -> StoreResult<Option<(String, String, String)>>;
 }
