@@ -108,15 +108,7 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             crate::telemetry::init(&config.log);
             serve(config, Some(())).await
         }
-        Command::User {
-            command:
-                UserCommand::Add {
-                    username,
-                    role,
-                    name,
-                    password,
-                },
-        } => {
+        Command::User { command: UserCommand::Add { username, role, name, password } } => {
             let config = Config::resolve(&cli.data, cli.config.as_deref(), &ServeArgs::default())?;
             let password = match password {
                 Some(p) => p,
@@ -127,43 +119,19 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 }
             };
             let state = crate::server::build_state(config).await?;
-            let user = crate::users::add(
-                state.store.as_ref(),
-                crate::users::NewUser {
-                    username,
-                    password,
-                    role,
-                    name,
-                },
-            )
-            .await
-            .map_err(|e| e.to_string())?;
+            let user =
+                crate::users::add(state.store.as_ref(), crate::users::NewUser { username, password, role, name })
+                    .await
+                    .map_err(|e| e.to_string())?;
             println!("created {} ({}) sub={}", user.username, user.role, user.sub);
             Ok(())
         }
-        Command::Token {
-            sub,
-            role,
-            name,
-            sessions,
-            ttl,
-            serve,
-        } => {
+        Command::Token { sub, role, name, sessions, ttl, serve } => {
             let config = Config::resolve(&cli.data, cli.config.as_deref(), &serve)?;
             let ttl = parse_ttl(&ttl)?;
             let tokens = TokenService::load(&config.jwt, &config.data_dir)?;
-            let sessions = if sessions.is_empty() {
-                None
-            } else {
-                Some(sessions)
-            };
-            let (token, _) = tokens.issue(
-                &sub,
-                role,
-                name.as_deref().unwrap_or(&sub),
-                sessions,
-                Some(ttl),
-            )?;
+            let sessions = if sessions.is_empty() { None } else { Some(sessions) };
+            let (token, _) = tokens.issue(&sub, role, name.as_deref().unwrap_or(&sub), sessions, Some(ttl))?;
             let mut out = std::io::stdout().lock();
             writeln!(out, "{token}")?;
             Ok(())
@@ -179,9 +147,7 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
 async fn serve(config: Config, demo: Option<()>) -> Result<(), Box<dyn std::error::Error>> {
     let server = Server::start(config).await?;
     if demo.is_some() {
-        let lines = crate::demo::seed(&server.state)
-            .await
-            .map_err(|e| e.to_string())?;
+        let lines = crate::demo::seed(&server.state).await.map_err(|e| e.to_string())?;
         println!("{}", crate::demo::banner(&server.url, &lines));
     }
     println!("listening on {}", server.url);

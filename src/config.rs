@@ -61,11 +61,7 @@ pub struct ServeArgs {
     #[arg(long, env = "ORGALLERY_KEY")]
     pub key: Option<PathBuf>,
     /// Origins allowed to open the live WebSocket besides the server's own.
-    #[arg(
-        long = "allow-origin",
-        env = "ORGALLERY_ALLOW_ORIGIN",
-        value_delimiter = ','
-    )]
+    #[arg(long = "allow-origin", env = "ORGALLERY_ALLOW_ORIGIN", value_delimiter = ',')]
     pub allow_origin: Option<Vec<String>>,
     /// Public base URL (used in invite links), e.g. https://gallery.example.org
     #[arg(long, env = "ORGALLERY_PUBLIC_URL")]
@@ -146,20 +142,16 @@ pub struct Config {
     pub jwt: JwtConfig,
     pub login: LoginLimits,
     pub log: String,
+    /// Frames a viewer may fall behind before it is closed with 4008.
+    pub viewer_queue: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Read { path: PathBuf, source: std::io::Error },
     #[error("invalid config file {path}: {source}")]
-    Parse {
-        path: PathBuf,
-        source: toml::de::Error,
-    },
+    Parse { path: PathBuf, source: toml::de::Error },
     #[error("{0}")]
     Invalid(String),
 }
@@ -187,31 +179,20 @@ impl Config {
                 ttl: Duration::from_secs(15 * 60),
                 leeway: 30,
             },
-            login: LoginLimits {
-                per_user: 5,
-                per_address: 20,
-                window: Duration::from_secs(300),
-            },
+            login: LoginLimits { per_user: 5, per_address: 20, window: Duration::from_secs(300) },
             log: "info".into(),
+            viewer_queue: 256,
         }
     }
 
     /// Merge flags/environment (already parsed by clap) over the TOML file over defaults.
-    pub fn resolve(
-        data_dir: &Path,
-        file: Option<&Path>,
-        args: &ServeArgs,
-    ) -> Result<Self, ConfigError> {
+    pub fn resolve(data_dir: &Path, file: Option<&Path>, args: &ServeArgs) -> Result<Self, ConfigError> {
         let from_file = match file {
             Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-                    path: path.to_path_buf(),
-                    source,
-                })?;
-                toml::from_str::<ServeArgs>(&text).map_err(|source| ConfigError::Parse {
-                    path: path.to_path_buf(),
-                    source,
-                })?
+                let text = std::fs::read_to_string(path)
+                    .map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+                toml::from_str::<ServeArgs>(&text)
+                    .map_err(|source| ConfigError::Parse { path: path.to_path_buf(), source })?
             }
             None => ServeArgs::default(),
         };
@@ -266,27 +247,16 @@ impl Config {
 
     fn validate(&self) -> Result<(), ConfigError> {
         if self.jwt.ttl.is_zero() || self.jwt.ttl > Duration::from_secs(24 * 3600) {
-            return Err(ConfigError::Invalid(
-                "--jwt-ttl must be between 1 s and 24 h".into(),
-            ));
+            return Err(ConfigError::Invalid("--jwt-ttl must be between 1 s and 24 h".into()));
         }
         if self.jwt.alg == JwtAlg::Hs256 && self.jwt.jwks_url.is_some() {
-            return Err(ConfigError::Invalid(
-                "--jwks-url needs an asymmetric --jwt-alg".into(),
-            ));
+            return Err(ConfigError::Invalid("--jwks-url needs an asymmetric --jwt-alg".into()));
         }
-        if self.jwt.alg != JwtAlg::Hs256
-            && self.jwt.jwks_url.is_none()
-            && self.jwt.public_key_file.is_none()
-        {
-            return Err(ConfigError::Invalid(
-                "an asymmetric --jwt-alg needs --jwt-public-key or --jwks-url".into(),
-            ));
+        if self.jwt.alg != JwtAlg::Hs256 && self.jwt.jwks_url.is_none() && self.jwt.public_key_file.is_none() {
+            return Err(ConfigError::Invalid("an asymmetric --jwt-alg needs --jwt-public-key or --jwks-url".into()));
         }
         if self.body_limit < 1024 {
-            return Err(ConfigError::Invalid(
-                "--body-limit must be at least 1024".into(),
-            ));
+            return Err(ConfigError::Invalid("--body-limit must be at least 1024".into()));
         }
         Ok(())
     }
@@ -326,15 +296,8 @@ mod tests {
     fn flag_beats_file_and_file_beats_default() {
         let dir = tempfile::tempdir().expect("tempdir");
         let file = dir.path().join("c.toml");
-        std::fs::write(
-            &file,
-            "listen = \"127.0.0.1:9000\"\n[jwt]\njwt_issuer = \"from-file\"\n",
-        )
-        .expect("write");
-        let args = ServeArgs {
-            listen: Some("127.0.0.1:9100".parse().expect("addr")),
-            ..Default::default()
-        };
+        std::fs::write(&file, "listen = \"127.0.0.1:9000\"\n[jwt]\njwt_issuer = \"from-file\"\n").expect("write");
+        let args = ServeArgs { listen: Some("127.0.0.1:9100".parse().expect("addr")), ..Default::default() };
         let c = Config::resolve(dir.path(), Some(&file), &args).expect("resolve");
         assert_eq!(c.listen.port(), 9100);
         assert_eq!(c.jwt.issuer, "from-file");
@@ -351,13 +314,8 @@ mod tests {
 
     #[test]
     fn asymmetric_alg_needs_a_key() {
-        let args = ServeArgs {
-            jwt: JwtArgs {
-                jwt_alg: Some(JwtAlg::Rs256),
-                ..Default::default()
-            },
-            ..Default::default()
-        };
+        let args =
+            ServeArgs { jwt: JwtArgs { jwt_alg: Some(JwtAlg::Rs256), ..Default::default() }, ..Default::default() };
         assert!(Config::resolve(Path::new("d"), None, &args).is_err());
     }
 }

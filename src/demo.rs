@@ -27,32 +27,14 @@ pub async fn seed(state: &AppState) -> Result<String, ApiError> {
     for (username, password, role) in ACCOUNTS {
         if store.user_by_username(username).await?.is_none() {
             let name = format!("Demo {}", role.as_str());
-            users::add(
-                store,
-                NewUser {
-                    username: username.into(),
-                    password: password.into(),
-                    role,
-                    name: Some(name),
-                },
-            )
-            .await?;
+            users::add(store, NewUser { username: username.into(), password: password.into(), role, name: Some(name) })
+                .await?;
         }
     }
-    let surgeon = store
-        .user_by_username("surgeon")
-        .await?
-        .ok_or_else(|| ApiError::internal("demo surgeon missing"))?;
-    let moderator = store
-        .user_by_username("moderator")
-        .await?
-        .ok_or_else(|| ApiError::internal("demo moderator missing"))?;
-    if let Some(s) = store
-        .sessions()
-        .await?
-        .into_iter()
-        .find(|s| s.title == DEMO_TITLE && s.owner == surgeon.sub)
-    {
+    let surgeon = store.user_by_username("surgeon").await?.ok_or_else(|| ApiError::internal("demo surgeon missing"))?;
+    let moderator =
+        store.user_by_username("moderator").await?.ok_or_else(|| ApiError::internal("demo moderator missing"))?;
+    if let Some(s) = store.sessions().await?.into_iter().find(|s| s.title == DEMO_TITLE && s.owner == surgeon.sub) {
         if s.state == crate::model::SessionState::Live {
             crate::live::on_started(state, &s).await?;
         }
@@ -68,24 +50,12 @@ pub async fn seed(state: &AppState) -> Result<String, ApiError> {
     };
     let mut s = lifecycle::create(uuid::Uuid::new_v4().to_string(), &surgeon.sub, req, now)?;
     store.create_session(&s).await?;
-    store
-        .set_moderators(&s.id, std::slice::from_ref(&moderator.sub))
-        .await?;
+    store.set_moderators(&s.id, std::slice::from_ref(&moderator.sub)).await?;
     s.moderators = vec![moderator.sub.clone()];
-    let scope = ConsentScope {
-        text: true,
-        images: true,
-        video: true,
-        audio: true,
-        archive: true,
-    };
+    let scope = ConsentScope { text: true, images: true, video: true, audio: true, archive: true };
     lifecycle::record_consent(
         &mut s,
-        ConsentBody {
-            reference: "DEMO-CONSENT-1".into(),
-            scope,
-            notes: String::new(),
-        },
+        ConsentBody { reference: "DEMO-CONSENT-1".into(), scope, notes: String::new() },
         &surgeon.sub,
         now,
     )?;
@@ -97,14 +67,9 @@ pub async fn seed(state: &AppState) -> Result<String, ApiError> {
 
 pub fn banner(url: &str, session_id: &str) -> String {
     let mut out = String::new();
-    out.push_str(&format!(
-        "\norgallery demo is running.\n\n  Open {url}/ in a browser.\n\n  Sign in as:\n"
-    ));
+    out.push_str(&format!("\norgallery demo is running.\n\n  Open {url}/ in a browser.\n\n  Sign in as:\n"));
     for (u, p, r) in ACCOUNTS {
-        out.push_str(&format!(
-            "    {:<10} username {u:<10} password {p}\n",
-            r.as_str()
-        ));
+        out.push_str(&format!("    {:<10} username {u:<10} password {p}\n", r.as_str()));
     }
     out.push_str(&format!("\n  Demo session (live): {session_id}\n"));
     out.push_str(&format!(

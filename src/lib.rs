@@ -16,7 +16,8 @@
 //! | [`api`] | axum routers, one file per resource; error normalisation, request ids, spans |
 //! | [`auth`] | passwords (Argon2id), JWTs, revocation, login throttling, the permission table |
 //! | [`session`] | session rules (draft → live → ended, consent) and the patient's identifiers |
-//! | [`live`] | hooks from the session API to live sessions (gates, fan-out) |
+//! | [`live`] | live sessions: the writer task owning the gates, the fan-out hub, viewer sockets, tickets |
+//! | [`redaction`] | the `redact` interface every viewer-visible text passes |
 //! | [`store`] | persistence behind the [`store::Store`] trait; SQLite by default |
 //! | [`model`] | the domain records |
 //! | [`users`] | account creation shared by API, CLI and demo |
@@ -38,6 +39,7 @@ pub mod error;
 pub mod live;
 pub mod metrics;
 pub mod model;
+pub mod redaction;
 pub mod server;
 pub mod session;
 pub mod state;

@@ -58,10 +58,7 @@ impl Metrics {
             &[
                 ("{result=\"ok\"}", self.logins_ok.load(Relaxed)),
                 ("{result=\"failed\"}", self.logins_failed.load(Relaxed)),
-                (
-                    "{result=\"throttled\"}",
-                    self.logins_throttled.load(Relaxed),
-                ),
+                ("{result=\"throttled\"}", self.logins_throttled.load(Relaxed)),
             ],
         );
         counter(

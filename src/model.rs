@@ -15,14 +15,8 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: [Role; 6] = [
-        Role::Surgeon,
-        Role::Moderator,
-        Role::Clinician,
-        Role::Student,
-        Role::Educator,
-        Role::Admin,
-    ];
+    pub const ALL: [Role; 6] =
+        [Role::Surgeon, Role::Moderator, Role::Clinician, Role::Student, Role::Educator, Role::Admin];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -64,10 +58,7 @@ pub struct User {
 
 impl std::fmt::Debug for User {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("User")
-            .field("sub", &self.sub)
-            .field("role", &self.role)
-            .finish_non_exhaustive()
+        f.debug_struct("User").field("sub", &self.sub).field("role", &self.role).finish_non_exhaustive()
     }
 }
 

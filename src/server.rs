@@ -28,6 +28,8 @@ pub enum StartError {
     Cert(#[from] crate::certs::CertError),
     #[error("TLS: {0}")]
     Tls(String),
+    #[error("cannot resume live sessions: {0}")]
+    Resume(String),
     #[error("cannot listen on {0}: {1}")]
     Bind(SocketAddr, std::io::Error),
 }
@@ -40,10 +42,7 @@ pub async fn build_state(config: Config) -> Result<AppState, StartError> {
     let tokens = TokenService::load(&config.jwt, &config.data_dir)?;
     let revocations = Revocations::new();
     let now = chrono::Utc::now().timestamp();
-    revocations.load(
-        store.revoked_tokens(now).await?,
-        store.revoked_subjects().await?,
-    );
+    revocations.load(store.revoked_tokens(now).await?, store.revoked_subjects().await?);
     let limits = (
         FailureLimiter::new(config.login.per_user, config.login.window),
         FailureLimiter::new(config.login.per_address, config.login.window),
@@ -57,6 +56,10 @@ pub async fn build_state(config: Config) -> Result<AppState, StartError> {
         identifiers: IdentifierVault::default(),
         metrics: Default::default(),
         shutdown: Shutdown::default(),
+        live: Default::default(),
+        tickets: Default::default(),
+        redactor: crate::redaction::Redactor::new(),
+        image_permits: Arc::new(tokio::sync::Semaphore::new(2)),
     })))
 }
 
@@ -74,24 +77,16 @@ impl Server {
         let listen = config.listen;
         let tls = config.tls;
         let state = build_state(config).await?;
-        let app =
-            crate::api::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
-        let std_listener =
-            std::net::TcpListener::bind(listen).map_err(|e| StartError::Bind(listen, e))?;
-        std_listener
-            .set_nonblocking(true)
-            .map_err(|e| StartError::Bind(listen, e))?;
-        let addr = std_listener
-            .local_addr()
-            .map_err(|e| StartError::Bind(listen, e))?;
+        crate::live::resume_live_sessions(&state).await.map_err(|e| StartError::Resume(e.to_string()))?;
+        let app = crate::api::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+        let std_listener = std::net::TcpListener::bind(listen).map_err(|e| StartError::Bind(listen, e))?;
+        std_listener.set_nonblocking(true).map_err(|e| StartError::Bind(listen, e))?;
+        let addr = std_listener.local_addr().map_err(|e| StartError::Bind(listen, e))?;
         let shutdown = state.shutdown.clone();
         let task = if tls {
             let (cert, key) = (state.config.cert.clone(), state.config.key.clone());
             if !cert.exists() || !key.exists() {
-                let dir = cert
-                    .parent()
-                    .unwrap_or(std::path::Path::new("certs"))
-                    .to_path_buf();
+                let dir = cert.parent().unwrap_or(std::path::Path::new("certs")).to_path_buf();
                 tracing::info!(dir = %dir.display(), "no certificate found: generating a development certificate");
                 crate::certs::generate_dev_cert(&dir)?;
             }
@@ -108,21 +103,13 @@ impl Server {
             let server = axum_server::from_tcp_rustls(std_listener, rustls).handle(handle);
             tokio::spawn(async move { server.serve(app).await })
         } else {
-            let listener = tokio::net::TcpListener::from_std(std_listener)
-                .map_err(|e| StartError::Bind(listen, e))?;
+            let listener = tokio::net::TcpListener::from_std(std_listener).map_err(|e| StartError::Bind(listen, e))?;
             tokio::spawn(async move {
-                axum::serve(listener, app)
-                    .with_graceful_shutdown(async move { shutdown.wait().await })
-                    .await
+                axum::serve(listener, app).with_graceful_shutdown(async move { shutdown.wait().await }).await
             })
         };
         let scheme = if tls { "https" } else { "http" };
-        Ok(Server {
-            addr,
-            url: format!("{scheme}://{addr}"),
-            state,
-            task,
-        })
+        Ok(Server { addr, url: format!("{scheme}://{addr}"), state, task })
     }
 
     /// Ask the server to stop: live viewers get 1001, accepted work is kept.

@@ -10,7 +10,10 @@ use crate::auth::jwt::TokenService;
 use crate::auth::ratelimit::FailureLimiter;
 use crate::auth::revocation::Revocations;
 use crate::config::Config;
+use crate::live::tickets::Tickets;
+use crate::live::Registry;
 use crate::metrics::Metrics;
+use crate::redaction::Redactor;
 use crate::session::identifiers::IdentifierVault;
 use crate::store::Store;
 
@@ -24,6 +27,11 @@ pub struct Inner {
     pub identifiers: IdentifierVault,
     pub metrics: Metrics,
     pub shutdown: Shutdown,
+    pub live: Registry,
+    pub tickets: Tickets,
+    pub redactor: Redactor,
+    /// Bounds concurrent image decoding (CPU and memory heavy).
+    pub image_permits: Arc<tokio::sync::Semaphore>,
 }
 
 #[derive(Clone)]
@@ -60,9 +68,7 @@ pub mod tokio_util_shim {
 
     impl Default for Shutdown {
         fn default() -> Self {
-            Self {
-                tx: watch::channel(false).0,
-            }
+            Self { tx: watch::channel(false).0 }
         }
     }
 

@@ -47,14 +47,11 @@ impl From<KeyError> for ApiError {
 pub fn token_response(status: StatusCode, token: &str, expires_in: u64, role: Role) -> Response {
     let body = json!({"access_token": token, "token_type": "Bearer", "expires_in": expires_in, "role": role});
     let mut resp = (status, axum::Json(body)).into_response();
-    let cookie = format!(
-        "{COOKIE}={token}; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age={expires_in}"
-    );
+    let cookie = format!("{COOKIE}={token}; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age={expires_in}");
     if let Ok(v) = HeaderValue::from_str(&cookie) {
         resp.headers_mut().insert(header::SET_COOKIE, v);
     }
-    resp.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     resp
 }
 
@@ -78,15 +75,9 @@ async fn login(
     if let Some(retry) = throttled(&state, &user_key, &addr_key, now) {
         state.metrics.logins_throttled.fetch_add(1, Relaxed);
         tracing::warn!(address = %peer.ip(), "login throttled");
-        return Err(ApiError::RateLimited {
-            retry_after_secs: retry,
-        });
+        return Err(ApiError::RateLimited { retry_after_secs: retry });
     }
-    let user = if body.username.len() <= 128 {
-        state.store.user_by_username(&body.username).await?
-    } else {
-        None
-    };
+    let user = if body.username.len() <= 128 { state.store.user_by_username(&body.username).await? } else { None };
     let stored = user.as_ref().map(|u| u.password_hash.clone());
     let pw = body.password;
     let ok = tokio::task::spawn_blocking(move || password::verify(&pw, stored.as_deref()))
@@ -101,25 +92,16 @@ async fn login(
             }
             state.metrics.logins_failed.fetch_add(1, Relaxed);
             tracing::info!(address = %peer.ip(), "login failed");
-            return Err(ApiError::Unauthenticated {
-                message: "invalid username or password",
-            });
+            return Err(ApiError::Unauthenticated { message: "invalid username or password" });
         }
     };
     if let Ok(mut limits) = state.login_limits.lock() {
         limits.0.clear(&user_key);
     }
-    let (token, _claims) = state
-        .tokens
-        .issue(&user.sub, user.role, &user.name, None, None)?;
+    let (token, _claims) = state.tokens.issue(&user.sub, user.role, &user.name, None, None)?;
     state.metrics.logins_ok.fetch_add(1, Relaxed);
     tracing::info!(user = %user.sub, role = %user.role, "login");
-    Ok(token_response(
-        StatusCode::OK,
-        &token,
-        state.tokens.default_ttl().as_secs(),
-        user.role,
-    ))
+    Ok(token_response(StatusCode::OK, &token, state.tokens.default_ttl().as_secs(), user.role))
 }
 
 async fn logout(State(state): State<AppState>, who: Principal) -> Result<Response, ApiError> {
@@ -135,9 +117,7 @@ async fn logout(State(state): State<AppState>, who: Principal) -> Result<Respons
 }
 
 async fn me(who: Principal) -> impl IntoResponse {
-    axum::Json(
-        json!({"sub": who.sub, "name": who.name, "role": who.role, "sessions": who.sessions}),
-    )
+    axum::Json(json!({"sub": who.sub, "name": who.name, "role": who.role, "sessions": who.sessions}))
 }
 
 #[derive(Deserialize)]
@@ -151,55 +131,25 @@ pub fn hash_code(code: &str) -> String {
     hex::encode(Sha256::digest(code.trim().as_bytes()))
 }
 
-async fn redeem_invite(
-    State(state): State<AppState>,
-    Json(body): Json<InviteBody>,
-) -> Result<Response, ApiError> {
+async fn redeem_invite(State(state): State<AppState>, Json(body): Json<InviteBody>) -> Result<Response, ApiError> {
     let name = body.name.trim();
     if name.is_empty() || name.chars().count() > 80 {
-        return Err(ApiError::invalid(
-            "invalid_name",
-            "name must be 1..=80 characters",
-        ));
+        return Err(ApiError::invalid("invalid_name", "name must be 1..=80 characters"));
     }
     if body.code.len() > 128 {
-        return Err(ApiError::NotFound {
-            code: "invite_not_found",
-            message: "no such invite".into(),
-        });
+        return Err(ApiError::NotFound { code: "invite_not_found", message: "no such invite".into() });
     }
-    let invite = match state
-        .store
-        .redeem_invite(&hash_code(&body.code), chrono::Utc::now())
-        .await?
-    {
+    let invite = match state.store.redeem_invite(&hash_code(&body.code), chrono::Utc::now()).await? {
         Redeem::Ok(i) => i,
         Redeem::Unknown => {
-            return Err(ApiError::NotFound {
-                code: "invite_not_found",
-                message: "no such invite".into(),
-            })
+            return Err(ApiError::NotFound { code: "invite_not_found", message: "no such invite".into() })
         }
         Redeem::Gone => {
-            return Err(ApiError::Gone {
-                code: "invite_gone",
-                message: "this invite expired or was used up".into(),
-            })
+            return Err(ApiError::Gone { code: "invite_gone", message: "this invite expired or was used up".into() })
         }
     };
     let sub = format!("invite-{}", uuid::Uuid::new_v4());
-    let (token, _) = state.tokens.issue(
-        &sub,
-        invite.role,
-        name,
-        Some(vec![invite.session_id.clone()]),
-        None,
-    )?;
+    let (token, _) = state.tokens.issue(&sub, invite.role, name, Some(vec![invite.session_id.clone()]), None)?;
     tracing::info!(user = %sub, session = %invite.session_id, "invite redeemed");
-    Ok(token_response(
-        StatusCode::OK,
-        &token,
-        state.tokens.default_ttl().as_secs(),
-        invite.role,
-    ))
+    Ok(token_response(StatusCode::OK, &token, state.tokens.default_ttl().as_secs(), invite.role))
 }

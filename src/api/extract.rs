@@ -18,21 +18,15 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
         match axum::Json::<T>::from_request(req, state).await {
             Ok(axum::Json(v)) => Ok(Json(v)),
             Err(rej) => Err(match rej {
-                JsonRejection::MissingJsonContentType(_) => ApiError::UnsupportedMedia {
-                    message: "expected Content-Type: application/json".into(),
-                },
+                JsonRejection::MissingJsonContentType(_) => {
+                    ApiError::UnsupportedMedia { message: "expected Content-Type: application/json".into() }
+                }
                 JsonRejection::JsonSyntaxError(_) => {
                     ApiError::bad_request("malformed_json", "the body is not valid JSON")
                 }
-                JsonRejection::JsonDataError(e) => {
-                    ApiError::bad_request("invalid_body", e.body_text())
-                }
-                JsonRejection::BytesRejection(e)
-                    if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE =>
-                {
-                    ApiError::TooLarge {
-                        message: "the body is too large".into(),
-                    }
+                JsonRejection::JsonDataError(e) => ApiError::bad_request("invalid_body", e.body_text()),
+                JsonRejection::BytesRejection(e) if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE => {
+                    ApiError::TooLarge { message: "the body is too large".into() }
                 }
                 other => ApiError::bad_request("invalid_body", other.body_text()),
             }),
@@ -50,9 +44,7 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Path<T>
         match axum::extract::Path::<T>::from_request_parts(parts, state).await {
             Ok(axum::extract::Path(v)) => Ok(Path(v)),
             Err(e) => Err(match e {
-                PathRejection::FailedToDeserializePathParams(e) => {
-                    ApiError::bad_request("invalid_path", e.body_text())
-                }
+                PathRejection::FailedToDeserializePathParams(e) => ApiError::bad_request("invalid_path", e.body_text()),
                 other => ApiError::internal(other.body_text()),
             }),
         }

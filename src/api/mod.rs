@@ -4,8 +4,10 @@
 
 mod auth;
 pub mod extract;
+mod live;
 mod ops;
 mod sessions;
+mod updates;
 mod users;
 
 pub use sessions::load as load_session;
@@ -28,6 +30,8 @@ pub fn router(state: AppState) -> Router {
         .merge(auth::router())
         .merge(sessions::router())
         .merge(users::router())
+        .merge(live::router())
+        .merge(updates::router())
         .merge(ops::router())
         .fallback(|| async { error_body(StatusCode::NOT_FOUND, "not_found", "no such endpoint") })
         .layer(DefaultBodyLimit::max(limit))
@@ -42,11 +46,7 @@ async fn observe(State(state): State<AppState>, mut req: Request, next: Next) ->
         .headers()
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
-        .filter(|v| {
-            !v.is_empty()
-                && v.len() <= 64
-                && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-        })
+        .filter(|v| !v.is_empty() && v.len() <= 64 && v.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
         .map(str::to_string)
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     if let Ok(v) = HeaderValue::from_str(&id) {
@@ -65,25 +65,13 @@ async fn observe(State(state): State<AppState>, mut req: Request, next: Next) ->
     let mut resp = next.run(req).instrument(span.clone()).await;
     let status = resp.status().as_u16();
     state.metrics.count_status(status);
-    span.in_scope(|| {
-        tracing::info!(
-            status,
-            elapsed_ms = started.elapsed().as_millis() as u64,
-            "response"
-        )
-    });
+    span.in_scope(|| tracing::info!(status, elapsed_ms = started.elapsed().as_millis() as u64, "response"));
     let h = resp.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&id) {
         h.insert("x-request-id", v);
     }
-    h.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     resp
 }
@@ -109,9 +97,7 @@ async fn normalize_errors(req: Request, next: Next) -> Response {
         StatusCode::NOT_FOUND => ("not_found", "not found"),
         StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "this method is not allowed here"),
         StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", "the body is too large"),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
-            ("unsupported_media_type", "unsupported content type")
-        }
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported_media_type", "unsupported content type"),
         StatusCode::UNPROCESSABLE_ENTITY => ("invalid", "the request is well-formed but invalid"),
         StatusCode::REQUEST_TIMEOUT => ("timeout", "the request took too long"),
         s if s.is_client_error() => ("bad_request", "the request was refused"),

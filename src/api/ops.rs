@@ -28,19 +28,14 @@ async fn readyz(State(state): State<AppState>) -> Result<Response, ApiError> {
     if state.shutdown.is_triggered() {
         return Err(ApiError::Unavailable);
     }
-    state
-        .store
-        .ping()
-        .await
-        .map_err(|_| ApiError::Unavailable)?;
+    state.store.ping().await.map_err(|_| ApiError::Unavailable)?;
     Ok(axum::Json(json!({"status": "ready"})).into_response())
 }
 
 /// An admin token or the configured scrape token.
 async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
-    let (token, _) = token_from_headers(&headers).ok_or(ApiError::Unauthenticated {
-        message: "authentication required",
-    })?;
+    let (token, _) =
+        token_from_headers(&headers).ok_or(ApiError::Unauthenticated { message: "authentication required" })?;
     let scrape_ok = state.config.metrics_token.as_ref().is_some_and(|t| {
         let a = t.expose().as_bytes();
         let b = token.as_bytes();
@@ -51,12 +46,7 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Result<Re
         authorize(&who, Permission::MetricsRead, None)?;
     }
     let body = state.metrics.render();
-    Ok((
-        StatusCode::OK,
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        body,
-    )
-        .into_response())
+    Ok((StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response())
 }
 
 async fn table() -> impl IntoResponse {

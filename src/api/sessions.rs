@@ -31,21 +31,12 @@ pub fn router() -> Router<AppState> {
 }
 
 /// Load a session and check `perm` against it; records the session on the span.
-pub async fn load(
-    state: &AppState,
-    who: &Principal,
-    id: &str,
-    perm: Permission,
-) -> Result<Session, ApiError> {
+pub async fn load(state: &AppState, who: &Principal, id: &str, perm: Permission) -> Result<Session, ApiError> {
     tracing::Span::current().record("session", id);
     if id.len() > 64 {
         return Err(ApiError::not_found("session"));
     }
-    let s = state
-        .store
-        .session(id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("session"))?;
+    let s = state.store.session(id).await?.ok_or_else(|| ApiError::not_found("session"))?;
     authorize(who, perm, Some(&s))?;
     Ok(s)
 }
@@ -66,18 +57,11 @@ async fn create(
 async fn list(State(state): State<AppState>, who: Principal) -> Result<Response, ApiError> {
     authorize(&who, Permission::SessionRead, None)?;
     let all = state.store.sessions().await?;
-    let visible: Vec<Session> = all
-        .into_iter()
-        .filter(|s| crate::auth::permissions::can_see(&who, s))
-        .collect();
+    let visible: Vec<Session> = all.into_iter().filter(|s| crate::auth::permissions::can_see(&who, s)).collect();
     Ok(axum::Json(visible).into_response())
 }
 
-async fn read(
-    State(state): State<AppState>,
-    who: Principal,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
+async fn read(State(state): State<AppState>, who: Principal, Path(id): Path<String>) -> Result<Response, ApiError> {
     let s = load(&state, &who, &id, Permission::SessionRead).await?;
     Ok(axum::Json(s).into_response())
 }
@@ -109,23 +93,12 @@ async fn moderators(
 ) -> Result<Response, ApiError> {
     let mut s = load(&state, &who, &id, Permission::ModeratorsSet).await?;
     if body.users.len() > 50 {
-        return Err(ApiError::invalid(
-            "invalid_moderators",
-            "at most 50 moderators",
-        ));
+        return Err(ApiError::invalid("invalid_moderators", "at most 50 moderators"));
     }
     for sub in &body.users {
-        let ok = sub.len() <= 64
-            && state
-                .store
-                .user_by_sub(sub)
-                .await?
-                .is_some_and(|u| u.role == Role::Moderator);
+        let ok = sub.len() <= 64 && state.store.user_by_sub(sub).await?.is_some_and(|u| u.role == Role::Moderator);
         if !ok {
-            return Err(ApiError::invalid(
-                "invalid_moderators",
-                "every user must be an existing moderator account",
-            ));
+            return Err(ApiError::invalid("invalid_moderators", "every user must be an existing moderator account"));
         }
     }
     state.store.set_moderators(&s.id, &body.users).await?;
@@ -164,10 +137,7 @@ async fn identifiers(
         .iter()
         .any(|v| v.len() > 100 || v.iter().any(|x| x.chars().count() > 200));
     if too_long {
-        return Err(ApiError::invalid(
-            "invalid_identifiers",
-            "at most 100 entries per list of 200 characters each",
-        ));
+        return Err(ApiError::invalid("invalid_identifiers", "at most 100 entries per list of 200 characters each"));
     }
     let count = body.count();
     state.identifiers.set(&s.id, body);
@@ -176,11 +146,7 @@ async fn identifiers(
     Ok(axum::Json(json!({"registered": count})).into_response())
 }
 
-async fn start(
-    State(state): State<AppState>,
-    who: Principal,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
+async fn start(State(state): State<AppState>, who: Principal, Path(id): Path<String>) -> Result<Response, ApiError> {
     let mut s = load(&state, &who, &id, Permission::SessionStart).await?;
     lifecycle::start(&mut s, Utc::now())?;
     state.store.save_session(&s).await?;
@@ -189,11 +155,7 @@ async fn start(
     Ok(axum::Json(s).into_response())
 }
 
-async fn end(
-    State(state): State<AppState>,
-    who: Principal,
-    Path(id): Path<String>,
-) -> Result<Response, ApiError> {
+async fn end(State(state): State<AppState>, who: Principal, Path(id): Path<String>) -> Result<Response, ApiError> {
     let mut s = load(&state, &who, &id, Permission::SessionEnd).await?;
     lifecycle::end(&mut s, Utc::now())?;
     crate::live::on_ending(&state, &s).await;
@@ -224,25 +186,14 @@ async fn invite(
     }
     let role = Role::parse(&body.role)
         .filter(|r| r.is_viewer() && s.audience.contains(r))
-        .ok_or_else(|| {
-            ApiError::invalid(
-                "invalid_role",
-                "role must be a viewer role in the session's audience",
-            )
-        })?;
+        .ok_or_else(|| ApiError::invalid("invalid_role", "role must be a viewer role in the session's audience"))?;
     let ttl = body.ttl_seconds.unwrap_or(3600);
     if !(60..=7 * 24 * 3600).contains(&ttl) {
-        return Err(ApiError::invalid(
-            "invalid_ttl",
-            "ttl_seconds must be 60..=604800",
-        ));
+        return Err(ApiError::invalid("invalid_ttl", "ttl_seconds must be 60..=604800"));
     }
     let max_uses = body.max_uses.unwrap_or(30);
     if !(1..=1000).contains(&max_uses) {
-        return Err(ApiError::invalid(
-            "invalid_max_uses",
-            "max_uses must be 1..=1000",
-        ));
+        return Err(ApiError::invalid("invalid_max_uses", "max_uses must be 1..=1000"));
     }
     let mut raw = [0u8; 16];
     rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut raw);
@@ -260,9 +211,5 @@ async fn invite(
     state.store.create_invite(&inv).await?;
     let base = state.public_base();
     let url = format!("{base}/join?code={code}");
-    Ok((
-        StatusCode::CREATED,
-        axum::Json(json!({"code": code, "url": url, "expires_at": expires_at})),
-    )
-        .into_response())
+    Ok((StatusCode::CREATED, axum::Json(json!({"code": code, "url": url, "expires_at": expires_at}))).into_response())
 }

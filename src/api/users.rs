@@ -16,9 +16,7 @@ use crate::state::AppState;
 use crate::users::{self, NewUser};
 
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/api/users", post(create))
-        .route("/api/users/{sub}/kick", post(kick))
+    Router::new().route("/api/users", post(create)).route("/api/users/{sub}/kick", post(kick))
 }
 
 #[derive(Deserialize)]
@@ -30,33 +28,20 @@ struct Body {
     name: Option<String>,
 }
 
-async fn create(
-    State(state): State<AppState>,
-    who: Principal,
-    Json(b): Json<Body>,
-) -> Result<Response, ApiError> {
+async fn create(State(state): State<AppState>, who: Principal, Json(b): Json<Body>) -> Result<Response, ApiError> {
     authorize(&who, Permission::AccountsManage, None)?;
-    let role = crate::model::Role::parse(&b.role)
-        .ok_or_else(|| ApiError::invalid("invalid_role", "unknown role"))?;
-    let user = users::add(
-        state.store.as_ref(),
-        NewUser {
-            username: b.username,
-            password: b.password,
-            role,
-            name: b.name,
-        },
+    let role = crate::model::Role::parse(&b.role).ok_or_else(|| ApiError::invalid("invalid_role", "unknown role"))?;
+    let user =
+        users::add(state.store.as_ref(), NewUser { username: b.username, password: b.password, role, name: b.name })
+            .await?;
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(json!({"sub": user.sub, "username": user.username, "name": user.name, "role": user.role})),
     )
-    .await?;
-    Ok((StatusCode::CREATED, axum::Json(json!({"sub": user.sub, "username": user.username, "name": user.name, "role": user.role})))
         .into_response())
 }
 
-async fn kick(
-    State(state): State<AppState>,
-    who: Principal,
-    Path(sub): Path<String>,
-) -> Result<Response, ApiError> {
+async fn kick(State(state): State<AppState>, who: Principal, Path(sub): Path<String>) -> Result<Response, ApiError> {
     authorize(&who, Permission::UserKick, None)?;
     let now = chrono::Utc::now().timestamp();
     state.store.revoke_subject(&sub, now).await?;

@@ -34,27 +34,19 @@ pub struct Claims {
 
 impl std::fmt::Debug for Claims {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Claims")
-            .field("sub", &self.sub)
-            .field("role", &self.role)
-            .finish_non_exhaustive()
+        f.debug_struct("Claims").field("sub", &self.sub).field("role", &self.role).finish_non_exhaustive()
     }
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
     #[error("cannot read key {path}: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
+    Read { path: String, source: std::io::Error },
     #[error("invalid key {path}: {reason}")]
     Invalid { path: String, reason: String },
     #[error("cannot create the HS256 secret: {0}")]
     Secret(std::io::Error),
-    #[error(
-        "this server verifies tokens from an external issuer and has no signing key (--jwt-key)"
-    )]
+    #[error("this server verifies tokens from an external issuer and has no signing key (--jwt-key)")]
     NoSigningKey,
     #[error("signing failed: {0}")]
     Sign(String),
@@ -107,17 +99,11 @@ fn algorithm(a: JwtAlg) -> Algorithm {
 }
 
 fn read(path: &Path) -> Result<Vec<u8>, KeyError> {
-    std::fs::read(path).map_err(|source| KeyError::Read {
-        path: path.display().to_string(),
-        source,
-    })
+    std::fs::read(path).map_err(|source| KeyError::Read { path: path.display().to_string(), source })
 }
 
 fn invalid(path: &Path, e: impl std::fmt::Display) -> KeyError {
-    KeyError::Invalid {
-        path: path.display().to_string(),
-        reason: e.to_string(),
-    }
+    KeyError::Invalid { path: path.display().to_string(), reason: e.to_string() }
 }
 
 /// Read the HS256 secret from the data dir, generating it (mode 0600) on first start.
@@ -125,9 +111,7 @@ fn hs256_secret(data_dir: &Path) -> Result<Vec<u8>, KeyError> {
     use base64::Engine;
     let path = data_dir.join("jwt-secret");
     if let Ok(text) = std::fs::read_to_string(&path) {
-        return base64::engine::general_purpose::STANDARD
-            .decode(text.trim())
-            .map_err(|e| invalid(&path, e));
+        return base64::engine::general_purpose::STANDARD.decode(text.trim()).map_err(|e| invalid(&path, e));
     }
     std::fs::create_dir_all(data_dir).map_err(KeyError::Secret)?;
     let mut secret = [0u8; 48];
@@ -158,10 +142,7 @@ impl TokenService {
         let (encoding, verifier) = match cfg.alg {
             JwtAlg::Hs256 => {
                 let secret = hs256_secret(data_dir)?;
-                (
-                    Some(EncodingKey::from_secret(&secret)),
-                    Verifier::Key(DecodingKey::from_secret(&secret)),
-                )
+                (Some(EncodingKey::from_secret(&secret)), Verifier::Key(DecodingKey::from_secret(&secret)))
             }
             other => {
                 let encoding = match &cfg.key_file {
@@ -184,10 +165,7 @@ impl TokenService {
                         client: reqwest::Client::builder()
                             .timeout(Duration::from_secs(5))
                             .build()
-                            .map_err(|e| KeyError::Invalid {
-                                path: url.clone(),
-                                reason: e.to_string(),
-                            })?,
+                            .map_err(|e| KeyError::Invalid { path: url.clone(), reason: e.to_string() })?,
                         cache: Mutex::new(None),
                         last_fetch: Mutex::new(None),
                     }),
@@ -205,8 +183,7 @@ impl TokenService {
                     (None, None) => {
                         return Err(KeyError::Invalid {
                             path: "--jwt-public-key".into(),
-                            reason: "an asymmetric algorithm needs a public key or a JWKS URL"
-                                .into(),
+                            reason: "an asymmetric algorithm needs a public key or a JWKS URL".into(),
                         })
                     }
                 };
@@ -259,8 +236,8 @@ impl TokenService {
             name: name.to_string(),
             sessions,
         };
-        let token = jsonwebtoken::encode(&Header::new(self.alg), &claims, key)
-            .map_err(|e| KeyError::Sign(e.to_string()))?;
+        let token =
+            jsonwebtoken::encode(&Header::new(self.alg), &claims, key).map_err(|e| KeyError::Sign(e.to_string()))?;
         Ok((token, claims))
     }
 
@@ -328,12 +305,6 @@ impl Jwks {
     }
 
     async fn fetch(&self) -> Result<JwkSet, reqwest::Error> {
-        self.client
-            .get(&self.url)
-            .send()
-            .await?
-            .error_for_status()?
-            .json::<JwkSet>()
-            .await
+        self.client.get(&self.url).send().await?.error_for_status()?.json::<JwkSet>().await
     }
 }

@@ -1,9 +1,7 @@
 //! Argon2id password hashing. Verification of an unknown user still runs a
 //! full hash so that timing does not tell which usernames exist.
 
-use argon2::password_hash::{
-    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
-};
+use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 
 use crate::error::ApiError;
@@ -25,19 +23,12 @@ pub fn verify(password: &str, stored: Option<&str>) -> bool {
     static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     let (phc, real) = match stored {
         Some(s) => (s, true),
-        None => (
-            DUMMY
-                .get_or_init(|| hash("orgallery-dummy-password").unwrap_or_default())
-                .as_str(),
-            false,
-        ),
+        None => (DUMMY.get_or_init(|| hash("orgallery-dummy-password").unwrap_or_default()).as_str(), false),
     };
     let Ok(parsed) = PasswordHash::new(phc) else {
         return false;
     };
-    let ok = Argon2::default()
-        .verify_password(password.as_bytes(), &parsed)
-        .is_ok();
+    let ok = Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok();
     ok && real
 }
 

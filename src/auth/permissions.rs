@@ -54,94 +54,27 @@ const ALL: &[Role] = &Role::ALL;
 
 /// The permission table.
 pub static TABLE: &[Rule] = &[
-    Rule {
-        permission: Permission::SessionCreate,
-        roles: &[Surgeon],
-        relation: Relation::Any,
-    },
-    Rule {
-        permission: Permission::SessionRead,
-        roles: ALL,
-        relation: Relation::Any,
-    },
-    Rule {
-        permission: Permission::SessionPatch,
-        roles: &[Surgeon, Moderator],
-        relation: Relation::Controller,
-    },
-    Rule {
-        permission: Permission::ModeratorsSet,
-        roles: &[Surgeon],
-        relation: Relation::Owner,
-    },
-    Rule {
-        permission: Permission::ConsentRecord,
-        roles: &[Surgeon],
-        relation: Relation::Owner,
-    },
-    Rule {
-        permission: Permission::IdentifiersSet,
-        roles: &[Surgeon, Moderator],
-        relation: Relation::Controller,
-    },
-    Rule {
-        permission: Permission::SessionStart,
-        roles: &[Surgeon],
-        relation: Relation::Owner,
-    },
-    Rule {
-        permission: Permission::SessionEnd,
-        roles: &[Surgeon],
-        relation: Relation::Owner,
-    },
-    Rule {
-        permission: Permission::InviteCreate,
-        roles: &[Surgeon, Educator],
-        relation: Relation::Any,
-    },
-    Rule {
-        permission: Permission::Publish,
-        roles: &[Surgeon, Moderator],
-        relation: Relation::Controller,
-    },
-    Rule {
-        permission: Permission::GateControl,
-        roles: &[Surgeon, Moderator],
-        relation: Relation::Controller,
-    },
-    Rule {
-        permission: Permission::ReviewQueue,
-        roles: &[Surgeon, Moderator],
-        relation: Relation::Controller,
-    },
-    Rule {
-        permission: Permission::Watch,
-        roles: ALL,
-        relation: Relation::Any,
-    },
-    Rule {
-        permission: Permission::AccountsManage,
-        roles: &[Admin],
-        relation: Relation::Any,
-    },
-    Rule {
-        permission: Permission::UserKick,
-        roles: &[Admin],
-        relation: Relation::Any,
-    },
-    Rule {
-        permission: Permission::MetricsRead,
-        roles: &[Admin],
-        relation: Relation::Any,
-    },
+    Rule { permission: Permission::SessionCreate, roles: &[Surgeon], relation: Relation::Any },
+    Rule { permission: Permission::SessionRead, roles: ALL, relation: Relation::Any },
+    Rule { permission: Permission::SessionPatch, roles: &[Surgeon, Moderator], relation: Relation::Controller },
+    Rule { permission: Permission::ModeratorsSet, roles: &[Surgeon], relation: Relation::Owner },
+    Rule { permission: Permission::ConsentRecord, roles: &[Surgeon], relation: Relation::Owner },
+    Rule { permission: Permission::IdentifiersSet, roles: &[Surgeon, Moderator], relation: Relation::Controller },
+    Rule { permission: Permission::SessionStart, roles: &[Surgeon], relation: Relation::Owner },
+    Rule { permission: Permission::SessionEnd, roles: &[Surgeon], relation: Relation::Owner },
+    Rule { permission: Permission::InviteCreate, roles: &[Surgeon, Educator], relation: Relation::Any },
+    Rule { permission: Permission::Publish, roles: &[Surgeon, Moderator], relation: Relation::Controller },
+    Rule { permission: Permission::GateControl, roles: &[Surgeon, Moderator], relation: Relation::Controller },
+    Rule { permission: Permission::ReviewQueue, roles: &[Surgeon, Moderator], relation: Relation::Controller },
+    Rule { permission: Permission::Watch, roles: ALL, relation: Relation::Any },
+    Rule { permission: Permission::AccountsManage, roles: &[Admin], relation: Relation::Any },
+    Rule { permission: Permission::UserKick, roles: &[Admin], relation: Relation::Any },
+    Rule { permission: Permission::MetricsRead, roles: &[Admin], relation: Relation::Any },
 ];
 
 pub fn rule(p: Permission) -> &'static Rule {
     // Every Permission has exactly one row; the table test proves it.
-    TABLE
-        .iter()
-        .find(|r| r.permission == p)
-        .unwrap_or(&TABLE[0])
+    TABLE.iter().find(|r| r.permission == p).unwrap_or(&TABLE[0])
 }
 
 /// May `who` see `session` at all? A session one may not see answers 404.
@@ -165,11 +98,7 @@ pub fn can_see(who: &Principal, s: &Session) -> bool {
 }
 
 /// Enforce `perm` for `who`, against `session` when the action concerns one.
-pub fn authorize(
-    who: &Principal,
-    perm: Permission,
-    session: Option<&Session>,
-) -> Result<(), ApiError> {
+pub fn authorize(who: &Principal, perm: Permission, session: Option<&Session>) -> Result<(), ApiError> {
     if let Some(s) = session {
         if !can_see(who, s) {
             return Err(ApiError::not_found("session"));
@@ -177,10 +106,7 @@ pub fn authorize(
     }
     let rule = rule(perm);
     if !rule.roles.contains(&who.role) {
-        return Err(ApiError::forbidden(format!(
-            "a {} may not do this",
-            who.role
-        )));
+        return Err(ApiError::forbidden(format!("a {} may not do this", who.role)));
     }
     if let Some(s) = session {
         let ok = match rule.relation {
@@ -205,14 +131,7 @@ mod tests {
     #[test]
     fn every_permission_has_exactly_one_rule() {
         for (i, r) in TABLE.iter().enumerate() {
-            assert_eq!(
-                TABLE
-                    .iter()
-                    .filter(|o| o.permission == r.permission)
-                    .count(),
-                1,
-                "row {i}"
-            );
+            assert_eq!(TABLE.iter().filter(|o| o.permission == r.permission).count(), 1, "row {i}");
             assert!(std::ptr::eq(rule(r.permission), r));
         }
     }

@@ -28,24 +28,13 @@ pub struct Principal {
 
 impl std::fmt::Debug for Principal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Principal")
-            .field("sub", &self.sub)
-            .field("role", &self.role)
-            .finish_non_exhaustive()
+        f.debug_struct("Principal").field("sub", &self.sub).field("role", &self.role).finish_non_exhaustive()
     }
 }
 
 impl From<Claims> for Principal {
     fn from(c: Claims) -> Self {
-        Self {
-            sub: c.sub,
-            role: c.role,
-            name: c.name,
-            jti: c.jti,
-            iat: c.iat,
-            exp: c.exp,
-            sessions: c.sessions,
-        }
+        Self { sub: c.sub, role: c.role, name: c.name, jti: c.jti, iat: c.iat, exp: c.exp, sessions: c.sessions }
     }
 }
 
@@ -59,10 +48,7 @@ pub enum Source {
 
 /// The raw token of a request, if any. Bearer wins over the cookie.
 pub fn token_from_headers(headers: &HeaderMap) -> Option<(String, Source)> {
-    if let Some(v) = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-    {
+    if let Some(v) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
         let v = v.trim();
         if v.len() > 7 && v[..7].eq_ignore_ascii_case("bearer ") {
             return Some((v[7..].trim().to_string(), Source::Bearer));
@@ -83,21 +69,15 @@ pub fn token_from_headers(headers: &HeaderMap) -> Option<(String, Source)> {
 
 /// Verify a token completely: signature, claims and revocation.
 pub async fn authenticate(state: &AppState, token: &str) -> Result<Principal, ApiError> {
-    let claims = state
-        .tokens
-        .verify(token)
-        .await
-        .map_err(|e| ApiError::Unauthenticated {
-            message: match e {
-                VerifyError::Expired => "token expired",
-                VerifyError::Revoked => "token revoked",
-                VerifyError::Invalid => "invalid token",
-            },
-        })?;
+    let claims = state.tokens.verify(token).await.map_err(|e| ApiError::Unauthenticated {
+        message: match e {
+            VerifyError::Expired => "token expired",
+            VerifyError::Revoked => "token revoked",
+            VerifyError::Invalid => "invalid token",
+        },
+    })?;
     if state.revocations.is_revoked(&claims) {
-        return Err(ApiError::Unauthenticated {
-            message: "token revoked",
-        });
+        return Err(ApiError::Unauthenticated { message: "token revoked" });
     }
     let p = Principal::from(claims);
     let span = tracing::Span::current();
@@ -108,13 +88,9 @@ pub async fn authenticate(state: &AppState, token: &str) -> Result<Principal, Ap
 impl FromRequestParts<AppState> for Principal {
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let (token, _) = token_from_headers(&parts.headers).ok_or(ApiError::Unauthenticated {
-            message: "authentication required",
-        })?;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let (token, _) = token_from_headers(&parts.headers)
+            .ok_or(ApiError::Unauthenticated { message: "authentication required" })?;
         authenticate(state, &token).await
     }
 }

@@ -15,11 +15,7 @@ const PRUNE_AT: usize = 10_000;
 
 impl FailureLimiter {
     pub fn new(max: usize, window: Duration) -> Self {
-        Self {
-            window,
-            max: max.max(1),
-            failures: HashMap::new(),
-        }
+        Self { window, max: max.max(1), failures: HashMap::new() }
     }
 
     /// `Err(retry_after)` when `key` has used up its failures in the window.
@@ -28,10 +24,7 @@ impl FailureLimiter {
         let Some(q) = self.failures.get_mut(key) else {
             return Ok(());
         };
-        while q
-            .front()
-            .is_some_and(|t| now.saturating_duration_since(*t) >= window)
-        {
+        while q.front().is_some_and(|t| now.saturating_duration_since(*t) >= window) {
             q.pop_front();
         }
         if q.len() >= self.max {
@@ -44,15 +37,9 @@ impl FailureLimiter {
     pub fn fail(&mut self, key: &str, now: Instant) {
         if self.failures.len() >= PRUNE_AT {
             let window = self.window;
-            self.failures.retain(|_, q| {
-                q.back()
-                    .is_some_and(|t| now.saturating_duration_since(*t) < window)
-            });
+            self.failures.retain(|_, q| q.back().is_some_and(|t| now.saturating_duration_since(*t) < window));
         }
-        self.failures
-            .entry(key.to_string())
-            .or_default()
-            .push_back(now);
+        self.failures.entry(key.to_string()).or_default().push_back(now);
     }
 
     pub fn clear(&mut self, key: &str) {
@@ -72,15 +59,10 @@ mod tests {
             assert!(l.check("u", t0 + Duration::from_secs(i)).is_ok());
             l.fail("u", t0 + Duration::from_secs(i));
         }
-        let retry = l
-            .check("u", t0 + Duration::from_secs(10))
-            .expect_err("blocked");
+        let retry = l.check("u", t0 + Duration::from_secs(10)).expect_err("blocked");
         assert_eq!(retry, Duration::from_secs(50));
         assert!(l.check("other", t0).is_ok());
-        assert!(
-            l.check("u", t0 + Duration::from_secs(60)).is_ok(),
-            "oldest failure left the window"
-        );
+        assert!(l.check("u", t0 + Duration::from_secs(60)).is_ok(), "oldest failure left the window");
     }
 
     #[test]

@@ -63,23 +63,17 @@ impl Revocations {
             let e = s.entry(sub.to_string()).or_insert(before);
             *e = (*e).max(before);
         }
-        let _ = self.events.send(Revoked::Subject {
-            sub: sub.to_string(),
-            before,
-        });
+        let _ = self.events.send(Revoked::Subject { sub: sub.to_string(), before });
     }
 
     pub fn is_revoked(&self, c: &Claims) -> bool {
-        let by_token = self
-            .tokens
-            .lock()
-            .map(|t| t.contains_key(&c.jti))
-            .unwrap_or(true);
-        let by_subject = self
-            .subjects
-            .lock()
-            .map(|s| s.get(&c.sub).is_some_and(|b| c.iat <= *b))
-            .unwrap_or(true);
+        self.is_revoked_parts(&c.jti, &c.sub, c.iat)
+    }
+
+    /// Revoked by its `jti`, or issued to `sub` before a kick.
+    pub fn is_revoked_parts(&self, jti: &str, sub: &str, iat: i64) -> bool {
+        let by_token = self.tokens.lock().map(|t| t.contains_key(jti)).unwrap_or(true);
+        let by_subject = self.subjects.lock().map(|s| s.get(sub).is_some_and(|b| iat <= *b)).unwrap_or(true);
         by_token || by_subject
     }
 

@@ -1,20 +1,187 @@
-//! Live sessions: hooks the session API calls when a session changes. The
-//! per-session writer task and the viewer fan-out hang off these.
+//! Live sessions. Each session has a [`Hub`]: the broadcast that fans
+//! released items out to its viewers (serialized once, shared by all), its
+//! viewer count, and — while live — the command channel of its single writer
+//! task, which owns the gates and assigns `seq`.
+
+mod item;
+pub mod socket;
+pub mod tickets;
+mod writer;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use axum::extract::ws::Utf8Bytes;
+use serde_json::json;
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+pub use item::{HeldImage, Item, Kind};
+pub use writer::{Command, Draft};
 
 use crate::error::ApiError;
-use crate::model::Session;
+use crate::model::{Session, SessionState};
 use crate::state::AppState;
 
+/// Who receives an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum To {
+    All,
+    Controllers,
+    /// Close every socket with this code after what came before.
+    Close(u16),
+}
+
+/// One frame for the fan-out. `seq` is set for released updates only.
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub seq: u64,
+    pub to: To,
+    pub frame: Utf8Bytes,
+}
+
+pub struct Hub {
+    pub session_id: String,
+    pub events: broadcast::Sender<Event>,
+    pub viewers: AtomicUsize,
+    /// The writer's command channel while the session is live.
+    writer: Mutex<Option<mpsc::Sender<Command>>>,
+    /// (state, curtain, delay) as last announced. std Mutex: no `.await` under it.
+    status: Mutex<(SessionState, bool, u32)>,
+}
+
+impl Hub {
+    pub fn state_frame(&self) -> Utf8Bytes {
+        let (state, curtain, delay) = self.status.lock().map(|s| *s).unwrap_or((SessionState::Ended, true, 0));
+        let v = json!({"type": "state", "state": state, "curtain": curtain, "delay_seconds": delay,
+                       "viewers": self.viewers.load(Ordering::Relaxed)});
+        Utf8Bytes::from(v.to_string())
+    }
+
+    fn set_status(&self, s: SessionState, curtain: bool, delay: u32) {
+        if let Ok(mut st) = self.status.lock() {
+            *st = (s, curtain, delay);
+        }
+    }
+
+    pub fn announce_state(&self) {
+        let _ = self.events.send(Event { seq: 0, to: To::All, frame: self.state_frame() });
+    }
+
+    pub fn writer(&self) -> Option<mpsc::Sender<Command>> {
+        self.writer.lock().ok().and_then(|w| w.clone())
+    }
+}
+
+#[derive(Default)]
+pub struct Registry {
+    hubs: Mutex<HashMap<String, Arc<Hub>>>,
+}
+
+impl Registry {
+    /// The hub of a session, created on first use.
+    pub fn hub(&self, s: &Session, queue: usize) -> Arc<Hub> {
+        let mut hubs = match self.hubs.lock() {
+            Ok(h) => h,
+            Err(p) => p.into_inner(),
+        };
+        hubs.entry(s.id.clone())
+            .or_insert_with(|| {
+                Arc::new(Hub {
+                    session_id: s.id.clone(),
+                    events: broadcast::channel(queue.max(2)).0,
+                    viewers: AtomicUsize::new(0),
+                    writer: Mutex::new(None),
+                    status: Mutex::new((s.state, s.curtain, s.delay_seconds)),
+                })
+            })
+            .clone()
+    }
+
+    pub fn get(&self, id: &str) -> Option<Arc<Hub>> {
+        self.hubs.lock().ok().and_then(|h| h.get(id).cloned())
+    }
+
+    pub fn live_count(&self) -> usize {
+        self.hubs.lock().map(|h| h.values().filter(|h| h.writer().is_some()).count()).unwrap_or(0)
+    }
+}
+
+/// Send a command to the session's writer and wait for its answer.
+pub async fn ask<R>(
+    state: &AppState,
+    s: &Session,
+    make: impl FnOnce(oneshot::Sender<R>) -> Command,
+) -> Result<R, ApiError> {
+    if s.state != SessionState::Live {
+        return Err(ApiError::conflict("not_live", "the session is not live"));
+    }
+    let hub = state.live.hub(s, state.config.viewer_queue);
+    let tx = hub.writer().ok_or_else(|| ApiError::conflict("not_live", "the session is not live"))?;
+    let (reply, rx) = oneshot::channel();
+    tx.send(make(reply)).await.map_err(|_| ApiError::conflict("not_live", "the session is not live"))?;
+    rx.await.map_err(|_| ApiError::conflict("not_live", "the session is not live"))
+}
+
 /// A session's settings changed (delay, policy, moderators, consent, state).
-pub async fn on_session_changed(_state: &AppState, _s: &Session) {}
+pub async fn on_session_changed(state: &AppState, s: &Session) {
+    let hub = state.live.hub(s, state.config.viewer_queue);
+    let curtain = hub.status.lock().map(|st| st.1).unwrap_or(false);
+    hub.set_status(s.state, curtain && s.state == SessionState::Live, s.delay_seconds);
+    if let Some(tx) = hub.writer() {
+        let scope = s.consent.as_ref().map(|c| c.scope).unwrap_or_default();
+        let _ = tx.send(Command::Settings { delay: s.delay_seconds, policy: s.redaction_policy, scope }).await;
+    }
+    hub.announce_state();
+}
 
-/// The patient's identifiers changed: recompile the redaction matcher.
-pub async fn on_identifiers_changed(_state: &AppState, _session_id: &str) {}
+/// The patient's identifiers changed: the writer recompiles its matcher.
+pub async fn on_identifiers_changed(state: &AppState, session_id: &str) {
+    if let Some(tx) = state.live.get(session_id).and_then(|h| h.writer()) {
+        let _ = tx.send(Command::Identifiers(state.identifiers.get(session_id))).await;
+    }
+}
 
-/// The session went live: start its writer task.
-pub async fn on_started(_state: &AppState, _s: &Session) -> Result<(), ApiError> {
+/// The session went live (or is live at start-up): start its writer task.
+pub async fn on_started(state: &AppState, s: &Session) -> Result<(), ApiError> {
+    let hub = state.live.hub(s, state.config.viewer_queue);
+    hub.set_status(s.state, s.curtain, s.delay_seconds);
+    let first_seq = state.store.last_seq(&s.id).await? + 1;
+    let mut w = match hub.writer.lock() {
+        Ok(w) => w,
+        Err(p) => p.into_inner(),
+    };
+    if w.as_ref().is_some_and(|tx| !tx.is_closed()) {
+        return Ok(());
+    }
+    *w = Some(writer::spawn(state.clone(), hub.clone(), s, first_seq));
+    drop(w);
+    hub.announce_state();
     Ok(())
 }
 
-/// The session is ending: drop everything held, stop the writer.
-pub async fn on_ending(_state: &AppState, _s: &Session) {}
+/// The session is ending: held items are dropped, never released.
+pub async fn on_ending(state: &AppState, s: &Session) {
+    let Some(hub) = state.live.get(&s.id) else { return };
+    let tx = hub.writer.lock().ok().and_then(|mut w| w.take());
+    if let Some(tx) = tx {
+        let (reply, rx) = oneshot::channel();
+        if tx.send(Command::End { reply }).await.is_ok() {
+            let _ = rx.await;
+        }
+    }
+    hub.set_status(SessionState::Ended, false, s.delay_seconds);
+    hub.announce_state();
+    let _ = hub.events.send(Event { seq: 0, to: To::Close(1000), frame: Utf8Bytes::from_static("session ended") });
+}
+
+/// At start-up: sessions left live by a previous run get their writers back
+/// (nothing held survives a restart: held items were in memory only).
+pub async fn resume_live_sessions(state: &AppState) -> Result<(), ApiError> {
+    for s in state.store.sessions().await? {
+        if s.state == SessionState::Live {
+            on_started(state, &s).await?;
+        }
+    }
+    Ok(())
+}

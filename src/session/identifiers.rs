@@ -54,10 +54,7 @@ impl IdentifierVault {
         }
     }
     pub fn get(&self, session_id: &str) -> Option<Arc<PatientIdentifiers>> {
-        self.map
-            .read()
-            .ok()
-            .and_then(|m| m.get(session_id).cloned())
+        self.map.read().ok().and_then(|m| m.get(session_id).cloned())
     }
     pub fn forget(&self, session_id: &str) {
         if let Ok(mut m) = self.map.write() {

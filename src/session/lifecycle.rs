@@ -40,10 +40,7 @@ pub struct ConsentBody {
 
 fn check_delay(d: u32) -> Result<u32, ApiError> {
     if d > MAX_DELAY_SECONDS {
-        return Err(ApiError::invalid(
-            "invalid_delay",
-            format!("delay_seconds must be 0..={MAX_DELAY_SECONDS}"),
-        ));
+        return Err(ApiError::invalid("invalid_delay", format!("delay_seconds must be 0..={MAX_DELAY_SECONDS}")));
     }
     Ok(d)
 }
@@ -51,16 +48,10 @@ fn check_delay(d: u32) -> Result<u32, ApiError> {
 fn check_text(field: &str, v: &str, required: bool) -> Result<String, ApiError> {
     let v = v.trim();
     if required && v.is_empty() {
-        return Err(ApiError::invalid(
-            "invalid_field",
-            format!("{field} must not be empty"),
-        ));
+        return Err(ApiError::invalid("invalid_field", format!("{field} must not be empty")));
     }
     if v.chars().count() > MAX_TITLE {
-        return Err(ApiError::invalid(
-            "invalid_field",
-            format!("{field} is longer than {MAX_TITLE} characters"),
-        ));
+        return Err(ApiError::invalid("invalid_field", format!("{field} is longer than {MAX_TITLE} characters")));
     }
     Ok(v.to_string())
 }
@@ -87,12 +78,7 @@ fn parse_audience(a: Option<Vec<String>>) -> Result<Vec<Role>, ApiError> {
 }
 
 /// Build a draft session owned by `owner` from a validated request.
-pub fn create(
-    id: String,
-    owner: &str,
-    req: NewSession,
-    now: DateTime<Utc>,
-) -> Result<Session, ApiError> {
+pub fn create(id: String, owner: &str, req: NewSession, now: DateTime<Utc>) -> Result<Session, ApiError> {
     Ok(Session {
         id,
         title: check_text("title", &req.title, true)?,
@@ -124,27 +110,16 @@ pub fn patch(s: &mut Session, p: SessionPatch) -> Result<(), ApiError> {
     Ok(())
 }
 
-pub fn record_consent(
-    s: &mut Session,
-    c: ConsentBody,
-    by: &str,
-    now: DateTime<Utc>,
-) -> Result<(), ApiError> {
+pub fn record_consent(s: &mut Session, c: ConsentBody, by: &str, now: DateTime<Utc>) -> Result<(), ApiError> {
     if s.state == SessionState::Ended {
         return Err(ApiError::conflict("session_ended", "the session has ended"));
     }
     let reference = c.reference.trim();
     if reference.is_empty() || reference.chars().count() > MAX_TITLE {
-        return Err(ApiError::invalid(
-            "invalid_consent",
-            "reference must be 1..=200 characters",
-        ));
+        return Err(ApiError::invalid("invalid_consent", "reference must be 1..=200 characters"));
     }
     if c.notes.chars().count() > 2000 {
-        return Err(ApiError::invalid(
-            "invalid_consent",
-            "notes must be at most 2000 characters",
-        ));
+        return Err(ApiError::invalid("invalid_consent", "notes must be at most 2000 characters"));
     }
     s.consent = Some(Consent {
         reference: reference.to_string(),
@@ -159,21 +134,11 @@ pub fn record_consent(
 pub fn start(s: &mut Session, now: DateTime<Utc>) -> Result<(), ApiError> {
     match s.state {
         SessionState::Draft => {}
-        SessionState::Live => {
-            return Err(ApiError::conflict(
-                "already_live",
-                "the session is already live",
-            ))
-        }
-        SessionState::Ended => {
-            return Err(ApiError::conflict("session_ended", "the session has ended"))
-        }
+        SessionState::Live => return Err(ApiError::conflict("already_live", "the session is already live")),
+        SessionState::Ended => return Err(ApiError::conflict("session_ended", "the session has ended")),
     }
     if s.consent.is_none() {
-        return Err(ApiError::conflict(
-            "consent_required",
-            "record the patient's consent before starting",
-        ));
+        return Err(ApiError::conflict("consent_required", "record the patient's consent before starting"));
     }
     s.state = SessionState::Live;
     s.started_at = Some(now);
@@ -182,10 +147,7 @@ pub fn start(s: &mut Session, now: DateTime<Utc>) -> Result<(), ApiError> {
 
 pub fn end(s: &mut Session, now: DateTime<Utc>) -> Result<(), ApiError> {
     if s.state != SessionState::Live {
-        return Err(ApiError::conflict(
-            "not_live",
-            "only a live session can end",
-        ));
+        return Err(ApiError::conflict("not_live", "only a live session can end"));
     }
     s.state = SessionState::Ended;
     s.ended_at = Some(now);
@@ -214,13 +176,7 @@ mod tests {
         assert_eq!(s.audience, vec![Role::Student, Role::Clinician]);
         assert!(create("s".into(), "u", new(Some(601), None), Utc::now()).is_err());
         assert!(create("s".into(), "u", new(Some(600), None), Utc::now()).is_ok());
-        assert!(create(
-            "s".into(),
-            "u",
-            new(None, Some(vec!["surgeon"])),
-            Utc::now()
-        )
-        .is_err());
+        assert!(create("s".into(), "u", new(None, Some(vec!["surgeon"])), Utc::now()).is_err());
     }
 
     #[test]
@@ -229,17 +185,10 @@ mod tests {
         let mut s = create("s".into(), "u", new(None, None), now).expect("valid");
         let e = start(&mut s, now).expect_err("no consent");
         assert_eq!(e.code(), "consent_required");
-        let c = ConsentBody {
-            reference: "F-1".into(),
-            scope: ConsentScope::default(),
-            notes: String::new(),
-        };
+        let c = ConsentBody { reference: "F-1".into(), scope: ConsentScope::default(), notes: String::new() };
         record_consent(&mut s, c, "u", now).expect("consent");
         start(&mut s, now).expect("starts");
-        assert_eq!(
-            start(&mut s, now).expect_err("twice").code(),
-            "already_live"
-        );
+        assert_eq!(start(&mut s, now).expect_err("twice").code(), "already_live");
         end(&mut s, now).expect("ends");
         assert_eq!(end(&mut s, now).expect_err("twice").code(), "not_live");
     }

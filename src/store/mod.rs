@@ -48,8 +48,10 @@ pub trait Store: Send + Sync + 'static {
     async fn user_by_sub(&self, sub: &str) -> StoreResult<Option<User>>;
 
     async fn create_session(&self, s: &Session) -> StoreResult<()>;
-    /// Write every mutable field of the session (state, delay, curtain, consent, times).
+    /// Write the session's state, delay, policy, consent and times (not the
+    /// curtain, which only its live writer sets).
     async fn save_session(&self, s: &Session) -> StoreResult<()>;
+    async fn set_curtain(&self, id: &str, down: bool) -> StoreResult<()>;
     async fn session(&self, id: &str) -> StoreResult<Option<Session>>;
     async fn sessions(&self) -> StoreResult<Vec<Session>>;
     async fn set_moderators(&self, session_id: &str, subs: &[String]) -> StoreResult<()>;
@@ -67,20 +69,9 @@ pub trait Store: Send + Sync + 'static {
 
     /// Append a released update; `seq` must be the next one of its session.
     async fn append_update(&self, session_id: &str, update: &StoredUpdate) -> StoreResult<()>;
-    async fn updates_after(
-        &self,
-        session_id: &str,
-        after: u64,
-        limit: u32,
-    ) -> StoreResult<Vec<StoredUpdate>>;
+    async fn updates_after(&self, session_id: &str, after: u64, limit: u32) -> StoreResult<Vec<StoredUpdate>>;
     async fn last_seq(&self, session_id: &str) -> StoreResult<u64>;
-    async fn put_media(
-        &self,
-        id: &str,
-        session_id: &str,
-        content_type: &str,
-        file: &str,
-    ) -> StoreResult<()>;
+    async fn put_media(&self, id: &str, session_id: &str, content_type: &str, file: &str) -> StoreResult<()>;
     /// (session_id, content_type, file) of a released media item.
     async fn media(&self, id: &str) -> StoreResult<Option<(String, String, String)>>;
 }

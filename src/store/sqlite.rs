@@ -6,9 +6,7 @@ use std::str::FromStr;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
-};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 
 use super::{Redeem, Store, StoreError, StoreResult, StoredUpdate};
@@ -20,9 +18,7 @@ pub struct SqliteStore {
 
 fn backend(e: sqlx::Error) -> StoreError {
     match &e {
-        sqlx::Error::Database(db) if db.is_unique_violation() => {
-            StoreError::Conflict("already exists".into())
-        }
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict("already exists".into()),
         _ => StoreError::Backend(e.to_string()),
     }
 }
@@ -32,9 +28,7 @@ fn corrupt(what: &str) -> StoreError {
 }
 
 fn ts(s: &str) -> StoreResult<DateTime<Utc>> {
-    DateTime::parse_from_rfc3339(s)
-        .map(|d| d.with_timezone(&Utc))
-        .map_err(|_| corrupt("timestamp"))
+    DateTime::parse_from_rfc3339(s).map(|d| d.with_timezone(&Utc)).map_err(|_| corrupt("timestamp"))
 }
 
 impl SqliteStore {
@@ -48,15 +42,8 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(std::time::Duration::from_secs(5));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(8)
-            .connect_with(opts)
-            .await
-            .map_err(backend)?;
-        sqlx::migrate!("./migrations")
-            .run(&pool)
-            .await
-            .map_err(|e| StoreError::Backend(e.to_string()))?;
+        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(opts).await.map_err(backend)?;
+        sqlx::migrate!("./migrations").run(&pool).await.map_err(|e| StoreError::Backend(e.to_string()))?;
         Ok(Self { pool })
     }
 
@@ -84,32 +71,26 @@ impl SqliteStore {
         let ended: Option<String> = r.try_get("ended_at").map_err(backend)?;
         let delay: i64 = r.try_get("delay_seconds").map_err(backend)?;
         let curtain: i64 = r.try_get("curtain").map_err(backend)?;
-        let moderators =
-            sqlx::query("SELECT sub FROM session_moderators WHERE session_id = ? ORDER BY sub")
-                .bind(&id)
-                .fetch_all(&self.pool)
-                .await
-                .map_err(backend)?
-                .iter()
-                .map(|m| m.try_get::<String, _>("sub").map_err(backend))
-                .collect::<StoreResult<Vec<_>>>()?;
+        let moderators = sqlx::query("SELECT sub FROM session_moderators WHERE session_id = ? ORDER BY sub")
+            .bind(&id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?
+            .iter()
+            .map(|m| m.try_get::<String, _>("sub").map_err(backend))
+            .collect::<StoreResult<Vec<_>>>()?;
         Ok(Session {
             title: r.try_get("title").map_err(backend)?,
             procedure: r.try_get("procedure").map_err(backend)?,
             owner: r.try_get("owner").map_err(backend)?,
             state: SessionState::parse(&state).ok_or_else(|| corrupt("state"))?,
             delay_seconds: u32::try_from(delay).map_err(|_| corrupt("delay"))?,
-            audience: serde_json::from_str::<Vec<Role>>(&audience)
-                .map_err(|_| corrupt("audience"))?,
-            redaction_policy: serde_json::from_value::<RedactionPolicy>(serde_json::Value::String(
-                policy,
-            ))
-            .map_err(|_| corrupt("policy"))?,
+            audience: serde_json::from_str::<Vec<Role>>(&audience).map_err(|_| corrupt("audience"))?,
+            redaction_policy: serde_json::from_value::<RedactionPolicy>(serde_json::Value::String(policy))
+                .map_err(|_| corrupt("policy"))?,
             curtain: curtain != 0,
             consent: match consent {
-                Some(c) => {
-                    Some(serde_json::from_str::<Consent>(&c).map_err(|_| corrupt("consent"))?)
-                }
+                Some(c) => Some(serde_json::from_str::<Consent>(&c).map_err(|_| corrupt("consent"))?),
                 None => None,
             },
             moderators,
@@ -129,19 +110,13 @@ fn policy_str(p: RedactionPolicy) -> &'static str {
 }
 
 fn consent_json(s: &Session) -> StoreResult<Option<String>> {
-    s.consent
-        .as_ref()
-        .map(|c| serde_json::to_string(c).map_err(|e| StoreError::Backend(e.to_string())))
-        .transpose()
+    s.consent.as_ref().map(|c| serde_json::to_string(c).map_err(|e| StoreError::Backend(e.to_string()))).transpose()
 }
 
 #[async_trait]
 impl Store for SqliteStore {
     async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1")
-            .execute(&self.pool)
-            .await
-            .map_err(backend)?;
+        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(backend)?;
         Ok(())
     }
 
@@ -178,8 +153,7 @@ impl Store for SqliteStore {
     }
 
     async fn create_session(&self, s: &Session) -> StoreResult<()> {
-        let audience =
-            serde_json::to_string(&s.audience).map_err(|e| StoreError::Backend(e.to_string()))?;
+        let audience = serde_json::to_string(&s.audience).map_err(|e| StoreError::Backend(e.to_string()))?;
         sqlx::query(
             "INSERT INTO sessions (id, title, procedure, owner, state, delay_seconds, audience, redaction_policy, \
              curtain, consent, created_at, started_at, ended_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -205,16 +179,16 @@ impl Store for SqliteStore {
 
     async fn save_session(&self, s: &Session) -> StoreResult<()> {
         let done = sqlx::query(
-            "UPDATE sessions SET state = ?, delay_seconds = ?, redaction_policy = ?, curtain = ?, consent = ?, \
-             started_at = ?, ended_at = ? WHERE id = ?",
+            "UPDATE sessions SET state = ?, delay_seconds = ?, redaction_policy = ?, consent = ?, \
+             started_at = ?, ended_at = ?, curtain = CASE WHEN ? = 'live' THEN curtain ELSE 0 END WHERE id = ?",
         )
         .bind(s.state.as_str())
         .bind(i64::from(s.delay_seconds))
         .bind(policy_str(s.redaction_policy))
-        .bind(i64::from(s.curtain))
         .bind(consent_json(s)?)
         .bind(s.started_at.map(|t| t.to_rfc3339()))
         .bind(s.ended_at.map(|t| t.to_rfc3339()))
+        .bind(s.state.as_str())
         .bind(&s.id)
         .execute(&self.pool)
         .await
@@ -222,6 +196,16 @@ impl Store for SqliteStore {
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
+        Ok(())
+    }
+
+    async fn set_curtain(&self, id: &str, down: bool) -> StoreResult<()> {
+        sqlx::query("UPDATE sessions SET curtain = ? WHERE id = ?")
+            .bind(i64::from(down))
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
         Ok(())
     }
 
@@ -283,17 +267,10 @@ impl Store for SqliteStore {
             .execute(&self.pool)
             .await
             .map_err(backend)?;
-        let rows = sqlx::query("SELECT jti, expires_at FROM revoked_tokens")
-            .fetch_all(&self.pool)
-            .await
-            .map_err(backend)?;
+        let rows =
+            sqlx::query("SELECT jti, expires_at FROM revoked_tokens").fetch_all(&self.pool).await.map_err(backend)?;
         rows.iter()
-            .map(|r| {
-                Ok((
-                    r.try_get("jti").map_err(backend)?,
-                    r.try_get("expires_at").map_err(backend)?,
-                ))
-            })
+            .map(|r| Ok((r.try_get("jti").map_err(backend)?, r.try_get("expires_at").map_err(backend)?)))
             .collect()
     }
 
@@ -311,18 +288,9 @@ impl Store for SqliteStore {
     }
 
     async fn revoked_subjects(&self) -> StoreResult<Vec<(String, i64)>> {
-        let rows = sqlx::query("SELECT sub, before FROM revoked_subjects")
-            .fetch_all(&self.pool)
-            .await
-            .map_err(backend)?;
-        rows.iter()
-            .map(|r| {
-                Ok((
-                    r.try_get("sub").map_err(backend)?,
-                    r.try_get("before").map_err(backend)?,
-                ))
-            })
-            .collect()
+        let rows =
+            sqlx::query("SELECT sub, before FROM revoked_subjects").fetch_all(&self.pool).await.map_err(backend)?;
+        rows.iter().map(|r| Ok((r.try_get("sub").map_err(backend)?, r.try_get("before").map_err(backend)?))).collect()
     }
 
     async fn create_invite(&self, i: &Invite) -> StoreResult<()> {
@@ -391,20 +359,16 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn updates_after(
-        &self,
-        session_id: &str,
-        after: u64,
-        limit: u32,
-    ) -> StoreResult<Vec<StoredUpdate>> {
+    async fn updates_after(&self, session_id: &str, after: u64, limit: u32) -> StoreResult<Vec<StoredUpdate>> {
         let after = i64::try_from(after).unwrap_or(i64::MAX);
-        let rows = sqlx::query("SELECT seq, id, body FROM updates WHERE session_id = ? AND seq > ? ORDER BY seq LIMIT ?")
-            .bind(session_id)
-            .bind(after)
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-            .await
-            .map_err(backend)?;
+        let rows =
+            sqlx::query("SELECT seq, id, body FROM updates WHERE session_id = ? AND seq > ? ORDER BY seq LIMIT ?")
+                .bind(session_id)
+                .bind(after)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend)?;
         rows.iter()
             .map(|r| {
                 let seq: i64 = r.try_get("seq").map_err(backend)?;
@@ -418,32 +382,27 @@ impl Store for SqliteStore {
     }
 
     async fn last_seq(&self, session_id: &str) -> StoreResult<u64> {
-        let row =
-            sqlx::query("SELECT COALESCE(MAX(seq), 0) AS m FROM updates WHERE session_id = ?")
-                .bind(session_id)
-                .fetch_one(&self.pool)
-                .await
-                .map_err(backend)?;
+        let row = sqlx::query("SELECT COALESCE(MAX(seq), 0) AS m FROM updates WHERE session_id = ?")
+            .bind(session_id)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(backend)?;
         let m: i64 = row.try_get("m").map_err(backend)?;
         u64::try_from(m).map_err(|_| corrupt("seq"))
     }
 
-    async fn put_media(
-        &self,
-        id: &str,
-        session_id: &str,
-        content_type: &str,
-        file: &str,
-    ) -> StoreResult<()> {
-        sqlx::query("INSERT INTO media (id, session_id, content_type, file, released, created_at) VALUES (?,?,?,?,1,?)")
-            .bind(id)
-            .bind(session_id)
-            .bind(content_type)
-            .bind(file)
-            .bind(Utc::now().to_rfc3339())
-            .execute(&self.pool)
-            .await
-            .map_err(backend)?;
+    async fn put_media(&self, id: &str, session_id: &str, content_type: &str, file: &str) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO media (id, session_id, content_type, file, released, created_at) VALUES (?,?,?,?,1,?)",
+        )
+        .bind(id)
+        .bind(session_id)
+        .bind(content_type)
+        .bind(file)
+        .bind(Utc::now().to_rfc3339())
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
         Ok(())
     }
 

@@ -7,80 +7,31 @@ use serde_json::{json, Value};
 use crate::process::{run, start};
 
 fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .danger_accept_invalid_certs(true)
-        .build()
-        .expect("client")
+    reqwest::Client::builder().danger_accept_invalid_certs(true).build().expect("client")
 }
 
 #[tokio::test]
 async fn user_add_token_and_serve() {
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path();
-    let (code, out, err) = run(
-        d,
-        &["user", "add", "--username", "carla", "--role", "surgeon"],
-        "stdin-password-1\n",
-    );
+    let (code, out, err) = run(d, &["user", "add", "--username", "carla", "--role", "surgeon"], "stdin-password-1\n");
     assert_eq!(code, 0, "{out}{err}");
-    let (code, _, err) = run(
-        d,
-        &[
-            "user",
-            "add",
-            "--username",
-            "carla",
-            "--role",
-            "surgeon",
-            "--password",
-            "another-one",
-        ],
-        "",
-    );
+    let (code, _, err) =
+        run(d, &["user", "add", "--username", "carla", "--role", "surgeon", "--password", "another-one"], "");
     assert_ne!(code, 0);
     assert!(err.contains("taken"), "{err}");
-    let (code, _, _) = run(
-        d,
-        &[
-            "user",
-            "add",
-            "--username",
-            "x",
-            "--role",
-            "wizard",
-            "--password",
-            "another-one",
-        ],
-        "",
-    );
+    let (code, _, _) = run(d, &["user", "add", "--username", "x", "--role", "wizard", "--password", "another-one"], "");
     assert_ne!(code, 0, "unknown role refused");
-    let (code, token, err) = run(
-        d,
-        &[
-            "token", "--sub", "ops-bot", "--role", "admin", "--ttl", "10m",
-        ],
-        "",
-    );
+    let (code, token, err) = run(d, &["token", "--sub", "ops-bot", "--role", "admin", "--ttl", "10m"], "");
     assert_eq!(code, 0, "{err}");
     let token = token.trim().to_string();
-    let (code, _, _) = run(
-        d,
-        &["token", "--sub", "x", "--role", "admin", "--ttl", "forever"],
-        "",
-    );
+    let (code, _, _) = run(d, &["token", "--sub", "x", "--role", "admin", "--ttl", "forever"], "");
     assert_ne!(code, 0, "bad ttl refused");
 
     let mut p = start(d, &["serve", "--listen", "127.0.0.1:0"], &[]);
     let http = client();
-    let me: Value = http
-        .get(format!("{}/api/me", p.url))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .expect("me")
-        .json()
-        .await
-        .expect("json");
+    let me: Value =
+        http.get(format!("{}/api/me", p.url)).bearer_auth(&token).send().await.expect("me").json().await.expect("json");
     assert_eq!(me["sub"], "ops-bot");
     assert_eq!(me["role"], "admin");
     let r = http
@@ -90,41 +41,22 @@ async fn user_add_token_and_serve() {
         .await
         .expect("login");
     assert_eq!(r.status(), StatusCode::OK);
-    assert_eq!(
-        http.get(format!("{}/healthz", p.url))
-            .send()
-            .await
-            .expect("h")
-            .status(),
-        StatusCode::OK
-    );
-    assert_eq!(
-        p.terminate(),
-        Some(0),
-        "clean exit on SIGTERM: {}",
-        p.output()
-    );
+    assert_eq!(http.get(format!("{}/healthz", p.url)).send().await.expect("h").status(), StatusCode::OK);
+    assert_eq!(p.terminate(), Some(0), "clean exit on SIGTERM: {}", p.output());
 }
 
 #[tokio::test]
 async fn certs_and_tls() {
     let dir = tempfile::tempdir().expect("tempdir");
     let certs = dir.path().join("certs");
-    let (code, out, err) = run(
-        dir.path(),
-        &["certs", "--out", certs.to_str().expect("utf8")],
-        "",
-    );
+    let (code, out, err) = run(dir.path(), &["certs", "--out", certs.to_str().expect("utf8")], "");
     assert_eq!(code, 0, "{out}{err}");
     let cert = std::fs::read_to_string(certs.join("cert.pem")).expect("cert");
     assert!(cert.contains("BEGIN CERTIFICATE"));
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(certs.join("key.pem"))
-            .expect("key")
-            .permissions()
-            .mode();
+        let mode = std::fs::metadata(certs.join("key.pem")).expect("key").permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
     }
     let cert_arg = certs.join("cert.pem");
@@ -146,16 +78,9 @@ async fn certs_and_tls() {
     assert!(p.url.starts_with("https://"), "{}", p.url);
     // Trust exactly the generated certificate.
     let ca = reqwest::Certificate::from_pem(cert.as_bytes()).expect("ca");
-    let http = reqwest::Client::builder()
-        .add_root_certificate(ca)
-        .build()
-        .expect("client");
+    let http = reqwest::Client::builder().add_root_certificate(ca).build().expect("client");
     let url = p.url.replace("127.0.0.1", "localhost");
-    let r = http
-        .get(format!("{url}/healthz"))
-        .send()
-        .await
-        .expect("https");
+    let r = http.get(format!("{url}/healthz")).send().await.expect("https");
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(p.terminate(), Some(0));
 }
@@ -166,14 +91,7 @@ async fn demo_prints_how_to_sign_in_as_every_role() {
     let mut p = start(dir.path(), &["demo", "--listen", "127.0.0.1:0"], &[]);
     let http = client();
     let out = p.output();
-    for role in [
-        "surgeon",
-        "moderator",
-        "student",
-        "clinician",
-        "educator",
-        "admin",
-    ] {
+    for role in ["surgeon", "moderator", "student", "clinician", "educator", "admin"] {
         let pw = format!("{role}-demo");
         assert!(out.contains(&pw), "banner lacks {role}: {out}");
         let r = http
@@ -193,11 +111,7 @@ async fn demo_prints_how_to_sign_in_as_every_role() {
             .json()
             .await
             .expect("json");
-        assert_eq!(
-            list.as_array().map(Vec::len),
-            Some(1),
-            "{role} sees the demo session: {list}"
-        );
+        assert_eq!(list.as_array().map(Vec::len), Some(1), "{role} sees the demo session: {list}");
     }
     assert_eq!(p.terminate(), Some(0));
     // A second start reuses the accounts and the session.
@@ -210,25 +124,10 @@ async fn config_file_and_environment() {
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("orgallery.toml");
     std::fs::write(&file, "listen = \"127.0.0.1:0\"\n[jwt]\njwt_ttl = 120\n").expect("write");
-    let mut p = start(
-        dir.path(),
-        &["--config", file.to_str().expect("u"), "serve"],
-        &[("ORGALLERY_JWT_ISSUER", "env-issuer")],
-    );
-    let (code, _, _) = run(
-        dir.path(),
-        &[
-            "user",
-            "add",
-            "--username",
-            "envy",
-            "--role",
-            "student",
-            "--password",
-            "password-1",
-        ],
-        "",
-    );
+    let mut p =
+        start(dir.path(), &["--config", file.to_str().expect("u"), "serve"], &[("ORGALLERY_JWT_ISSUER", "env-issuer")]);
+    let (code, _, _) =
+        run(dir.path(), &["user", "add", "--username", "envy", "--role", "student", "--password", "password-1"], "");
     assert_eq!(code, 0);
     let r: Value = client()
         .post(format!("{}/api/auth/login", p.url))
@@ -243,27 +142,14 @@ async fn config_file_and_environment() {
     let tok = r["access_token"].as_str().expect("t");
     use base64::Engine;
     let payload: Value = serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(tok.split('.').nth(1).expect("p"))
-            .expect("b64"),
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(tok.split('.').nth(1).expect("p")).expect("b64"),
     )
     .expect("json");
     assert_eq!(payload["iss"], "env-issuer", "issuer from the environment");
     assert_eq!(p.terminate(), Some(0));
     std::fs::write(&file, "listne = 1\n").expect("write");
-    let (code, _, err) = run(
-        dir.path(),
-        &[
-            "--config",
-            file.to_str().expect("u"),
-            "token",
-            "--sub",
-            "a",
-            "--role",
-            "admin",
-        ],
-        "",
-    );
+    let (code, _, err) =
+        run(dir.path(), &["--config", file.to_str().expect("u"), "token", "--sub", "a", "--role", "admin"], "");
     assert_ne!(code, 0);
     assert!(err.contains("invalid config"), "{err}");
 }

@@ -8,13 +8,7 @@ use serde_json::{json, Value};
 use crate::support::{assert_error, TestServer};
 
 async fn redeem(ts: &TestServer, code: &str, name: &str) -> (StatusCode, Value) {
-    ts.call(
-        Method::POST,
-        "/api/auth/invite",
-        None,
-        Some(json!({"code": code, "name": name})),
-    )
-    .await
+    ts.call(Method::POST, "/api/auth/invite", None, Some(json!({"code": code, "name": name}))).await
 }
 
 #[tokio::test]
@@ -41,34 +35,15 @@ async fn invite_flow_limits_the_token_to_one_session() {
     let (_, me) = ts.get("/api/me", &token).await;
     assert_eq!(me["name"], "Alex Student");
     assert_eq!(me["sessions"], json!([id]));
-    assert_eq!(
-        ts.get(&format!("/api/sessions/{id}"), &token).await.0,
-        StatusCode::OK
-    );
-    assert_error(
-        &ts.get(&format!("/api/sessions/{other}"), &token).await,
-        StatusCode::NOT_FOUND,
-        "not_found",
-    );
+    assert_eq!(ts.get(&format!("/api/sessions/{id}"), &token).await.0, StatusCode::OK);
+    assert_error(&ts.get(&format!("/api/sessions/{other}"), &token).await, StatusCode::NOT_FOUND, "not_found");
     let (_, list) = ts.get("/api/sessions", &token).await;
     assert_eq!(list.as_array().map(Vec::len), Some(1));
 
     assert_eq!(redeem(&ts, code, "Second").await.0, StatusCode::OK);
-    assert_error(
-        &redeem(&ts, code, "Third").await,
-        StatusCode::GONE,
-        "invite_gone",
-    );
-    assert_error(
-        &redeem(&ts, "0123456789abcdef", "X").await,
-        StatusCode::NOT_FOUND,
-        "invite_not_found",
-    );
-    assert_error(
-        &redeem(&ts, code, "").await,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "invalid_name",
-    );
+    assert_error(&redeem(&ts, code, "Third").await, StatusCode::GONE, "invite_gone");
+    assert_error(&redeem(&ts, "0123456789abcdef", "X").await, StatusCode::NOT_FOUND, "invite_not_found");
+    assert_error(&redeem(&ts, code, "").await, StatusCode::UNPROCESSABLE_ENTITY, "invalid_name");
 }
 
 #[tokio::test]
@@ -79,52 +54,26 @@ async fn expired_invites_are_gone_and_bad_requests_refused() {
     let (student, _) = ts.token(Role::Student).await;
     // Educators may invite too; students may not.
     assert_eq!(
-        ts.post(
-            &format!("/api/sessions/{id}/invites"),
-            &educator,
-            json!({"role": "clinician"})
-        )
-        .await
-        .0,
+        ts.post(&format!("/api/sessions/{id}/invites"), &educator, json!({"role": "clinician"})).await.0,
         StatusCode::CREATED
     );
     assert_error(
-        &ts.post(
-            &format!("/api/sessions/{id}/invites"),
-            &student,
-            json!({"role": "student"}),
-        )
-        .await,
+        &ts.post(&format!("/api/sessions/{id}/invites"), &student, json!({"role": "student"})).await,
         StatusCode::FORBIDDEN,
         "forbidden",
     );
     assert_error(
-        &ts.post(
-            &format!("/api/sessions/{id}/invites"),
-            &surgeon,
-            json!({"role": "surgeon"}),
-        )
-        .await,
+        &ts.post(&format!("/api/sessions/{id}/invites"), &surgeon, json!({"role": "surgeon"})).await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "invalid_role",
     );
     assert_error(
-        &ts.post(
-            &format!("/api/sessions/{id}/invites"),
-            &surgeon,
-            json!({"role": "student", "ttl_seconds": 5}),
-        )
-        .await,
+        &ts.post(&format!("/api/sessions/{id}/invites"), &surgeon, json!({"role": "student", "ttl_seconds": 5})).await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "invalid_ttl",
     );
     assert_error(
-        &ts.post(
-            &format!("/api/sessions/{id}/invites"),
-            &surgeon,
-            json!({"role": "student", "max_uses": 0}),
-        )
-        .await,
+        &ts.post(&format!("/api/sessions/{id}/invites"), &surgeon, json!({"role": "student", "max_uses": 0})).await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "invalid_max_uses",
     );
@@ -140,15 +89,6 @@ async fn expired_invites_are_gone_and_bad_requests_refused() {
         uses: 0,
         created_by: "x".into(),
     };
-    ts.server
-        .state
-        .store
-        .create_invite(&inv)
-        .await
-        .expect("insert");
-    assert_error(
-        &redeem(&ts, code, "Late").await,
-        StatusCode::GONE,
-        "invite_gone",
-    );
+    ts.server.state.store.create_invite(&inv).await.expect("insert");
+    assert_error(&redeem(&ts, code, "Late").await, StatusCode::GONE, "invite_gone");
 }

@@ -12,61 +12,17 @@ async fn no_secret_or_identifier_reaches_the_logs() {
     let d = dir.path();
     let surgeon_pw = "Surgeon-Pa55word-QX7";
     let student_pw = "Student-Pa55word-ZK4";
-    assert_eq!(
-        run(
-            d,
-            &["user", "add", "--username", "sx", "--role", "surgeon"],
-            &format!("{surgeon_pw}\n")
-        )
-        .0,
-        0
-    );
-    assert_eq!(
-        run(
-            d,
-            &[
-                "user",
-                "add",
-                "--username",
-                "st",
-                "--role",
-                "student",
-                "--password",
-                student_pw
-            ],
-            ""
-        )
-        .0,
-        0
-    );
-    let mut p = start(
-        d,
-        &["serve", "--listen", "127.0.0.1:0", "--log", "trace"],
-        &[("RUST_LOG", "trace")],
-    );
+    assert_eq!(run(d, &["user", "add", "--username", "sx", "--role", "surgeon"], &format!("{surgeon_pw}\n")).0, 0);
+    assert_eq!(run(d, &["user", "add", "--username", "st", "--role", "student", "--password", student_pw], "").0, 0);
+    let mut p = start(d, &["serve", "--listen", "127.0.0.1:0", "--log", "trace"], &[("RUST_LOG", "trace")]);
     let http = reqwest::Client::new();
     let url = |path: &str| format!("{}{path}", p.url);
     let login = |u: &'static str, pw: &'static str| {
-        let req = http
-            .post(url("/api/auth/login"))
-            .json(&json!({"username": u, "password": pw}));
-        async move {
-            req.send()
-                .await
-                .expect("login")
-                .json::<Value>()
-                .await
-                .expect("json")
-        }
+        let req = http.post(url("/api/auth/login")).json(&json!({"username": u, "password": pw}));
+        async move { req.send().await.expect("login").json::<Value>().await.expect("json") }
     };
-    let surgeon = login("sx", surgeon_pw).await["access_token"]
-        .as_str()
-        .expect("token")
-        .to_string();
-    let student = login("st", student_pw).await["access_token"]
-        .as_str()
-        .expect("token")
-        .to_string();
+    let surgeon = login("sx", surgeon_pw).await["access_token"].as_str().expect("token").to_string();
+    let student = login("st", student_pw).await["access_token"].as_str().expect("token").to_string();
     let wrong_pw = "Wrong-Guess-Secret-991";
     let r = http
         .post(url("/api/auth/login"))
@@ -85,13 +41,8 @@ async fn no_secret_or_identifier_reaches_the_logs() {
         }
     };
     use reqwest::Method;
-    let (s, sess) = call(
-        Method::POST,
-        "/api/sessions".into(),
-        &surgeon,
-        json!({"title": "Whipple", "delay_seconds": 0}),
-    )
-    .await;
+    let (s, sess) =
+        call(Method::POST, "/api/sessions".into(), &surgeon, json!({"title": "Whipple", "delay_seconds": 0})).await;
     assert_eq!(s, StatusCode::CREATED);
     let id = sess["id"].as_str().expect("id").to_string();
     let names = ["Philomena Okonkwo-Tran"];
@@ -105,37 +56,16 @@ async fn no_secret_or_identifier_reaches_the_logs() {
     )
     .await;
     assert_eq!(s, StatusCode::OK);
-    let scope =
-        json!({"text": true, "images": true, "video": true, "audio": true, "archive": true});
+    let scope = json!({"text": true, "images": true, "video": true, "audio": true, "archive": true});
     assert_eq!(
-        call(
-            Method::PUT,
-            format!("/api/sessions/{id}/consent"),
-            &surgeon,
-            json!({"reference": "R-1", "scope": scope})
-        )
-        .await
-        .0,
+        call(Method::PUT, format!("/api/sessions/{id}/consent"), &surgeon, json!({"reference": "R-1", "scope": scope}))
+            .await
+            .0,
         StatusCode::OK
     );
-    assert_eq!(
-        call(
-            Method::POST,
-            format!("/api/sessions/{id}/start"),
-            &surgeon,
-            json!({})
-        )
-        .await
-        .0,
-        StatusCode::OK
-    );
-    let (s, inv) = call(
-        Method::POST,
-        format!("/api/sessions/{id}/invites"),
-        &surgeon,
-        json!({"role": "student"}),
-    )
-    .await;
+    assert_eq!(call(Method::POST, format!("/api/sessions/{id}/start"), &surgeon, json!({})).await.0, StatusCode::OK);
+    let (s, inv) =
+        call(Method::POST, format!("/api/sessions/{id}/invites"), &surgeon, json!({"role": "student"})).await;
     assert_eq!(s, StatusCode::CREATED);
     let code = inv["code"].as_str().expect("code").to_string();
     let redeemed: Value = http
@@ -147,72 +77,20 @@ async fn no_secret_or_identifier_reaches_the_logs() {
         .json()
         .await
         .expect("json");
-    let invite_token = redeemed["access_token"]
-        .as_str()
-        .expect("token")
-        .to_string();
-    assert_eq!(
-        call(
-            Method::GET,
-            format!("/api/sessions/{id}"),
-            &invite_token,
-            Value::Null
-        )
-        .await
-        .0,
-        StatusCode::OK
-    );
-    assert_eq!(
-        call(
-            Method::GET,
-            format!("/api/sessions/{id}"),
-            &student,
-            Value::Null
-        )
-        .await
-        .0,
-        StatusCode::OK
-    );
+    let invite_token = redeemed["access_token"].as_str().expect("token").to_string();
+    assert_eq!(call(Method::GET, format!("/api/sessions/{id}"), &invite_token, Value::Null).await.0, StatusCode::OK);
+    assert_eq!(call(Method::GET, format!("/api/sessions/{id}"), &student, Value::Null).await.0, StatusCode::OK);
     // Cookie-authenticated request and a logout.
-    let r = http
-        .get(url("/api/me"))
-        .header("cookie", format!("orgallery_token={student}"))
-        .send()
-        .await
-        .expect("me");
+    let r = http.get(url("/api/me")).header("cookie", format!("orgallery_token={student}")).send().await.expect("me");
     assert_eq!(r.status(), StatusCode::OK);
-    assert_eq!(
-        call(Method::POST, "/api/auth/logout".into(), &student, json!({}))
-            .await
-            .0,
-        StatusCode::NO_CONTENT
-    );
-    assert_eq!(
-        call(Method::GET, "/api/me".into(), &student, Value::Null)
-            .await
-            .0,
-        StatusCode::UNAUTHORIZED
-    );
+    assert_eq!(call(Method::POST, "/api/auth/logout".into(), &student, json!({})).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(call(Method::GET, "/api/me".into(), &student, Value::Null).await.0, StatusCode::UNAUTHORIZED);
     crate::live_hooks::exercise_logged_flow(&http, &p.url, &id, &surgeon).await;
-    assert_eq!(
-        call(
-            Method::POST,
-            format!("/api/sessions/{id}/end"),
-            &surgeon,
-            json!({})
-        )
-        .await
-        .0,
-        StatusCode::OK
-    );
+    assert_eq!(call(Method::POST, format!("/api/sessions/{id}/end"), &surgeon, json!({})).await.0, StatusCode::OK);
     assert_eq!(p.terminate(), Some(0));
 
     let logs = p.output();
-    assert!(
-        logs.contains("login"),
-        "the logs were captured at all: {} bytes",
-        logs.len()
-    );
+    assert!(logs.contains("login"), "the logs were captured at all: {} bytes", logs.len());
     assert!(logs.contains(&id), "spans carry the session id");
     let secret = std::fs::read_to_string(d.join("jwt-secret")).expect("secret");
     let mut forbidden: Vec<String> = vec![
@@ -237,10 +115,6 @@ async fn no_secret_or_identifier_reaches_the_logs() {
     }
     forbidden.extend(crate::live_hooks::logged_flow_secrets());
     for f in &forbidden {
-        assert!(
-            !logs.contains(f.as_str()),
-            "the logs contain a secret ({} chars)",
-            f.len()
-        );
+        assert!(!logs.contains(f.as_str()), "the logs contain a secret ({} chars)", f.len());
     }
 }

@@ -3,6 +3,7 @@
 //! directory and talks to it with real clients.
 
 mod cli;
+mod gates;
 mod invites;
 mod live_hooks;
 mod login;
@@ -13,3 +14,4 @@ mod process;
 mod sessions;
 mod support;
 mod tokens;
+mod ws;

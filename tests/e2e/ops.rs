@@ -7,65 +7,25 @@ use crate::support::{assert_error, TestServer};
 
 #[tokio::test]
 async fn health_ready_metrics() {
-    let ts = TestServer::start_with(|c| {
-        c.metrics_token = Some(orgallery::config::Secret::new("scrape-me-please".into()))
-    })
-    .await;
-    assert_eq!(
-        ts.call(Method::GET, "/healthz", None, None).await.0,
-        StatusCode::OK
-    );
-    assert_eq!(
-        ts.call(Method::GET, "/readyz", None, None).await.1["status"],
-        "ready"
-    );
-    assert_error(
-        &ts.call(Method::GET, "/metrics", None, None).await,
-        StatusCode::UNAUTHORIZED,
-        "unauthenticated",
-    );
+    let ts =
+        TestServer::start_with(|c| c.metrics_token = Some(orgallery::config::Secret::new("scrape-me-please".into())))
+            .await;
+    assert_eq!(ts.call(Method::GET, "/healthz", None, None).await.0, StatusCode::OK);
+    assert_eq!(ts.call(Method::GET, "/readyz", None, None).await.1["status"], "ready");
+    assert_error(&ts.call(Method::GET, "/metrics", None, None).await, StatusCode::UNAUTHORIZED, "unauthenticated");
     let (student, _) = ts.token(Role::Student).await;
-    assert_error(
-        &ts.get("/metrics", &student).await,
-        StatusCode::FORBIDDEN,
-        "forbidden",
-    );
-    assert_error(
-        &ts.get("/metrics", "scrape-me-wrong!").await,
-        StatusCode::UNAUTHORIZED,
-        "unauthenticated",
-    );
-    for token in [
-        ts.token(Role::Admin).await.0,
-        "scrape-me-please".to_string(),
-    ] {
-        let r = ts
-            .http
-            .get(ts.url("/metrics"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .expect("metrics");
+    assert_error(&ts.get("/metrics", &student).await, StatusCode::FORBIDDEN, "forbidden");
+    assert_error(&ts.get("/metrics", "scrape-me-wrong!").await, StatusCode::UNAUTHORIZED, "unauthenticated");
+    for token in [ts.token(Role::Admin).await.0, "scrape-me-please".to_string()] {
+        let r = ts.http.get(ts.url("/metrics")).bearer_auth(&token).send().await.expect("metrics");
         assert_eq!(r.status(), StatusCode::OK);
-        assert!(r.headers()["content-type"]
-            .to_str()
-            .expect("ct")
-            .starts_with("text/plain"));
+        assert!(r.headers()["content-type"].to_str().expect("ct").starts_with("text/plain"));
         let text = r.text().await.expect("text");
-        assert!(
-            text.contains("# TYPE orgallery_http_responses_total counter"),
-            "{text}"
-        );
+        assert!(text.contains("# TYPE orgallery_http_responses_total counter"), "{text}");
         assert!(text.contains("orgallery_http_responses_total{class=\"4xx\"}"));
     }
     // Request ids: generated, or propagated when sane.
-    let r = ts
-        .http
-        .get(ts.url("/healthz"))
-        .header("x-request-id", "abc-123")
-        .send()
-        .await
-        .expect("h");
+    let r = ts.http.get(ts.url("/healthz")).header("x-request-id", "abc-123").send().await.expect("h");
     assert_eq!(r.headers()["x-request-id"], "abc-123");
     let r = ts.http.get(ts.url("/healthz")).send().await.expect("h");
     assert_eq!(r.headers()["x-request-id"].len(), 36);

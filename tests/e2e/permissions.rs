@@ -12,14 +12,7 @@ use crate::support::TestServer;
 /// What API.md "Roles" says each permission allows (the strongest relation
 /// each role can have: surgeon = owner, moderator = assigned).
 fn contract() -> HashMap<&'static str, Vec<&'static str>> {
-    let all = vec![
-        "surgeon",
-        "moderator",
-        "clinician",
-        "student",
-        "educator",
-        "admin",
-    ];
+    let all = vec!["surgeon", "moderator", "clinician", "student", "educator", "admin"];
     HashMap::from([
         ("session_create", vec!["surgeon"]),
         ("session_read", all.clone()),
@@ -48,83 +41,27 @@ struct Endpoint {
 }
 
 fn endpoints(moderator_sub: &str) -> Vec<Endpoint> {
-    let e = |permission, method, path, body| Endpoint {
-        permission,
-        method,
-        path,
-        body,
-    };
-    let scope =
-        json!({"text": true, "images": true, "video": false, "audio": false, "archive": true});
+    let e = |permission, method, path, body| Endpoint { permission, method, path, body };
+    let scope = json!({"text": true, "images": true, "video": false, "audio": false, "archive": true});
     vec![
-        e(
-            "session_create",
-            Method::POST,
-            "/api/sessions",
-            json!({"title": "t"}),
-        ),
+        e("session_create", Method::POST, "/api/sessions", json!({"title": "t"})),
         e("session_read", Method::GET, "/api/sessions", Value::Null),
-        e(
-            "session_read",
-            Method::GET,
-            "/api/sessions/{id}",
-            Value::Null,
-        ),
-        e(
-            "session_patch",
-            Method::PATCH,
-            "/api/sessions/{id}",
-            json!({"delay_seconds": 5}),
-        ),
-        e(
-            "moderators_set",
-            Method::PUT,
-            "/api/sessions/{id}/moderators",
-            json!({"users": [moderator_sub]}),
-        ),
-        e(
-            "consent_record",
-            Method::PUT,
-            "/api/sessions/{id}/consent",
-            json!({"reference": "F", "scope": scope}),
-        ),
-        e(
-            "identifiers_set",
-            Method::PUT,
-            "/api/sessions/{id}/identifiers",
-            json!({"names": ["Jane Doe"]}),
-        ),
-        e(
-            "session_start",
-            Method::POST,
-            "/api/sessions/{id}/start",
-            json!({}),
-        ),
-        e(
-            "invite_create",
-            Method::POST,
-            "/api/sessions/{id}/invites",
-            json!({"role": "student"}),
-        ),
+        e("session_read", Method::GET, "/api/sessions/{id}", Value::Null),
+        e("session_patch", Method::PATCH, "/api/sessions/{id}", json!({"delay_seconds": 5})),
+        e("moderators_set", Method::PUT, "/api/sessions/{id}/moderators", json!({"users": [moderator_sub]})),
+        e("consent_record", Method::PUT, "/api/sessions/{id}/consent", json!({"reference": "F", "scope": scope})),
+        e("identifiers_set", Method::PUT, "/api/sessions/{id}/identifiers", json!({"names": ["Jane Doe"]})),
+        e("session_start", Method::POST, "/api/sessions/{id}/start", json!({})),
+        e("invite_create", Method::POST, "/api/sessions/{id}/invites", json!({"role": "student"})),
         e(
             "accounts_manage",
             Method::POST,
             "/api/users",
             json!({"username": "x{n}", "password": "longenough", "role": "student"}),
         ),
-        e(
-            "user_kick",
-            Method::POST,
-            "/api/users/nobody/kick",
-            json!({}),
-        ),
+        e("user_kick", Method::POST, "/api/users/nobody/kick", json!({})),
         e("metrics_read", Method::GET, "/metrics", Value::Null),
-        e(
-            "session_end",
-            Method::POST,
-            "/api/sessions/{id}/end",
-            json!({}),
-        ),
+        e("session_end", Method::POST, "/api/sessions/{id}/end", json!({})),
     ]
 }
 
@@ -137,12 +74,8 @@ async fn every_endpoint_with_every_role_matches_the_table() {
     let mut published: HashMap<String, Vec<String>> = HashMap::new();
     for row in table.as_array().expect("rows") {
         let p = row["permission"].as_str().expect("permission").to_string();
-        let roles = row["roles"]
-            .as_array()
-            .expect("roles")
-            .iter()
-            .map(|r| r.as_str().expect("r").to_string())
-            .collect();
+        let roles =
+            row["roles"].as_array().expect("roles").iter().map(|r| r.as_str().expect("r").to_string()).collect();
         published.insert(p, roles);
     }
     assert_eq!(published.len(), contract.len(), "table rows: {table}");
@@ -159,13 +92,7 @@ async fn every_endpoint_with_every_role_matches_the_table() {
         // A fresh live session per role: owner S, assigned moderator M.
         let (id, owner_token, _) = ts.live().await;
         let (mod_token, mod_sub) = ts.token(Role::Moderator).await;
-        let (s, v) = ts
-            .put(
-                &format!("/api/sessions/{id}/moderators"),
-                &owner_token,
-                json!({"users": [mod_sub]}),
-            )
-            .await;
+        let (s, v) = ts.put(&format!("/api/sessions/{id}/moderators"), &owner_token, json!({"users": [mod_sub]})).await;
         assert_eq!(s, StatusCode::OK, "{v}");
         let token = match role {
             Role::Surgeon => owner_token.clone(),
@@ -177,31 +104,18 @@ async fn every_endpoint_with_every_role_matches_the_table() {
             let body = if ep.body.is_null() {
                 None
             } else {
-                Some(
-                    serde_json::from_str(&ep.body.to_string().replace("{n}", &n.to_string()))
-                        .expect("json"),
-                )
+                Some(serde_json::from_str(&ep.body.to_string().replace("{n}", &n.to_string())).expect("json"))
             };
             let (status, v) = ts.call(ep.method.clone(), &path, Some(&token), body).await;
             let allowed = published[ep.permission].iter().any(|r| r == role.as_str());
             if allowed {
                 assert!(
-                    ![
-                        StatusCode::UNAUTHORIZED,
-                        StatusCode::FORBIDDEN,
-                        StatusCode::NOT_FOUND
-                    ]
-                    .contains(&status),
+                    ![StatusCode::UNAUTHORIZED, StatusCode::FORBIDDEN, StatusCode::NOT_FOUND].contains(&status),
                     "{role} {} {path}: expected allowed, got {status} {v}",
                     ep.method
                 );
             } else {
-                assert_eq!(
-                    status,
-                    StatusCode::FORBIDDEN,
-                    "{role} {} {path}: expected 403, got {v}",
-                    ep.method
-                );
+                assert_eq!(status, StatusCode::FORBIDDEN, "{role} {} {path}: expected 403, got {v}", ep.method);
                 assert_eq!(v["error"]["code"], "forbidden");
             }
             walked += 1;
@@ -219,36 +133,17 @@ async fn unrelated_surgeons_and_moderators_do_not_see_a_session() {
     let (other_mod, _) = ts.token(Role::Moderator).await;
     let (student, _) = ts.token(Role::Student).await;
     for t in [&other_surgeon, &other_mod] {
-        for path in [
-            format!("/api/sessions/{id}"),
-            format!("/api/sessions/{draft}"),
-        ] {
+        for path in [format!("/api/sessions/{id}"), format!("/api/sessions/{draft}")] {
             let got = ts.get(&path, t).await;
             crate::support::assert_error(&got, StatusCode::NOT_FOUND, "not_found");
         }
-        let got = ts
-            .post(&format!("/api/sessions/{id}/end"), t, json!({}))
-            .await;
+        let got = ts.post(&format!("/api/sessions/{id}/end"), t, json!({})).await;
         crate::support::assert_error(&got, StatusCode::NOT_FOUND, "not_found");
     }
     // A student sees the live session but not the draft, and the list agrees.
-    assert_eq!(
-        ts.get(&format!("/api/sessions/{id}"), &student).await.0,
-        StatusCode::OK
-    );
-    assert_eq!(
-        ts.get(&format!("/api/sessions/{draft}"), &student).await.0,
-        StatusCode::NOT_FOUND
-    );
+    assert_eq!(ts.get(&format!("/api/sessions/{id}"), &student).await.0, StatusCode::OK);
+    assert_eq!(ts.get(&format!("/api/sessions/{draft}"), &student).await.0, StatusCode::NOT_FOUND);
     let (_, list) = ts.get("/api/sessions", &student).await;
-    let ids: Vec<&str> = list
-        .as_array()
-        .expect("list")
-        .iter()
-        .filter_map(|s| s["id"].as_str())
-        .collect();
-    assert!(
-        ids.contains(&id.as_str()) && !ids.contains(&draft.as_str()),
-        "{list}"
-    );
+    let ids: Vec<&str> = list.as_array().expect("list").iter().filter_map(|s| s["id"].as_str()).collect();
+    assert!(ids.contains(&id.as_str()) && !ids.contains(&draft.as_str()), "{list}");
 }

@@ -18,11 +18,7 @@ pub struct Proc {
     pub stderr: Arc<Mutex<String>>,
 }
 
-fn pump(
-    r: impl Read + Send + 'static,
-    into: Arc<Mutex<String>>,
-    tx: Option<std::sync::mpsc::Sender<String>>,
-) {
+fn pump(r: impl Read + Send + 'static, into: Arc<Mutex<String>>, tx: Option<std::sync::mpsc::Sender<String>>) {
     std::thread::spawn(move || {
         for line in BufReader::new(r).lines().map_while(Result::ok) {
             if let Some(tx) = &tx {
@@ -41,52 +37,29 @@ fn pump(
 /// Start `orgallery <args>` and wait for its "listening on" line.
 pub fn start(data: &Path, args: &[&str], env: &[(&str, &str)]) -> Proc {
     let mut cmd = bin();
-    cmd.arg("--data")
-        .arg(data)
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .stdin(Stdio::null());
+    cmd.arg("--data").arg(data).args(args).stdout(Stdio::piped()).stderr(Stdio::piped()).stdin(Stdio::null());
     for (k, v) in env {
         cmd.env(k, v);
     }
     let mut child = cmd.spawn().expect("spawn orgallery");
-    let (stdout, stderr) = (
-        Arc::new(Mutex::new(String::new())),
-        Arc::new(Mutex::new(String::new())),
-    );
+    let (stdout, stderr) = (Arc::new(Mutex::new(String::new())), Arc::new(Mutex::new(String::new())));
     let (tx, rx) = std::sync::mpsc::channel();
-    pump(
-        child.stdout.take().expect("stdout"),
-        stdout.clone(),
-        Some(tx),
-    );
+    pump(child.stdout.take().expect("stdout"), stdout.clone(), Some(tx));
     pump(child.stderr.take().expect("stderr"), stderr.clone(), None);
     let url = match rx.recv_timeout(Duration::from_secs(60)) {
         Ok(u) => u,
         Err(_) => {
             let _ = child.kill();
-            panic!(
-                "no 'listening on' line; stderr: {}",
-                stderr.lock().map(|s| s.clone()).unwrap_or_default()
-            );
+            panic!("no 'listening on' line; stderr: {}", stderr.lock().map(|s| s.clone()).unwrap_or_default());
         }
     };
-    Proc {
-        child,
-        url,
-        stdout,
-        stderr,
-    }
+    Proc { child, url, stdout, stderr }
 }
 
 impl Proc {
     /// SIGTERM, then wait (bounded) for a clean exit; returns the exit status code.
     pub fn terminate(&mut self) -> Option<i32> {
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.child.id().to_string())
-            .status();
+        let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
         let deadline = Instant::now() + Duration::from_secs(20);
         while Instant::now() < deadline {
             if let Ok(Some(status)) = self.child.try_wait() {

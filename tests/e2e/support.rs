@@ -16,9 +16,7 @@ pub struct TestServer {
 }
 
 pub fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(name)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
 }
 
 pub fn config(dir: &std::path::Path) -> Config {
@@ -37,10 +35,7 @@ impl TestServer {
         let mut c = config(dir.path());
         tweak(&mut c);
         let server = Server::start(c).await.expect("server starts");
-        let http = reqwest::Client::builder()
-            .danger_accept_invalid_certs(true)
-            .build()
-            .expect("client");
+        let http = reqwest::Client::builder().danger_accept_invalid_certs(true).build().expect("client");
         Self { server, dir, http }
     }
 
@@ -50,20 +45,11 @@ impl TestServer {
 
     /// Create an account and return (username, password, sub).
     pub async fn user(&self, role: Role) -> (String, String, String) {
-        let username = format!(
-            "{}-{}",
-            role.as_str(),
-            &uuid::Uuid::new_v4().simple().to_string()[..8]
-        );
+        let username = format!("{}-{}", role.as_str(), &uuid::Uuid::new_v4().simple().to_string()[..8]);
         let password = format!("pw-{}", uuid::Uuid::new_v4());
         let u = orgallery::users::add(
             self.server.state.store.as_ref(),
-            orgallery::users::NewUser {
-                username: username.clone(),
-                password: password.clone(),
-                role,
-                name: None,
-            },
+            orgallery::users::NewUser { username: username.clone(), password: password.clone(), role, name: None },
         )
         .await
         .expect("user created");
@@ -73,12 +59,7 @@ impl TestServer {
     /// A signed token for a new account of `role`: (token, sub).
     pub async fn token(&self, role: Role) -> (String, String) {
         let (username, _, sub) = self.user(role).await;
-        let (t, _) = self
-            .server
-            .state
-            .tokens
-            .issue(&sub, role, &username, None, None)
-            .expect("issue");
+        let (t, _) = self.server.state.tokens.issue(&sub, role, &username, None, None).expect("issue");
         (t, sub)
     }
 
@@ -108,11 +89,7 @@ impl TestServer {
         let resp = rb.send().await.expect("request");
         let status = resp.status();
         let text = resp.text().await.expect("body");
-        let v = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap_or(Value::String(text))
-        };
+        let v = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
         (status, v)
     }
 
@@ -126,8 +103,7 @@ impl TestServer {
         self.call(Method::PUT, path, Some(token), Some(body)).await
     }
     pub async fn patch(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
-        self.call(Method::PATCH, path, Some(token), Some(body))
-            .await
+        self.call(Method::PATCH, path, Some(token), Some(body)).await
     }
 
     /// A draft session owned by a new surgeon: (session id, surgeon token, surgeon sub).
@@ -147,19 +123,11 @@ impl TestServer {
     /// A live session with full consent: (session id, surgeon token, surgeon sub).
     pub async fn live(&self) -> (String, String, String) {
         let (id, t, sub) = self.draft().await;
-        let scope =
-            json!({"text": true, "images": true, "video": true, "audio": true, "archive": true});
-        let (s, v) = self
-            .put(
-                &format!("/api/sessions/{id}/consent"),
-                &t,
-                json!({"reference": "F-1", "scope": scope}),
-            )
-            .await;
+        let scope = json!({"text": true, "images": true, "video": true, "audio": true, "archive": true});
+        let (s, v) =
+            self.put(&format!("/api/sessions/{id}/consent"), &t, json!({"reference": "F-1", "scope": scope})).await;
         assert_eq!(s, StatusCode::OK, "{v}");
-        let (s, v) = self
-            .post(&format!("/api/sessions/{id}/start"), &t, json!({}))
-            .await;
+        let (s, v) = self.post(&format!("/api/sessions/{id}/start"), &t, json!({})).await;
         assert_eq!(s, StatusCode::OK, "{v}");
         (id, t, sub)
     }
@@ -176,11 +144,5 @@ impl Drop for TestServer {
 pub fn assert_error(got: &(StatusCode, Value), status: StatusCode, code: &str) {
     assert_eq!(got.0, status, "body: {}", got.1);
     assert_eq!(got.1["error"]["code"], code, "body: {}", got.1);
-    assert!(
-        got.1["error"]["message"]
-            .as_str()
-            .is_some_and(|m| !m.is_empty()),
-        "message: {}",
-        got.1
-    );
+    assert!(got.1["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "message: {}", got.1);
 }

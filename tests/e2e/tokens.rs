@@ -21,12 +21,7 @@ fn claims(sub: &str, iss: &str, aud: &str, exp_in: i64, nbf_in: i64) -> Value {
 }
 
 fn hs256(secret: &[u8], c: &Value) -> String {
-    jsonwebtoken::encode(
-        &Header::new(Algorithm::HS256),
-        c,
-        &EncodingKey::from_secret(secret),
-    )
-    .expect("encode")
+    jsonwebtoken::encode(&Header::new(Algorithm::HS256), c, &EncodingKey::from_secret(secret)).expect("encode")
 }
 
 async fn me(ts: &TestServer, token: &str) -> (StatusCode, Value) {
@@ -35,9 +30,7 @@ async fn me(ts: &TestServer, token: &str) -> (StatusCode, Value) {
 
 fn server_secret(ts: &TestServer) -> Vec<u8> {
     let text = std::fs::read_to_string(ts.dir.path().join("jwt-secret")).expect("secret file");
-    base64::engine::general_purpose::STANDARD
-        .decode(text.trim())
-        .expect("b64")
+    base64::engine::general_purpose::STANDARD.decode(text.trim()).expect("b64")
 }
 
 #[tokio::test]
@@ -51,10 +44,7 @@ async fn hs256_default_accepts_good_and_refuses_every_forgery() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(ts.dir.path().join("jwt-secret"))
-            .expect("meta")
-            .permissions()
-            .mode();
+        let mode = std::fs::metadata(ts.dir.path().join("jwt-secret")).expect("meta").permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
     }
 
@@ -66,33 +56,13 @@ async fn hs256_default_accepts_good_and_refuses_every_forgery() {
     );
 
     // alg: none
-    let none = format!(
-        "{}.{}.",
-        b64(br#"{"alg":"none","typ":"JWT"}"#),
-        b64(ok_claims.to_string().as_bytes())
-    );
-    assert_error(
-        &me(&ts, &none).await,
-        StatusCode::UNAUTHORIZED,
-        "unauthenticated",
-    );
-    let none_upper = format!(
-        "{}.{}.",
-        b64(br#"{"alg":"NONE","typ":"JWT"}"#),
-        b64(ok_claims.to_string().as_bytes())
-    );
-    assert_error(
-        &me(&ts, &none_upper).await,
-        StatusCode::UNAUTHORIZED,
-        "unauthenticated",
-    );
+    let none = format!("{}.{}.", b64(br#"{"alg":"none","typ":"JWT"}"#), b64(ok_claims.to_string().as_bytes()));
+    assert_error(&me(&ts, &none).await, StatusCode::UNAUTHORIZED, "unauthenticated");
+    let none_upper = format!("{}.{}.", b64(br#"{"alg":"NONE","typ":"JWT"}"#), b64(ok_claims.to_string().as_bytes()));
+    assert_error(&me(&ts, &none_upper).await, StatusCode::UNAUTHORIZED, "unauthenticated");
     // another key
     assert_error(
-        &me(
-            &ts,
-            &hs256(b"some-other-secret-of-decent-length", &ok_claims),
-        )
-        .await,
+        &me(&ts, &hs256(b"some-other-secret-of-decent-length", &ok_claims)).await,
         StatusCode::UNAUTHORIZED,
         "unauthenticated",
     );
@@ -103,60 +73,31 @@ async fn hs256_default_accepts_good_and_refuses_every_forgery() {
         claims(&sub, "someone-else", "orgallery", 600, 0),
         claims(&sub, "orgallery", "another-app", 600, 0),
     ] {
-        assert_error(
-            &me(&ts, &hs256(&secret, &bad)).await,
-            StatusCode::UNAUTHORIZED,
-            "unauthenticated",
-        );
+        assert_error(&me(&ts, &hs256(&secret, &bad)).await, StatusCode::UNAUTHORIZED, "unauthenticated");
     }
     // missing exp
     let mut no_exp = ok_claims.clone();
     no_exp.as_object_mut().expect("obj").remove("exp");
-    assert_error(
-        &me(&ts, &hs256(&secret, &no_exp)).await,
-        StatusCode::UNAUTHORIZED,
-        "unauthenticated",
-    );
+    assert_error(&me(&ts, &hs256(&secret, &no_exp)).await, StatusCode::UNAUTHORIZED, "unauthenticated");
     // RS256 header on an HS256 server
     let rs = jsonwebtoken::encode(
         &Header::new(Algorithm::RS256),
         &ok_claims,
-        &EncodingKey::from_rsa_pem(&std::fs::read(fixture("rsa_private.pem")).expect("pem"))
-            .expect("key"),
+        &EncodingKey::from_rsa_pem(&std::fs::read(fixture("rsa_private.pem")).expect("pem")).expect("key"),
     )
     .expect("encode");
-    assert_error(
-        &me(&ts, &rs).await,
-        StatusCode::UNAUTHORIZED,
-        "unauthenticated",
-    );
+    assert_error(&me(&ts, &rs).await, StatusCode::UNAUTHORIZED, "unauthenticated");
 
     // tampered payload: keep the signature, raise the role
     let parts: Vec<&str> = good.split('.').collect();
-    let mut payload: Value = serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(parts[1])
-            .expect("b64"),
-    )
-    .expect("json");
+    let mut payload: Value =
+        serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(parts[1]).expect("b64"))
+            .expect("json");
     payload["role"] = json!("admin");
-    let tampered = format!(
-        "{}.{}.{}",
-        parts[0],
-        b64(payload.to_string().as_bytes()),
-        parts[2]
-    );
-    assert_error(
-        &me(&ts, &tampered).await,
-        StatusCode::UNAUTHORIZED,
-        "unauthenticated",
-    );
+    let tampered = format!("{}.{}.{}", parts[0], b64(payload.to_string().as_bytes()), parts[2]);
+    assert_error(&me(&ts, &tampered).await, StatusCode::UNAUTHORIZED, "unauthenticated");
     // garbage and an empty bearer
-    assert_error(
-        &me(&ts, "not.a.jwt").await,
-        StatusCode::UNAUTHORIZED,
-        "unauthenticated",
-    );
+    assert_error(&me(&ts, "not.a.jwt").await, StatusCode::UNAUTHORIZED, "unauthenticated");
     assert_error(
         &ts.call(reqwest::Method::GET, "/api/me", None, None).await,
         StatusCode::UNAUTHORIZED,
@@ -176,19 +117,11 @@ async fn logout_revokes_at_once_and_survives_restart() {
         assert_eq!(me(&ts, &token).await.0, StatusCode::OK);
         let (s, _) = ts.post("/api/auth/logout", &token, json!({})).await;
         assert_eq!(s, StatusCode::NO_CONTENT);
-        assert_error(
-            &me(&ts, &token).await,
-            StatusCode::UNAUTHORIZED,
-            "unauthenticated",
-        );
+        assert_error(&me(&ts, &token).await, StatusCode::UNAUTHORIZED, "unauthenticated");
         token
     };
     let ts = TestServer::start_with(|c| c.data_dir = dir.path().to_path_buf()).await;
-    assert_error(
-        &me(&ts, &token).await,
-        StatusCode::UNAUTHORIZED,
-        "unauthenticated",
-    );
+    assert_error(&me(&ts, &token).await, StatusCode::UNAUTHORIZED, "unauthenticated");
 }
 
 #[tokio::test]
@@ -197,19 +130,12 @@ async fn admin_kick_revokes_every_token_of_that_user() {
     let (admin, _) = ts.token(Role::Admin).await;
     let (victim, sub) = ts.token(Role::Student).await;
     assert_eq!(me(&ts, &victim).await.0, StatusCode::OK);
-    let (s, _) = ts
-        .post(&format!("/api/users/{sub}/kick"), &admin, json!({}))
-        .await;
+    let (s, _) = ts.post(&format!("/api/users/{sub}/kick"), &admin, json!({})).await;
     assert_eq!(s, StatusCode::NO_CONTENT);
-    assert_error(
-        &me(&ts, &victim).await,
-        StatusCode::UNAUTHORIZED,
-        "unauthenticated",
-    );
+    assert_error(&me(&ts, &victim).await, StatusCode::UNAUTHORIZED, "unauthenticated");
     let (student, _) = ts.token(Role::Student).await;
     assert_error(
-        &ts.post(&format!("/api/users/{sub}/kick"), &student, json!({}))
-            .await,
+        &ts.post(&format!("/api/users/{sub}/kick"), &student, json!({})).await,
         StatusCode::FORBIDDEN,
         "forbidden",
     );
@@ -227,50 +153,30 @@ async fn rs256_refuses_hs256_signed_with_the_public_key_and_other_keys() {
     let (good, sub) = ts.token(Role::Clinician).await;
     assert_eq!(me(&ts, &good).await.0, StatusCode::OK);
     let header: Value = serde_json::from_slice(
-        &base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(good.split('.').next().expect("hdr"))
-            .expect("b64"),
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(good.split('.').next().expect("hdr")).expect("b64"),
     )
     .expect("json");
     assert_eq!(header["alg"], "RS256");
 
     let c = claims(&sub, "orgallery", "orgallery", 600, 0);
     let public_pem = std::fs::read(fixture("rsa_public.pem")).expect("pem");
-    assert_error(
-        &me(&ts, &hs256(&public_pem, &c)).await,
-        StatusCode::UNAUTHORIZED,
-        "unauthenticated",
-    );
+    assert_error(&me(&ts, &hs256(&public_pem, &c)).await, StatusCode::UNAUTHORIZED, "unauthenticated");
     let other = jsonwebtoken::encode(
         &Header::new(Algorithm::RS256),
         &c,
-        &EncodingKey::from_rsa_pem(&std::fs::read(fixture("rsa_other_private.pem")).expect("pem"))
-            .expect("key"),
+        &EncodingKey::from_rsa_pem(&std::fs::read(fixture("rsa_other_private.pem")).expect("pem")).expect("key"),
     )
     .expect("encode");
-    assert_error(
-        &me(&ts, &other).await,
-        StatusCode::UNAUTHORIZED,
-        "unauthenticated",
-    );
-    let none = format!(
-        "{}.{}.",
-        b64(br#"{"alg":"none"}"#),
-        b64(c.to_string().as_bytes())
-    );
-    assert_error(
-        &me(&ts, &none).await,
-        StatusCode::UNAUTHORIZED,
-        "unauthenticated",
-    );
+    assert_error(&me(&ts, &other).await, StatusCode::UNAUTHORIZED, "unauthenticated");
+    let none = format!("{}.{}.", b64(br#"{"alg":"none"}"#), b64(c.to_string().as_bytes()));
+    assert_error(&me(&ts, &none).await, StatusCode::UNAUTHORIZED, "unauthenticated");
 }
 
 #[tokio::test]
 async fn es256_and_eddsa_key_files_work() {
-    for (alg, private, public) in [
-        (JwtAlg::Es256, "ec_private.pem", "ec_public.pem"),
-        (JwtAlg::EdDsa, "ed_private.pem", "ed_public.pem"),
-    ] {
+    for (alg, private, public) in
+        [(JwtAlg::Es256, "ec_private.pem", "ec_public.pem"), (JwtAlg::EdDsa, "ed_private.pem", "ed_public.pem")]
+    {
         let ts = TestServer::start_with(|c| {
             c.jwt.alg = alg;
             c.jwt.key_file = Some(fixture(private));
@@ -280,11 +186,7 @@ async fn es256_and_eddsa_key_files_work() {
         let (t, _) = ts.token(Role::Student).await;
         assert_eq!(me(&ts, &t).await.0, StatusCode::OK, "{alg:?}");
         let secret_forgery = hs256(b"x", &claims("s", "orgallery", "orgallery", 600, 0));
-        assert_eq!(
-            me(&ts, &secret_forgery).await.0,
-            StatusCode::UNAUTHORIZED,
-            "{alg:?}"
-        );
+        assert_eq!(me(&ts, &secret_forgery).await.0, StatusCode::UNAUTHORIZED, "{alg:?}");
     }
 }
 
@@ -292,13 +194,8 @@ async fn es256_and_eddsa_key_files_work() {
 #[tokio::test]
 async fn jwks_issuer_kid_must_match() {
     let jwks = std::fs::read_to_string(fixture("jwks.json")).expect("jwks");
-    let app = axum::Router::new().route(
-        "/jwks.json",
-        axum::routing::get(move || async move { jwks.clone() }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
+    let app = axum::Router::new().route("/jwks.json", axum::routing::get(move || async move { jwks.clone() }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let idp = listener.local_addr().expect("addr");
     tokio::spawn(async move { axum::serve(listener, app).await });
 
@@ -308,8 +205,7 @@ async fn jwks_issuer_kid_must_match() {
         c.jwt.issuer = "https://idp.example".into();
     })
     .await;
-    let key = EncodingKey::from_rsa_pem(&std::fs::read(fixture("rsa_private.pem")).expect("pem"))
-        .expect("key");
+    let key = EncodingKey::from_rsa_pem(&std::fs::read(fixture("rsa_private.pem")).expect("pem")).expect("key");
     let c = claims("ext-user-1", "https://idp.example", "orgallery", 600, 0);
     let sign = |kid: Option<&str>| {
         let mut h = Header::new(Algorithm::RS256);
@@ -319,14 +215,6 @@ async fn jwks_issuer_kid_must_match() {
     let (s, v) = me(&ts, &sign(Some("test-key-1"))).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["sub"], "ext-user-1");
-    assert_error(
-        &me(&ts, &sign(Some("unknown-kid"))).await,
-        StatusCode::UNAUTHORIZED,
-        "unauthenticated",
-    );
-    assert_error(
-        &me(&ts, &sign(None)).await,
-        StatusCode::UNAUTHORIZED,
-        "unauthenticated",
-    );
+    assert_error(&me(&ts, &sign(Some("unknown-kid"))).await, StatusCode::UNAUTHORIZED, "unauthenticated");
+    assert_error(&me(&ts, &sign(None)).await, StatusCode::UNAUTHORIZED, "unauthenticated");
 }

@@ -1,0 +1,307 @@
+//! Publishing through the gates and controlling them: updates (text and
+//! markers), images, approve / retract / edit, curtain, dump, the review
+//! queue, the released timeline and released media.
+
+use axum::extract::{DefaultBodyLimit, Multipart, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, patch, post};
+use axum::Router;
+use bytes::Bytes;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::extract::{Json, Path};
+use super::load_session;
+use crate::auth::{authorize, Permission, Principal};
+use crate::error::ApiError;
+use crate::live::{self, Command, Draft, HeldImage, Kind};
+use crate::model::{Session, SessionState};
+use crate::state::AppState;
+
+pub const MAX_TEXT_BYTES: usize = 16 * 1024;
+const MAX_LABEL_CHARS: usize = 200;
+const MAX_CAPTION_BYTES: usize = 4 * 1024;
+pub const MAX_IMAGE_BYTES: usize = 20 * 1024 * 1024;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/sessions/{id}/updates", post(publish).get(released))
+        .route("/api/sessions/{id}/updates/{uid}", patch(edit))
+        .route("/api/sessions/{id}/updates/{uid}/approve", post(approve))
+        .route("/api/sessions/{id}/updates/{uid}/retract", post(retract))
+        .route("/api/sessions/{id}/curtain", post(curtain))
+        .route("/api/sessions/{id}/dump", post(dump))
+        .route("/api/sessions/{id}/queue", get(queue))
+        .route(
+            "/api/sessions/{id}/images",
+            post(publish_image).layer(DefaultBodyLimit::max(MAX_IMAGE_BYTES + 512 * 1024)),
+        )
+        .route("/api/media/{media_id}", get(media))
+}
+
+fn require_live(s: &Session) -> Result<(), ApiError> {
+    if s.state != SessionState::Live {
+        return Err(ApiError::conflict("not_live", "the session is not live"));
+    }
+    Ok(())
+}
+
+fn outside_consent(kind: &str) -> ApiError {
+    ApiError::Forbidden { code: "outside_consent", message: format!("the patient's consent does not cover {kind}") }
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+enum NewUpdate {
+    Text { text: String },
+    Marker { label: String },
+}
+
+fn check_text(text: &str, max_bytes: usize, what: &str) -> Result<(), ApiError> {
+    if text.trim().is_empty() {
+        return Err(ApiError::invalid("empty_text", format!("{what} must not be empty")));
+    }
+    if text.len() > max_bytes {
+        return Err(ApiError::TooLarge { message: format!("{what} is longer than {max_bytes} bytes") });
+    }
+    Ok(())
+}
+
+async fn publish(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(id): Path<String>,
+    Json(body): Json<NewUpdate>,
+) -> Result<Response, ApiError> {
+    let s = load_session(&state, &who, &id, Permission::Publish).await?;
+    require_live(&s)?;
+    if !s.consent.as_ref().is_some_and(|c| c.scope.text) {
+        return Err(outside_consent("text"));
+    }
+    let (kind, text) = match body {
+        NewUpdate::Text { text } => {
+            check_text(&text, MAX_TEXT_BYTES, "text")?;
+            (Kind::Text, text)
+        }
+        NewUpdate::Marker { label } => {
+            check_text(&label, MAX_TEXT_BYTES, "label")?;
+            if label.chars().count() > MAX_LABEL_CHARS {
+                return Err(ApiError::invalid(
+                    "label_too_long",
+                    format!("label is longer than {MAX_LABEL_CHARS} characters"),
+                ));
+            }
+            (Kind::Marker, label)
+        }
+    };
+    let draft = Draft { kind, text: Some(text), image: None, author: who.sub.clone() };
+    let view = live::ask(&state, &s, |reply| Command::Publish { draft, reply }).await??;
+    Ok((StatusCode::ACCEPTED, axum::Json(view)).into_response())
+}
+
+fn image_error(e: orgallery_imaging::CleanError) -> ApiError {
+    use orgallery_imaging::CleanError as E;
+    match e {
+        E::TooLarge { .. } => ApiError::TooLarge { message: "the image is larger than 20 MiB".into() },
+        E::PixelLimit { .. } => ApiError::TooLarge { message: "the image has too many pixels".into() },
+        E::Unsupported => ApiError::UnsupportedMedia { message: "only JPEG, PNG and WebP images are accepted".into() },
+        E::Undecodable(cause) => {
+            tracing::info!(%cause, "undecodable image");
+            ApiError::UnsupportedMedia { message: "the image could not be decoded".into() }
+        }
+        E::BadMask(m) => ApiError::invalid("invalid_masks", m),
+        E::Internal(m) => ApiError::internal(m),
+    }
+}
+
+fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
+    if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::TooLarge { message: "the upload is too large".into() }
+    } else {
+        ApiError::bad_request("invalid_multipart", "the multipart body is malformed")
+    }
+}
+
+async fn publish_image(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(id): Path<String>,
+    mut form: Multipart,
+) -> Result<Response, ApiError> {
+    let s = load_session(&state, &who, &id, Permission::Publish).await?;
+    require_live(&s)?;
+    if !s.consent.as_ref().is_some_and(|c| c.scope.images) {
+        return Err(outside_consent("images"));
+    }
+    let (mut file, mut caption, mut masks): (Option<Bytes>, Option<String>, Vec<orgallery_imaging::Mask>) =
+        (None, None, Vec::new());
+    while let Some(field) = form.next_field().await.map_err(multipart_error)? {
+        match field.name().unwrap_or("") {
+            "file" => file = Some(field.bytes().await.map_err(multipart_error)?),
+            "caption" => {
+                let c = field.text().await.map_err(multipart_error)?;
+                if c.len() > MAX_CAPTION_BYTES {
+                    return Err(ApiError::TooLarge { message: "the caption is too long".into() });
+                }
+                caption = Some(c).filter(|c| !c.trim().is_empty());
+            }
+            "masks" => {
+                let raw = field.text().await.map_err(multipart_error)?;
+                masks = serde_json::from_str(&raw).map_err(|_| {
+                    ApiError::invalid("invalid_masks", "masks must be [{\"x\",\"y\",\"w\",\"h\"}] in pixels")
+                })?;
+            }
+            _ => {
+                return Err(ApiError::bad_request("invalid_multipart", "unknown field; expected file, caption, masks"))
+            }
+        }
+    }
+    let file = file.ok_or_else(|| ApiError::bad_request("missing_file", "the multipart body has no file"))?;
+    let permit = state.image_permits.clone().acquire_owned().await.map_err(ApiError::internal)?;
+    let limits = orgallery_imaging::Limits::default();
+    let clean = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        orgallery_imaging::clean(&file, &masks, &limits)
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(image_error)?;
+    let image = HeldImage {
+        media_id: uuid::Uuid::new_v4().to_string(),
+        content_type: clean.format.content_type(),
+        extension: clean.format.extension(),
+        width: clean.width,
+        height: clean.height,
+        bytes: Bytes::from(clean.bytes),
+    };
+    let draft = Draft { kind: Kind::Image, text: caption, image: Some(image), author: who.sub.clone() };
+    let view = live::ask(&state, &s, |reply| Command::Publish { draft, reply }).await??;
+    Ok((StatusCode::ACCEPTED, axum::Json(view)).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EditBody {
+    text: String,
+}
+
+fn check_uid(uid: &str) -> Result<(), ApiError> {
+    if uid.len() > 64 {
+        return Err(ApiError::not_found("update"));
+    }
+    Ok(())
+}
+
+async fn edit(
+    State(state): State<AppState>,
+    who: Principal,
+    Path((id, uid)): Path<(String, String)>,
+    Json(body): Json<EditBody>,
+) -> Result<Response, ApiError> {
+    let s = load_session(&state, &who, &id, Permission::GateControl).await?;
+    check_uid(&uid)?;
+    check_text(&body.text, MAX_TEXT_BYTES, "text")?;
+    let view = live::ask(&state, &s, |reply| Command::Edit { id: uid, text: body.text, reply }).await??;
+    Ok(axum::Json(view).into_response())
+}
+
+async fn approve(
+    State(state): State<AppState>,
+    who: Principal,
+    Path((id, uid)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let s = load_session(&state, &who, &id, Permission::GateControl).await?;
+    check_uid(&uid)?;
+    let v = live::ask(&state, &s, |reply| Command::Approve { id: uid, reply }).await??;
+    Ok(axum::Json(v).into_response())
+}
+
+async fn retract(
+    State(state): State<AppState>,
+    who: Principal,
+    Path((id, uid)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let s = load_session(&state, &who, &id, Permission::GateControl).await?;
+    check_uid(&uid)?;
+    let v = live::ask(&state, &s, |reply| Command::Retract { id: uid, reply }).await??;
+    Ok(axum::Json(v).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CurtainBody {
+    down: bool,
+}
+
+async fn curtain(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(id): Path<String>,
+    Json(body): Json<CurtainBody>,
+) -> Result<Response, ApiError> {
+    let s = load_session(&state, &who, &id, Permission::GateControl).await?;
+    let v = live::ask(&state, &s, |reply| Command::Curtain { down: body.down, reply }).await??;
+    Ok(axum::Json(v).into_response())
+}
+
+async fn dump(State(state): State<AppState>, who: Principal, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let s = load_session(&state, &who, &id, Permission::GateControl).await?;
+    let n = live::ask(&state, &s, |reply| Command::Dump { reply }).await??;
+    Ok(axum::Json(json!({"dropped": n})).into_response())
+}
+
+async fn queue(State(state): State<AppState>, who: Principal, Path(id): Path<String>) -> Result<Response, ApiError> {
+    let s = load_session(&state, &who, &id, Permission::ReviewQueue).await?;
+    let v = live::ask(&state, &s, |reply| Command::Queue { reply }).await??;
+    Ok(axum::Json(v).into_response())
+}
+
+#[derive(Deserialize)]
+struct Page {
+    after: Option<u64>,
+    limit: Option<u32>,
+}
+
+async fn released(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(id): Path<String>,
+    Query(p): Query<Page>,
+) -> Result<Response, ApiError> {
+    let s = load_session(&state, &who, &id, Permission::Watch).await?;
+    let limit = p.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::invalid("invalid_limit", "limit must be 1..=1000"));
+    }
+    let rows = state.store.updates_after(&s.id, p.after.unwrap_or(0), limit).await?;
+    // Stored bodies are the JSON viewers got; join them without re-encoding.
+    let mut out = String::with_capacity(rows.iter().map(|r| r.body.len() + 1).sum::<usize>() + 2);
+    out.push('[');
+    for (i, r) in rows.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&r.body);
+    }
+    out.push(']');
+    Ok(([(header::CONTENT_TYPE, "application/json")], out).into_response())
+}
+
+async fn media(
+    State(state): State<AppState>,
+    who: Principal,
+    Path(media_id): Path<String>,
+) -> Result<Response, ApiError> {
+    if media_id.len() > 64 {
+        return Err(ApiError::not_found("media"));
+    }
+    let (session_id, content_type, file) =
+        state.store.media(&media_id).await?.ok_or_else(|| ApiError::not_found("media"))?;
+    let s = state.store.session(&session_id).await?.ok_or_else(|| ApiError::not_found("media"))?;
+    authorize(&who, Permission::Watch, Some(&s)).map_err(|_| ApiError::not_found("media"))?;
+    let path = state.config.data_dir.join(&file);
+    let bytes = tokio::fs::read(&path).await.map_err(ApiError::internal)?;
+    Ok(([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "private, max-age=3600".to_string())], bytes)
+        .into_response())
+}

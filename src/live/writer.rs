@@ -1,0 +1,317 @@
+//! The one writer of a live session: owns the delay gate, redacts what enters
+//! it, assigns `seq` on release, stores each released item before anyone is
+//! sent it, and fans it out. Everything else talks to it through commands.
+
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::ws::Utf8Bytes;
+use chrono::Utc;
+use orgallery_gate::{DropReason, Dropped, Gate, GateError, Policy, Released};
+use serde_json::{json, Value};
+use tokio::sync::{mpsc, oneshot};
+use tracing::Instrument;
+
+use super::item::{update_frame, HeldImage, Item, Kind};
+use super::{Event, Hub, To};
+use crate::error::ApiError;
+use crate::model::{ConsentScope, RedactionPolicy, Session, SessionState};
+use crate::redaction::Patient;
+use crate::session::identifiers::PatientIdentifiers;
+use crate::state::AppState;
+use crate::store::StoredUpdate;
+
+/// What a publisher hands in, before redaction.
+pub struct Draft {
+    pub kind: Kind,
+    pub text: Option<String>,
+    pub image: Option<HeldImage>,
+    pub author: String,
+}
+
+type Reply<T> = oneshot::Sender<Result<T, ApiError>>;
+
+pub enum Command {
+    Publish { draft: Draft, reply: Reply<Value> },
+    Approve { id: String, reply: Reply<Value> },
+    Retract { id: String, reply: Reply<Value> },
+    Edit { id: String, text: String, reply: Reply<Value> },
+    Curtain { down: bool, reply: Reply<Value> },
+    Dump { reply: Reply<usize> },
+    Queue { reply: Reply<Value> },
+    Settings { delay: u32, policy: RedactionPolicy, scope: ConsentScope },
+    Identifiers(Option<Arc<PatientIdentifiers>>),
+    End { reply: oneshot::Sender<usize> },
+}
+
+fn policy(p: RedactionPolicy) -> Policy {
+    match p {
+        RedactionPolicy::Mask => Policy::Mask,
+        RedactionPolicy::Hold => Policy::Hold,
+    }
+}
+
+fn gate_error(e: GateError) -> ApiError {
+    match e {
+        GateError::Unknown => ApiError::not_found("update"),
+        GateError::AlreadyReleased => ApiError::conflict("already_released", "the item was already released"),
+        GateError::AlreadyDropped => ApiError::conflict("already_dropped", "the item was already dropped"),
+        GateError::Ended => ApiError::conflict("not_live", "the session is not live"),
+        GateError::Duplicate => ApiError::conflict("duplicate", "an item with this id exists"),
+        GateError::Overflow => ApiError::invalid("invalid_delay", "the delay cannot be represented"),
+    }
+}
+
+struct Writer {
+    state: AppState,
+    hub: Arc<Hub>,
+    session_id: String,
+    gate: Gate<String, Item>,
+    patient: Option<Patient>,
+    curtain: bool,
+    delay: u32,
+    /// Viewer count last announced, to coalesce count changes.
+    announced_viewers: usize,
+}
+
+pub fn spawn(state: AppState, hub: Arc<Hub>, s: &Session, first_seq: u64) -> mpsc::Sender<Command> {
+    let (tx, rx) = mpsc::channel(256);
+    let mut gate = Gate::new(Duration::from_secs(u64::from(s.delay_seconds)), policy(s.redaction_policy), first_seq);
+    gate.set_curtain(s.curtain);
+    let w = Writer {
+        patient: state.identifiers.get(&s.id).map(Patient::compile),
+        state,
+        hub,
+        session_id: s.id.clone(),
+        gate,
+        curtain: s.curtain,
+        delay: s.delay_seconds,
+        announced_viewers: usize::MAX,
+    };
+    let span = tracing::info_span!("writer", session = %s.id);
+    tokio::spawn(w.run(rx).instrument(span));
+    tx
+}
+
+impl Writer {
+    async fn run(mut self, mut rx: mpsc::Receiver<Command>) {
+        self.state.metrics.live_sessions.fetch_add(1, Relaxed);
+        let shutdown = self.state.shutdown.clone();
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let deadline = self.gate.next_deadline().map(tokio::time::Instant::from_std);
+            tokio::select! {
+                biased;
+                _ = shutdown.wait() => {
+                    // Items still held are dropped, never released later.
+                    let dropped = self.gate.end();
+                    self.announce_dropped(&dropped);
+                    break;
+                }
+                cmd = rx.recv() => match cmd {
+                    Some(Command::End { reply }) => {
+                        let dropped = self.gate.end();
+                        self.announce_dropped(&dropped);
+                        let _ = reply.send(dropped.len());
+                        break;
+                    }
+                    Some(cmd) => self.handle(cmd).await,
+                    None => break,
+                },
+                _ = async { if let Some(d) = deadline { tokio::time::sleep_until(d).await } }, if deadline.is_some() => {}
+                _ = tick.tick() => self.maybe_announce_viewers(),
+            }
+            self.release_due().await;
+        }
+        self.state.metrics.live_sessions.fetch_sub(1, Relaxed);
+    }
+
+    fn maybe_announce_viewers(&mut self) {
+        let n = self.hub.viewers.load(Relaxed);
+        if n != self.announced_viewers {
+            self.announced_viewers = n;
+            self.hub.announce_state();
+        }
+    }
+
+    fn send(&self, to: To, v: Value) {
+        let _ = self.hub.events.send(Event { seq: 0, to, frame: Utf8Bytes::from(v.to_string()) });
+    }
+
+    fn announce_dropped(&self, dropped: &[Dropped<String, Item>]) {
+        self.state.metrics.updates_dropped.fetch_add(dropped.len() as u64, Relaxed);
+        for d in dropped {
+            let reason = match d.reason {
+                DropReason::Retracted => "retracted",
+                DropReason::Dumped => "dumped",
+                DropReason::Ended => "ended",
+            };
+            self.send(To::Controllers, json!({"type": "dropped", "id": d.id, "reason": reason}));
+        }
+    }
+
+    fn held_view(&self, id: &str, with_original: bool) -> Option<Value> {
+        self.gate.get(&id.to_string()).map(|h| h.payload.held_json(h.approved, with_original))
+    }
+
+    fn redact_into(&self, item: &mut Item, raw: Option<String>) {
+        match raw {
+            Some(raw) => {
+                let r = self.state.redactor.redact(&raw, self.patient.as_ref());
+                item.text = Some(r.text);
+                item.redactions = r.spans;
+                item.findings = r.findings;
+                item.original = Some(raw);
+            }
+            None => {
+                item.text = None;
+                item.redactions = Vec::new();
+                item.findings = Vec::new();
+                item.original = None;
+            }
+        }
+    }
+
+    async fn handle(&mut self, cmd: Command) {
+        match cmd {
+            Command::Publish { draft, reply } => {
+                let (now, now_wall) = (Instant::now(), Utc::now());
+                let mut item = Item {
+                    id: uuid::Uuid::new_v4().to_string(),
+                    kind: draft.kind,
+                    text: None,
+                    redactions: Vec::new(),
+                    original: None,
+                    findings: Vec::new(),
+                    image: draft.image,
+                    author: draft.author,
+                    created_at: now_wall,
+                    release_at: now_wall + chrono::Duration::seconds(i64::from(self.delay)),
+                };
+                self.redact_into(&mut item, draft.text);
+                let id = item.id.clone();
+                let flagged = item.flagged();
+                let r = self.gate.publish(now, id.clone(), item, flagged).map_err(gate_error);
+                let r = r.map(|_| {
+                    self.state.metrics.updates_published.fetch_add(1, Relaxed);
+                    let view = self.held_view(&id, false).unwrap_or(Value::Null);
+                    self.send(To::Controllers, json!({"type": "held", "item": view}));
+                    tracing::info!(update = %id, flagged, "published");
+                    view
+                });
+                let _ = reply.send(r);
+            }
+            Command::Approve { id, reply } => {
+                let r = self.gate.approve(Instant::now(), &id).map_err(gate_error).map(|_| {
+                    tracing::info!(update = %id, "approved");
+                    json!({"id": id, "state": if self.curtain { "approved" } else { "released" }})
+                });
+                let _ = reply.send(r);
+            }
+            Command::Retract { id, reply } => {
+                let r = self.gate.retract(&id).map_err(gate_error).map(|d| {
+                    tracing::info!(update = %id, "retracted");
+                    self.announce_dropped(std::slice::from_ref(&d));
+                    json!({"id": id, "state": "dropped"})
+                });
+                let _ = reply.send(r);
+            }
+            Command::Edit { id, text, reply } => {
+                let r = match self.gate.get(&id).map(|h| h.payload.clone()) {
+                    None => Err(missing(&self.gate, &id)),
+                    Some(mut item) => {
+                        self.redact_into(&mut item, Some(text));
+                        let flagged = item.flagged();
+                        self.gate.edit(&id, item, flagged).map_err(gate_error).map(|_| {
+                            tracing::info!(update = %id, "edited");
+                            let view = self.held_view(&id, false).unwrap_or(Value::Null);
+                            self.send(To::Controllers, json!({"type": "held", "item": view}));
+                            view
+                        })
+                    }
+                };
+                let _ = reply.send(r);
+            }
+            Command::Curtain { down, reply } => {
+                self.gate.set_curtain(down);
+                self.curtain = down;
+                let r = self.state.store.set_curtain(&self.session_id, down).await.map_err(ApiError::from);
+                self.hub.set_status(SessionState::Live, down, self.delay);
+                self.hub.announce_state();
+                tracing::info!(down, "curtain");
+                let _ = reply.send(r.map(|_| json!({"curtain": down})));
+            }
+            Command::Dump { reply } => {
+                let dropped = self.gate.dump();
+                tracing::info!(count = dropped.len(), "dump");
+                self.announce_dropped(&dropped);
+                let _ = reply.send(Ok(dropped.len()));
+            }
+            Command::Queue { reply } => {
+                let items: Vec<Value> = self.gate.held().map(|h| h.payload.held_json(h.approved, true)).collect();
+                let _ = reply.send(Ok(json!({"curtain": self.curtain, "items": items})));
+            }
+            Command::Settings { delay, policy: p, scope: _ } => {
+                self.delay = delay;
+                self.gate.set_delay(Duration::from_secs(u64::from(delay)));
+                self.gate.set_policy(policy(p));
+            }
+            Command::Identifiers(ids) => {
+                self.patient = ids.map(Patient::compile);
+            }
+            Command::End { reply } => {
+                let _ = reply.send(0);
+            }
+        }
+    }
+
+    /// Release what is due: store first, then fan out the shared frame.
+    async fn release_due(&mut self) {
+        let released = self.gate.poll(Instant::now());
+        for r in released {
+            if let Err(e) = self.release(r).await {
+                tracing::error!(error = %e, "could not store a released item; it was not sent");
+            }
+        }
+    }
+
+    async fn release(&mut self, r: Released<String, Item>) -> Result<(), ApiError> {
+        let released_at = Utc::now();
+        if let Some(img) = &r.payload.image {
+            let dir = self.state.config.data_dir.join("media").join(&self.session_id);
+            let file = dir.join(format!("{}.{}", img.media_id, img.extension));
+            let bytes = img.bytes.clone();
+            let f = file.clone();
+            tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+                std::fs::create_dir_all(&dir)?;
+                std::fs::write(&f, &bytes)
+            })
+            .await
+            .map_err(ApiError::internal)?
+            .map_err(ApiError::internal)?;
+            let rel = file.strip_prefix(&self.state.config.data_dir).unwrap_or(&file).display().to_string();
+            self.state.store.put_media(&img.media_id, &self.session_id, img.content_type, &rel).await?;
+        }
+        let body = r.payload.released_json(r.seq, released_at);
+        self.state
+            .store
+            .append_update(&self.session_id, &StoredUpdate { seq: r.seq, id: r.id.clone(), body: body.clone() })
+            .await?;
+        self.state.metrics.updates_released.fetch_add(1, Relaxed);
+        let _ = self.hub.events.send(Event { seq: r.seq, to: To::All, frame: update_frame(r.seq, &body) });
+        tracing::debug!(update = %r.id, seq = r.seq, "released");
+        Ok(())
+    }
+}
+
+/// Why an id is not held: unknown, or already released or dropped.
+fn missing(gate: &Gate<String, Item>, id: &str) -> ApiError {
+    match gate.outcome(&id.to_string()) {
+        Some(orgallery_gate::Outcome::Released { .. }) => gate_error(GateError::AlreadyReleased),
+        Some(orgallery_gate::Outcome::Dropped(_)) => gate_error(GateError::AlreadyDropped),
+        None if gate.is_ended() => gate_error(GateError::Ended),
+        None => gate_error(GateError::Unknown),
+    }
+}
