@@ -15,3 +15,4 @@ mod sessions;
 mod support;
 mod tokens;
 mod ws;
+mod live;
