@@ -28,7 +28,13 @@ async fn slow_viewer_is_closed_with_4008_and_resumes_without_loss_while_others_k
     let total = 400u64;
     let mut fast_seqs = Vec::new();
     for i in 0..total {
-        let (s, v) = ts.post(&format!("/api/sessions/{id}/updates"), &surgeon, json!({"kind": "text", "text": format!("{i} {text}")})).await;
+        let (s, v) = ts
+            .post(
+                &format!("/api/sessions/{id}/updates"),
+                &surgeon,
+                json!({"kind": "text", "text": format!("{i} {text}")}),
+            )
+            .await;
         assert_eq!(s, StatusCode::ACCEPTED, "{v}");
         // The fast viewer keeps up as we go.
         while let Next::Frame(f) = fast.next(Duration::from_millis(if i + 1 == total { 2000 } else { 1 })).await {
@@ -59,7 +65,12 @@ async fn slow_viewer_is_closed_with_4008_and_resumes_without_loss_while_others_k
     assert_eq!(code, Some(4008));
     assert!(last < total, "it really fell behind");
     let mut again = viewer(&ts, &id, &student, last).await;
-    let rest: Vec<u64> = again.drain("update", Duration::from_millis(1500)).await.iter().map(|f| f["seq"].as_u64().expect("seq")).collect();
+    let rest: Vec<u64> = again
+        .drain("update", Duration::from_millis(1500))
+        .await
+        .iter()
+        .map(|f| f["seq"].as_u64().expect("seq"))
+        .collect();
     assert_eq!(rest, ((last + 1)..=total).collect::<Vec<_>>(), "resumed with nothing lost or repeated");
 }
 
@@ -74,7 +85,9 @@ async fn cross_origin_is_refused_and_cookie_needs_an_origin() {
         Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => assert_eq!(resp.status(), 403),
         other => panic!("expected a 403 refusal, got {:?}", other.map(|_| "upgraded")),
     }
-    let err = connect_with(&url, &[("origin", "https://evil.example"), ("authorization", &format!("Bearer {student}"))]).await;
+    let err =
+        connect_with(&url, &[("origin", "https://evil.example"), ("authorization", &format!("Bearer {student}"))])
+            .await;
     assert!(matches!(err, Err(tokio_tungstenite::tungstenite::Error::Http(ref r)) if r.status() == 403));
     // Same origin with the cookie: allowed.
     let origin = ts.server.url.clone();
@@ -103,7 +116,10 @@ async fn tickets_are_one_use_and_invisible_sessions_are_refused() {
     assert_eq!(first.expect("state", WAIT).await["type"], "state");
     let mut second = connect_with(&url, &[]).await.expect("upgrade");
     assert_eq!(second.close_code(WAIT).await, Some(4001), "a reused ticket is refused");
-    assert_eq!(ts.call(reqwest::Method::POST, "/api/ws-ticket", None, Some(json!({}))).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        ts.call(reqwest::Method::POST, "/api/ws-ticket", None, Some(json!({}))).await.0,
+        StatusCode::UNAUTHORIZED
+    );
     // A session the caller may not see.
     let (draft, _, _) = ts.draft().await;
     let mut v = viewer(&ts, &draft, &student, 0).await;

@@ -4,7 +4,9 @@
 
 mod cli;
 mod gates;
+mod images;
 mod invites;
+mod live;
 mod live_hooks;
 mod login;
 mod logs;
@@ -15,4 +17,3 @@ mod sessions;
 mod support;
 mod tokens;
 mod ws;
-mod live;
