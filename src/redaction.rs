@@ -1,66 +1,44 @@
-//! The `redact` interface the gates call: text in, redacted text and spans
-//! out, plus whether anything was found (policy "hold"). One call for every
-//! text a viewer can read: update text, marker labels, image captions (and
-//! questions and feedback when they exist).
+//! The `redact` interface the gates call (crate `orgallery-redact`): text in,
+//! redacted text and spans out, plus whether anything was found (policy
+//! "hold"). One call for every text a viewer can read — update text, marker
+//! labels, image captions (and questions and feedback when they exist).
 
 use std::sync::Arc;
 
-use serde::Serialize;
+pub use orgallery_redact::{Finding, PhiType, Redaction as Redacted, RedactorConfig, Span};
 
 use crate::session::identifiers::PatientIdentifiers;
 
-/// One masked span, in code points of the redacted text.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct Span {
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub start: usize,
-    pub end: usize,
-}
-
-/// A finding in the original text (kept in memory for the review queue only).
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct Finding {
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub start: usize,
-    pub end: usize,
-}
-
-#[derive(Clone)]
-pub struct Redacted {
-    pub text: String,
-    pub spans: Vec<Span>,
-    pub findings: Vec<Finding>,
-}
-
-impl Redacted {
-    pub fn found_any(&self) -> bool {
-        !self.findings.is_empty()
-    }
-}
-
-/// Per-session compiled identifiers.
-pub struct Patient {
-    _ids: Arc<PatientIdentifiers>,
-}
+/// Per-session compiled identifiers (in memory only).
+pub struct Patient(orgallery_redact::PatientMatcher);
 
 impl Patient {
     pub fn compile(ids: Arc<PatientIdentifiers>) -> Self {
-        Self { _ids: ids }
+        let ids = orgallery_redact::Identifiers {
+            names: ids.names.clone(),
+            mrns: ids.mrns.clone(),
+            dates: ids.dates.clone(),
+            other: ids.other.clone(),
+        };
+        Self(orgallery_redact::PatientMatcher::new(&ids))
     }
 }
 
 /// The process-wide redactor.
-#[derive(Default)]
-pub struct Redactor;
+pub struct Redactor(orgallery_redact::Redactor);
+
+impl Default for Redactor {
+    fn default() -> Self {
+        Self::new()
+    }
+}
 
 impl Redactor {
     pub fn new() -> Self {
-        Self
+        Self(orgallery_redact::Redactor::new(RedactorConfig::default()))
     }
 
-    pub fn redact(&self, text: &str, _patient: Option<&Patient>) -> Redacted {
-        Redacted { text: text.to_string(), spans: Vec::new(), findings: Vec::new() }
+    pub fn redact(&self, text: &str, patient: Option<&Patient>) -> Redacted {
+        self.0.redact(text, patient.map(|p| &p.0))
     }
 }

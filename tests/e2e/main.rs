@@ -17,3 +17,4 @@ mod sessions;
 mod support;
 mod tokens;
 mod ws;
+mod redaction;

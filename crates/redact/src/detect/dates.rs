@@ -1,0 +1,386 @@
+//! Dates (every common numeric and written form; not bare years, times of day or durations)
+//! and ages over 89.
+
+use super::{prio, Output};
+use crate::PhiType;
+use regex::Regex;
+
+const MONTHS: &str = r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)";
+
+/// Words that make "5/29" or "08-27" a date rather than a score or a ratio.
+const DATE_CONTEXT: &[&str] = &[
+    "adm",
+    "admit",
+    "admitted",
+    "admission",
+    "surg",
+    "surgery",
+    "op",
+    "dob",
+    "born",
+    "since",
+    "until",
+    "till",
+    "from",
+    "on",
+    "dated",
+    "date",
+    "discharged",
+    "discharge",
+    "dc",
+    "d/c",
+    "seen",
+    "visit",
+    "due",
+    "scheduled",
+    "sched",
+    "before",
+    "after",
+    "by",
+    "through",
+    "thru",
+    "last",
+    "next",
+    "of",
+    "was",
+    "is",
+    "and",
+    "to",
+    "onset",
+    "injury",
+    "procedure",
+    "proc",
+    "started",
+    "stopped",
+    "returned",
+    "arrived",
+    "transferred",
+    "f/u",
+    "followup",
+    "follow-up",
+];
+
+#[derive(Debug)]
+pub struct Dates {
+    written: Regex,
+    month_hint: aho_corasick::AhoCorasick,
+    numeric: Regex,
+    short: Regex,
+    age_after: Regex,
+    age_before: Regex,
+}
+
+impl Dates {
+    pub fn new() -> Dates {
+        let day = r"(?:[0-3]?\d)(?:st|nd|rd|th)?";
+        let year = r"(?:\d{4}|'\d{2}|’\d{2})";
+        let written = format!(
+            r"(?i)(?-u:\b)(?:(?:mon|tues?|wed(?:nes)?|thu(?:rs)?|fri|sat(?:ur)?|sun)(?:day)?\.?,?\s+)?(?:{MONTHS}\.?\s+{day}(?-u:\b)(?:,?\s+{year}(?-u:\b))?|{MONTHS}\.?,?\s+(?:of\s+)?{year}(?-u:\b)|{day}\s+(?:of\s+)?{MONTHS}(?-u:\b)\.?(?:,?\s+{year}(?-u:\b))?|\d{{1,2}}[-/ ]{MONTHS}[-/ ]\d{{2,4}}(?-u:\b))"
+        );
+        Dates {
+            written: Regex::new(&written).expect("static regex"),
+            month_hint: aho_corasick::AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .build(["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"])
+                .expect("static automaton"),
+            numeric: Regex::new(r"(?-u:\b)\d{4}[-/.]\d{1,2}[-/.]\d{1,2}(?-u:\b)|(?-u:\b)\d{1,2}/\d{1,2}/(?:\d{4}|\d{2})(?-u:\b)|(?-u:\b)\d{1,2}-\d{1,2}-(?:\d{4}|\d{2})(?-u:\b)|(?-u:\b)\d{1,2}\.\d{1,2}\.(?:\d{4}|\d{2})(?-u:\b)|(?-u:\b)\d{1,2}[/.-]\d{4}(?-u:\b)|(?-u:\b)\d{8}(?-u:\b)").expect("static regex"),
+            short: Regex::new(r"(?-u:\b)\d{1,2}[/-]\d{1,2}(?-u:\b)").expect("static regex"),
+            age_after: Regex::new(r"(?i)(?-u:\b)(9\d|1[0-2]\d)\s?-?\s?(?:years?|yrs?|yo|y/o|y\.o\.?|year-old|yr-old|-year-old|years?-old)(?-u:\b)|(?-u:\b)(9\d|1[0-2]\d)\s?[MF](?-u:\b)").expect("static regex"),
+            age_before: Regex::new(r"(?i)(?-u:\b)(?:age|aged|ages|turned|turning|turns|age:)\s*:?\s*(9\d|1[0-2]\d)(?-u:\b)").expect("static regex"),
+        }
+    }
+
+    /// Pushes dates and ages; returns the date hits for the registered-date matcher.
+    pub fn detect(&self, text: &str, out: &mut Output) -> Vec<DateHit> {
+        let hits = self.find(text);
+        for &(s, e, _) in &hits {
+            out.push(PhiType::Date, s, e, prio::DATE);
+        }
+        self.ages(text, out);
+        hits
+    }
+
+    fn ages(&self, text: &str, out: &mut Output) {
+        if text.bytes().any(|b| b == b'9' || b == b'1') {
+            for m in self.age_after.find_iter(text) {
+                let s = m.as_str();
+                let n = s.bytes().take_while(u8::is_ascii_digit).count();
+                let rest = s[n..].trim();
+                if rest == "F" || rest == "M" {
+                    let before = text[..m.start()].trim_end().to_ascii_lowercase();
+                    if before.ends_with("temp") || before.ends_with('t') || before.ends_with("°") {
+                        continue;
+                    }
+                }
+                out.push(PhiType::Age, m.start(), m.start() + n, prio::DATE);
+            }
+            for m in self.age_before.find_iter(text) {
+                let s = m.as_str();
+                let n = s.bytes().rev().take_while(u8::is_ascii_digit).count();
+                out.push(PhiType::Age, m.end() - n, m.end(), prio::DATE);
+            }
+        }
+    }
+
+    /// All date mentions: (start, end, parsed (y, m, d) where y/d may be 0 when absent).
+    pub fn find(&self, text: &str) -> Vec<DateHit> {
+        let mut v = Vec::new();
+        if !text.bytes().any(|b| b.is_ascii_digit()) {
+            return v;
+        }
+        let month_like = self.month_hint.is_match(text);
+        let written = month_like.then(|| self.written.find_iter(text));
+        for m in written.into_iter().flatten() {
+            let s = m.as_str();
+            // lowercase "may"/"march" are words, not months
+            let first_alpha = s.trim_start_matches(|c: char| !c.is_alphabetic());
+            let lw = first_alpha.to_ascii_lowercase();
+            if (lw.starts_with("may") || lw.starts_with("mar")) && first_alpha.starts_with(|c: char| c.is_lowercase()) {
+                continue;
+            }
+            if !valid_written(s) {
+                continue;
+            }
+            v.push((m.start(), m.end(), parse_written(s)));
+        }
+        for m in self.numeric.find_iter(text) {
+            if glued(text, m.start(), m.end()) {
+                continue;
+            }
+            if let Some(ymd) = parse_numeric(m.as_str()) {
+                v.push((m.start(), m.end(), Some(ymd)));
+            }
+        }
+        for m in self.short.find_iter(text) {
+            if glued(text, m.start(), m.end()) {
+                continue;
+            }
+            let s = m.as_str();
+            let sep = if s.contains('/') { '/' } else { '-' };
+            let mut it = s.split(sep).map(|p| p.parse::<u32>().unwrap_or(99));
+            let (a, b) = (it.next().unwrap_or(99), it.next().unwrap_or(99));
+            if !((1..=12).contains(&a) && (1..=31).contains(&b)) {
+                continue;
+            }
+            if has_date_context(text, m.start()) {
+                v.push((m.start(), m.end(), Some(Ymd { y: 0, m: a, d: b })));
+            }
+        }
+        v
+    }
+}
+
+impl Default for Dates {
+    fn default() -> Self {
+        Dates::new()
+    }
+}
+
+fn has_date_context(text: &str, start: usize) -> bool {
+    let before = text[..start].trim_end();
+    let before = before.trim_end_matches([':', ',', '(']).trim_end();
+    let word: String = before
+        .chars()
+        .rev()
+        .take_while(|c| c.is_alphanumeric() || *c == '/' || *c == '-')
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    let w = word.to_ascii_lowercase();
+    DATE_CONTEXT.contains(&w.as_str())
+}
+
+fn glued(text: &str, start: usize, end: usize) -> bool {
+    let b = text.as_bytes();
+    let before = start > 0 && matches!(b[start - 1], b'.' | b'/' | b'-' | b':' | b'0'..=b'9');
+    let after = end < b.len()
+        && (matches!(b[end], b'/' | b':' | b'0'..=b'9')
+            || (matches!(b[end], b'.' | b'-') && end + 1 < b.len() && b[end + 1].is_ascii_digit()));
+    before || after
+}
+
+/// A date mention: byte range and the parsed date if any.
+pub type DateHit = (usize, usize, Option<Ymd>);
+
+/// A parsed date; `y` and `d` are 0 when not written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ymd {
+    pub y: u32,
+    pub m: u32,
+    pub d: u32,
+}
+
+fn month_of(word: &str) -> Option<u32> {
+    let w = word.to_ascii_lowercase();
+    let names = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
+    names.iter().position(|n| w.starts_with(n)).and_then(|i| u32::try_from(i + 1).ok())
+}
+
+fn valid_written(s: &str) -> bool {
+    // the day (a 1–2 digit number not after an apostrophe) must be 1..=31
+    let mut ok = true;
+    for tok in s.split(|c: char| !c.is_ascii_alphanumeric() && c != '\'' && c != '’') {
+        let digits: String = tok.chars().take_while(|c| c.is_ascii_digit()).collect();
+        if !digits.is_empty() && digits.len() <= 2 && !tok.starts_with(['\'', '’']) {
+            let v: u32 = digits.parse().unwrap_or(0);
+            if !(1..=31).contains(&v) {
+                ok = false;
+            }
+        }
+    }
+    ok
+}
+
+fn parse_written(s: &str) -> Option<Ymd> {
+    let mut m = 0;
+    let mut d = 0;
+    let mut y = 0;
+    for tok in s.split(|c: char| !c.is_ascii_alphanumeric() && c != '\'' && c != '’') {
+        if tok.is_empty() {
+            continue;
+        }
+        if tok.starts_with(['\'', '’']) {
+            let t = tok.trim_start_matches(['\'', '’']);
+            y = t.parse::<u32>().map(expand_year).unwrap_or(0);
+        } else if tok.starts_with(|c: char| c.is_ascii_digit()) {
+            let digits: String = tok.chars().take_while(|c| c.is_ascii_digit()).collect();
+            let v: u32 = digits.parse().unwrap_or(0);
+            if digits.len() == 4 {
+                y = v;
+            } else if d == 0 {
+                d = v;
+            } else {
+                y = expand_year(v);
+            }
+        } else if let Some(mm) = month_of(tok) {
+            if tok.len() >= 3 {
+                m = mm;
+            }
+        }
+    }
+    (m > 0).then_some(Ymd { y, m, d })
+}
+
+fn expand_year(v: u32) -> u32 {
+    if v >= 100 {
+        v
+    } else if v <= 30 {
+        2000 + v
+    } else {
+        1900 + v
+    }
+}
+
+/// Numeric date: ISO, m/d/y, d.m.y, m-d-y, m/yyyy, yyyymmdd. Month-first when ambiguous.
+pub fn parse_numeric(s: &str) -> Option<Ymd> {
+    let parts: Vec<&str> = s.split(['/', '-', '.']).collect();
+    let nums: Vec<u32> = parts.iter().map(|p| p.parse::<u32>().unwrap_or(u32::MAX)).collect();
+    let ok = |y: u32, m: u32, d: u32| (1..=12).contains(&m) && (1..=31).contains(&d) && (1900..=2100).contains(&y);
+    match (parts.len(), nums.as_slice()) {
+        (1, [v]) if s.len() == 8 => {
+            let (y, m, d) = (v / 10000, (v / 100) % 100, v % 100);
+            ok(y, m, d).then_some(Ymd { y, m, d })
+        }
+        (2, [m, y]) if parts[1].len() == 4 => {
+            ((1..=12).contains(m) && (1900..=2100).contains(y)).then_some(Ymd { y: *y, m: *m, d: 0 })
+        }
+        (3, [a, b, c]) if parts[0].len() == 4 => ok(*a, *b, *c).then_some(Ymd { y: *a, m: *b, d: *c }),
+        (3, [a, b, c]) if parts[2].len() == 4 || parts[2].len() == 2 => {
+            let y = if parts[2].len() == 2 { expand_year(*c) } else { *c };
+            if s.contains('.') && ok(y, *b, *a) {
+                Some(Ymd { y, m: *b, d: *a })
+            } else if ok(y, *a, *b) {
+                Some(Ymd { y, m: *a, d: *b })
+            } else if ok(y, *b, *a) {
+                Some(Ymd { y, m: *b, d: *a })
+            } else {
+                None
+            }
+        }
+        _ => None,
+    }
+}
+
+/// Parses a registered date in any common form ("1957-03-14", "03/14/1957", "March 14, 1957").
+pub fn parse_any(s: &str) -> Option<Ymd> {
+    let t = s.trim();
+    parse_numeric(t).or_else(|| parse_written(t).filter(|d| d.d > 0))
+}
+
+/// Whether a detected date (possibly partial) is the registered one.
+pub fn same_date(found: Ymd, reg: Ymd) -> bool {
+    let m_ok = found.m == reg.m && (found.d == 0 || found.d == reg.d);
+    let swapped = found.m == reg.d && found.d == reg.m;
+    let y_ok = found.y == 0 || found.y == reg.y || found.y % 100 == reg.y % 100;
+    (m_ok || swapped) && y_ok
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn found(text: &str) -> Vec<(PhiType, String)> {
+        let mut out = Output::default();
+        Dates::new().detect(text, &mut out);
+        let r = crate::merge::resolve(text, out);
+        r.iter().map(|c| (c.kind, text[c.start..c.end].to_string())).collect()
+    }
+
+    fn dates(text: &str) -> Vec<String> {
+        found(text).into_iter().filter(|(k, _)| *k == PhiType::Date).map(|(_, s)| s).collect()
+    }
+
+    #[test]
+    fn numeric_and_written() {
+        assert_eq!(dates("DOB 1962-05-02, x"), vec!["1962-05-02"]);
+        assert_eq!(dates("DOB for Mr Bai: 18.02.1966"), vec!["18.02.1966"]);
+        assert_eq!(dates("DOB is April 24, 1924, not 04/25/1924."), vec!["April 24, 1924", "04/25/1924"]);
+        assert_eq!(dates("Adm Nov 22 | surg 2025-11-29 |"), vec!["Nov 22", "2025-11-29"]);
+        assert_eq!(dates("until Sep '19. and Jan 2022"), vec!["Sep '19", "Jan 2022"]);
+        assert_eq!(
+            dates("Adm 28 Dec | 3 September 1943, 04-Sep-1943"),
+            vec!["28 Dec", "3 September 1943", "04-Sep-1943"]
+        );
+        assert_eq!(dates("Adm 02/27 | surg Mar 19 |"), vec!["02/27", "Mar 19"]);
+        assert_eq!(dates("until 02/2015."), vec!["02/2015"]);
+        assert_eq!(dates("Jan 5th and Jun 3rd"), vec!["Jan 5th", "Jun 3rd"]);
+    }
+
+    #[test]
+    fn not_dates() {
+        for t in [
+            "sharps 8/8; Apgar 9/10, BP 120/80",
+            "2/0 silk, 4-0 Prolene, C5-6",
+            "described in 1935",
+            "at 10:27, 8:03 pm",
+            "May need a Blake drain; we may 2x",
+            "ABG 7.32/45/88",
+            "for 3 days, 12 hours",
+        ] {
+            assert!(dates(t).is_empty(), "{t}: {:?}", dates(t));
+        }
+    }
+
+    #[test]
+    fn ages_over_89_only() {
+        let f = |t: &str| -> Vec<String> {
+            found(t).into_iter().filter(|(k, _)| *k == PhiType::Age).map(|(_, s)| s).collect()
+        };
+        assert_eq!(f("Yong Pan, 100-year-old, ACDF"), vec!["100"]);
+        assert_eq!(f("is 102yo and sharp"), vec!["102"]);
+        assert_eq!(f("age 103 —"), vec!["103"]);
+        assert_eq!(f("| 93 M |"), vec!["93"]);
+        assert_eq!(f("just turned 99,"), vec!["99"]);
+        assert!(f("85-year-old, 80 yrs, age 72, temp 99 F").is_empty());
+    }
+
+    #[test]
+    fn registered_date_matching() {
+        let reg = parse_any("1957-03-14").unwrap();
+        assert!(same_date(parse_numeric("3/14/57").unwrap(), reg));
+        assert!(same_date(parse_written("March 14, 1957").unwrap(), reg));
+        assert!(same_date(parse_numeric("14.03.1957").unwrap(), reg));
+        assert!(!same_date(parse_numeric("3/15/57").unwrap(), reg));
+    }
+}

@@ -1,0 +1,88 @@
+//! Detectors. Each pushes [`Candidate`]s (byte offsets) into an [`Output`]; `merge` resolves them.
+
+pub mod address;
+pub mod contact;
+pub mod dates;
+pub mod eponyms;
+pub mod names;
+pub mod numbers;
+pub mod registered;
+
+pub use crate::merge::Candidate;
+use crate::{PhiType, RedactorConfig};
+
+/// Candidates plus byte ranges that NAME candidates must not touch (staff names).
+#[derive(Debug, Default)]
+pub struct Output {
+    pub cands: Vec<Candidate>,
+    pub protected: Vec<(usize, usize)>,
+}
+
+impl Output {
+    pub fn push(&mut self, kind: PhiType, start: usize, end: usize, prio: u8) {
+        if start < end {
+            self.cands.push(Candidate { kind, start, end, prio });
+        }
+    }
+}
+
+/// Priorities used when overlapping candidates are united (higher decides the type).
+pub mod prio {
+    pub const REGISTERED: u8 = 9;
+    pub const CONTACT: u8 = 8;
+    pub const STRONG_NUMBER: u8 = 7;
+    pub const DATE: u8 = 6;
+    pub const ADDRESS: u8 = 5;
+    pub const CONTEXT_ID: u8 = 5;
+    pub const NAME: u8 = 3;
+    pub const GENERIC_ID: u8 = 2;
+}
+
+/// All process-wide detectors (compiled once).
+#[derive(Debug)]
+pub struct Detectors {
+    contact: contact::Contact,
+    numbers: numbers::Numbers,
+    dates: dates::Dates,
+    address: address::Address,
+    names: names::Names,
+}
+
+impl Detectors {
+    pub fn new() -> Detectors {
+        Detectors {
+            contact: contact::Contact::new(),
+            numbers: numbers::Numbers::new(),
+            dates: dates::Dates::new(),
+            address: address::Address::new(),
+            names: names::Names::new(),
+        }
+    }
+
+    pub fn run(
+        &self,
+        text: &str,
+        patient: Option<&registered::PatientMatcher>,
+        config: RedactorConfig,
+        out: &mut Output,
+    ) {
+        if text.is_empty() {
+            return;
+        }
+        self.contact.detect(text, out);
+        self.numbers.detect(text, out);
+        let date_hits = self.dates.detect(text, out);
+        self.address.detect(text, out);
+        let words = crate::text::words(text);
+        self.names.detect(text, &words, config, out);
+        if let Some(p) = patient {
+            p.detect(text, &words, &date_hits, out);
+        }
+    }
+}
+
+impl Default for Detectors {
+    fn default() -> Self {
+        Detectors::new()
+    }
+}

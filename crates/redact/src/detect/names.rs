@@ -1,0 +1,653 @@
+//! Names nobody registered: honorifics and context words, capitalized tokens in name positions,
+//! "Last, First" lists, initials with a surname — while leaving medical eponyms and (by
+//! configuration) staff names after "Dr." untouched.
+
+use super::eponyms::Lexicon;
+use super::{prio, Output};
+use crate::text::{at_clause_start, Word};
+use crate::{PhiType, RedactorConfig};
+
+const HONORIFICS: &[&str] = &[
+    "mr", "mrs", "ms", "miss", "mx", "mister", "missus", "madam", "sr", "sra", "srta", "señor", "senor", "señora",
+    "senora", "herr", "frau", "mme", "mlle", "monsieur", "madame", "sig", "sig.ra",
+];
+const STAFF: &[&str] = &[
+    "dr",
+    "doctor",
+    "prof",
+    "professor",
+    "dra",
+    "nurse",
+    "rn",
+    "crna",
+    "np",
+    "anesthesiologist",
+    "anaesthetist",
+    "surgeon",
+    "resident",
+    "fellow",
+    "attending",
+    "scrub",
+    "tech",
+    "pa",
+];
+const RELATIONS: &[&str] = &[
+    "wife",
+    "husband",
+    "son",
+    "daughter",
+    "sister",
+    "brother",
+    "mother",
+    "father",
+    "mom",
+    "mum",
+    "dad",
+    "aunt",
+    "uncle",
+    "niece",
+    "nephew",
+    "cousin",
+    "grandson",
+    "granddaughter",
+    "grandmother",
+    "grandfather",
+    "grandma",
+    "grandpa",
+    "granny",
+    "grandchild",
+    "partner",
+    "spouse",
+    "fiance",
+    "fiancee",
+    "boyfriend",
+    "girlfriend",
+    "friend",
+    "neighbor",
+    "neighbour",
+    "guardian",
+    "guarantor",
+    "caregiver",
+    "stepson",
+    "stepdaughter",
+    "stepmother",
+    "stepfather",
+    "sibling",
+    "child",
+    "twin",
+    "relative",
+    "roommate",
+    "landlord",
+    "employer",
+    "sponsor",
+    "proxy",
+    "poa",
+    "visitor",
+    "kin",
+    "nok",
+    "caller",
+    "companion",
+    "escort",
+    "representative",
+    "great-grandson",
+    "great-granddaughter",
+    "brother-in-law",
+    "sister-in-law",
+    "mother-in-law",
+    "father-in-law",
+    "son-in-law",
+    "daughter-in-law",
+    "ex-wife",
+    "ex-husband",
+    "widow",
+    "widower",
+];
+/// Patient or contact words: the capitalized words right after them are a name.
+const PATIENT: &[&str] = &[
+    "pt", "patient", "name", "re", "matches", "named", "called", "aka", "call", "contact", "visitor", "family",
+    "signed", "for", "on", "from", "with", "and", "to", "msg", "update", "reach", "tell", "ask", "told", "asked",
+    "about", "of",
+];
+/// Strong subset of PATIENT: name even if the word is ambiguous or unknown.
+const PATIENT_STRONG: &[&str] =
+    &["pt", "patient", "name", "re", "matches", "named", "called", "aka", "visitor", "signed"];
+const PARTICLES: &[&str] = &[
+    "da", "de", "del", "della", "di", "du", "van", "von", "der", "den", "le", "la", "bin", "ibn", "al", "el", "dos",
+    "das", "do", "y", "ben", "bint", "ter", "ten", "st",
+];
+/// Never part of a name, whatever the dictionary says.
+const FUNCTION_WORDS: &[&str] = &[
+    "the", "a", "an", "and", "or", "of", "in", "on", "at", "to", "for", "with", "is", "was", "this", "that", "it",
+    "we", "he", "she", "they", "you", "i", "be", "are", "were", "as", "by", "from", "but", "if", "so", "not", "no",
+    "yes", "ok", "all", "any", "our", "his", "her", "their",
+];
+/// US state codes: "Vallejo, LA" is a place.
+const STATE_CODES: &[&str] = &[
+    "al", "ak", "az", "ar", "ca", "co", "ct", "de", "dc", "fl", "ga", "hi", "id", "il", "in", "ia", "ks", "ky", "la",
+    "me", "md", "ma", "mi", "mn", "ms", "mo", "mt", "ne", "nv", "nh", "nj", "nm", "ny", "nc", "nd", "oh", "ok", "or",
+    "pa", "ri", "sc", "sd", "tn", "tx", "ut", "vt", "va", "wa", "wv", "wi", "wy", "pr",
+];
+const ARTICLES: &[&str] = &["the", "a", "an", "this", "that", "his", "her", "their", "our", "its"];
+const POST_VERBS: &[&str] = &[
+    "went",
+    "got",
+    "can",
+    "could",
+    "should",
+    "would",
+    "did",
+    "does",
+    "gave",
+    "prefers",
+    "requested",
+    "left",
+    "arrives",
+    "called",
+    "texted",
+    "phoned",
+    "emailed",
+    "wrote",
+    "brought",
+    "knew",
+    "says",
+    "said",
+    "asked",
+    "asks",
+    "is",
+    "was",
+    "has",
+    "had",
+    "lives",
+    "lived",
+    "came",
+    "wants",
+    "wanted",
+    "just",
+    "called",
+    "will",
+    "knows",
+    "needs",
+    "arrived",
+    "turned",
+    "signed",
+    "agreed",
+    "consented",
+    "declined",
+    "refused",
+    "reports",
+    "reported",
+    "denies",
+    "states",
+    "stated",
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cls {
+    /// dictionary name, not a common word or eponym
+    D,
+    /// ambiguous: dictionary name that is also a common word or an eponym
+    A,
+    /// eponym / brand, not a name
+    E,
+    /// unknown capitalized word
+    U,
+    /// initial ("J.")
+    I,
+    /// particle ("da", "van")
+    P,
+    /// anything else: common lowercase or non-name word
+    C,
+}
+
+#[derive(Debug)]
+pub struct Names {
+    lex: Lexicon,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Trigger {
+    None,
+    Honorific,
+    Staff,
+    Strong,
+    Weak,
+}
+
+impl Names {
+    pub fn new() -> Names {
+        Names { lex: Lexicon::new() }
+    }
+
+    fn classify(&self, w: &Word<'_>, next_is_cap: bool) -> Cls {
+        let f = w.folded.as_str();
+        if w.initial && w.cap {
+            return Cls::I;
+        }
+        if !w.cap {
+            if PARTICLES.contains(&f) && next_is_cap {
+                return Cls::P;
+            }
+            return Cls::C;
+        }
+        if w.allcaps && PARTICLES.contains(&f) && next_is_cap {
+            return Cls::P;
+        }
+        let letters = w.text.chars().count();
+        if HONORIFICS.contains(&f)
+            || STAFF.contains(&f)
+            || RELATIONS.contains(&f)
+            || FUNCTION_WORDS.contains(&f)
+            || PATIENT_STRONG.contains(&f)
+        {
+            return Cls::C;
+        }
+        if letters < 2 {
+            return Cls::C;
+        }
+        let name = self.lex.is_name(f);
+        let common = self.lex.is_common(f);
+        let epo = self.lex.is_eponym(f);
+        if w.allcaps && letters < 3 {
+            let ok = name && !common && !STATE_CODES.contains(&f);
+            return if ok { Cls::A } else { Cls::C };
+        }
+        if w.allcaps && common {
+            return if name { Cls::A } else { Cls::C };
+        }
+        match (name, common, epo) {
+            (true, false, false) => Cls::D,
+            (true, _, _) => Cls::A,
+            (false, true, _) => Cls::C,
+            (false, false, true) => Cls::E,
+            (false, false, false) => Cls::U,
+        }
+    }
+
+    pub fn detect(&self, text: &str, words: &[Word<'_>], config: RedactorConfig, out: &mut Output) {
+        let n = words.len();
+        if n == 0 {
+            return;
+        }
+        let mut cls = Vec::with_capacity(n);
+        for i in 0..n {
+            let next_cap = words.get(i + 1).is_some_and(|w| w.cap);
+            cls.push(self.classify(&words[i], next_cap));
+        }
+        // a capitalized common word right after "guarantor", "Mr"… is a name ("Will")
+        for i in 0..n {
+            if cls[i] == Cls::C && words[i].cap && !words[i].allcaps && words[i].text.chars().count() >= 2 {
+                let t = self.trigger(text, words, i);
+                if t == Trigger::Strong || t == Trigger::Honorific {
+                    cls[i] = Cls::U;
+                }
+            }
+        }
+        // runs of name-like words joined by spaces (or "J." / "J.Gao")
+        let mut runs: Vec<(usize, usize)> = Vec::new();
+        let mut i = 0;
+        while i < n {
+            if cls[i] == Cls::C || cls[i] == Cls::P {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            let mut end = i + 1;
+            while end < n && cls[end] != Cls::C && joinable(text, &words[end - 1], &words[end], cls[end - 1]) {
+                end += 1;
+                if words[end - 1].possessive {
+                    break;
+                }
+            }
+            // trailing particles are not part of a name
+            while end > start + 1 && cls[end - 1] == Cls::P {
+                end -= 1;
+            }
+            runs.push((start, end));
+            i = end;
+        }
+        let mut accepted = vec![false; runs.len()];
+        for (ri, &(a, b)) in runs.iter().enumerate() {
+            let trig = self.trigger(text, words, a);
+            if trig == Trigger::Staff {
+                let end = (a + 2).min(b);
+                let (s, e) = (words[a].start, words[end - 1].end);
+                if config.keep_staff_names {
+                    out.protected.push((s, e));
+                } else {
+                    out.push(PhiType::Name, s, e, prio::NAME);
+                }
+                continue;
+            }
+            if self.accept(text, words, &cls, a, b, trig) {
+                accepted[ri] = true;
+                out.push(PhiType::Name, words[a].start, words[b - 1].end, prio::NAME);
+            }
+            // lowercase names right after "Patient:" / "pt"
+            if trig == Trigger::Strong || trig == Trigger::Honorific {
+                // handled by accept
+            }
+        }
+        // lowercase names after a strong trigger ("Patient: iseoluwa owolabi")
+        for i in 0..n {
+            if words[i].cap || !self.lex.is_name(&words[i].folded) || self.lex.is_common(&words[i].folded) {
+                continue;
+            }
+            let t = self.trigger(text, words, i);
+            if t == Trigger::Honorific {
+                out.push(PhiType::Name, words[i].start, words[i].end, prio::NAME);
+                continue;
+            }
+            if t != Trigger::Strong {
+                continue;
+            }
+            let mut j = i;
+            while j < n
+                && j < i + 3
+                && !words[j].cap
+                && self.lex.is_name(&words[j].folded)
+                && !self.lex.is_common(&words[j].folded)
+                && (j == i || gap(text, &words[j - 1], &words[j]).trim().is_empty())
+            {
+                j += 1;
+            }
+            if j > i + 1 {
+                out.push(PhiType::Name, words[i].start, words[j - 1].end, prio::NAME);
+            }
+        }
+        // "Last, First"
+        for ri in 0..runs.len().saturating_sub(1) {
+            let (a1, b1) = runs[ri];
+            let (a2, b2) = runs[ri + 1];
+            if b1 != a2 || b1 - a1 > 3 || b2 - a2 > 3 {
+                continue;
+            }
+            let g = gap(text, &words[b1 - 1], &words[a2]);
+            if g.trim() != "," || words[b1 - 1].possessive {
+                continue;
+            }
+            let toks: Vec<Cls> = cls[a1..b1].iter().chain(cls[a2..b2].iter()).copied().collect();
+            let some_name = toks.contains(&Cls::D);
+            let all_namey = toks.iter().all(|c| matches!(c, Cls::D | Cls::A | Cls::U | Cls::I | Cls::P));
+            let caps_pair = words[a1].allcaps && words[a2].allcaps;
+            let followed_med = self.followed_by_medical(text, words, b2);
+            if (accepted[ri]
+                || accepted[ri + 1]
+                || (some_name && all_namey)
+                || (caps_pair && all_namey && toks.iter().filter(|c| **c == Cls::A || **c == Cls::D).count() >= 1))
+                && !followed_med
+            {
+                out.push(PhiType::Name, words[a1].start, words[b2 - 1].end, prio::NAME);
+            }
+        }
+    }
+
+    /// Context word right before word `a` (skipping "ID", "is", ":" …).
+    fn trigger(&self, text: &str, words: &[Word<'_>], a: usize) -> Trigger {
+        let mut k = a;
+        let mut skipped = 0;
+        while k > 0 {
+            let prev = &words[k - 1];
+            let g = gap(text, prev, &words[k]);
+            // the trigger must be close: spaces, '.', ':' or '-' only
+            if g.len() > 3 || g.chars().any(|c| !matches!(c, ' ' | '.' | ':' | '\t' | '(' | ',')) {
+                return Trigger::None;
+            }
+            if g.contains(',') && !RELATIONS.contains(&prev.folded.as_str()) {
+                return Trigger::None;
+            }
+            let f = prev.folded.as_str();
+            if HONORIFICS.contains(&f) && skipped == 0 {
+                return Trigger::Honorific;
+            }
+            if STAFF.contains(&f) && skipped == 0 {
+                return Trigger::Staff;
+            }
+            if RELATIONS.contains(&f) {
+                return Trigger::Strong;
+            }
+            if PATIENT_STRONG.contains(&f) {
+                return Trigger::Strong;
+            }
+            if f == "by"
+                && k >= 2
+                && matches!(words[k - 2].folded.as_str(), "signed" | "consented" | "consent" | "witnessed")
+            {
+                return Trigger::Strong;
+            }
+            if PATIENT.contains(&f) {
+                return Trigger::Weak;
+            }
+            if skipped < 1 && matches!(f, "id" | "is" | "name" | "by" | "today" | "named") {
+                skipped += 1;
+                k -= 1;
+                continue;
+            }
+            return Trigger::None;
+        }
+        Trigger::None
+    }
+
+    fn followed_by_medical(&self, text: &str, words: &[Word<'_>], b: usize) -> bool {
+        let Some(next) = words.get(b) else {
+            return false;
+        };
+        let g = gap(text, &words[b - 1], next);
+        if !g.trim().is_empty() && g.trim() != "-" {
+            return false;
+        }
+        self.lex.is_medical_noun(&next.folded)
+    }
+
+    fn accept(&self, text: &str, words: &[Word<'_>], cls: &[Cls], a: usize, b: usize, trig: Trigger) -> bool {
+        let run = &cls[a..b];
+        let len = b - a;
+        let last = &words[b - 1];
+        if trig == Trigger::Honorific {
+            return true;
+        }
+        let med = self.followed_by_medical(text, words, b);
+        let org = words[a..b].iter().any(|w| self.lex.is_org_word(&w.folded))
+            || words.get(b).is_some_and(|w| w.cap && self.lex.is_org_word(&w.folded));
+        if med || org {
+            return false;
+        }
+        let after = &text[last.full_end..];
+        // "Caprini 5", "Apgar 9": a single word followed by a number is a score
+        if len == 1 && after.trim_start().starts_with(|c: char| c.is_ascii_digit()) && !after.starts_with(',') {
+            let t = after.trim_start();
+            let is_age = t.len() > 2 && (t.contains("y/o") || t.contains("yo") || t.contains("year"));
+            if !is_age && trig != Trigger::Strong {
+                return false;
+            }
+        }
+        // "the Whipple", "a Blake drain"
+        if a > 0 && ARTICLES.contains(&words[a - 1].folded.as_str()) && !words[a - 1].cap && trig != Trigger::Strong {
+            return false;
+        }
+        // "19 Fr Blake", "16 Fr Foley": after a number it is a size or a device
+        if run[0] != Cls::D && text[..words[a].start].trim_end().ends_with(|c: char| c.is_ascii_digit()) {
+            return false;
+        }
+        let d = run.iter().filter(|c| **c == Cls::D).count();
+        let amb = run.iter().filter(|c| **c == Cls::A).count();
+        let unk = run.iter().filter(|c| **c == Cls::U).count();
+        let epo = run.iter().filter(|c| **c == Cls::E).count();
+        let initials = run.iter().filter(|c| **c == Cls::I).count();
+        let allcaps = words[a..b].iter().all(|w| w.allcaps || w.initial);
+        if trig == Trigger::Strong {
+            return d + amb + unk + epo > 0;
+        }
+        let post = self.post_context(text, words, b);
+        // initial + surname: "J. Merchant", "T. Cushing"
+        if initials > 0 && d + amb + unk + epo > 0 && run[0] == Cls::I {
+            return true;
+        }
+        if allcaps {
+            // "JONATHAN MULLINS": two dictionary names in capitals
+            let long =
+                |c: Cls| words[a..b].iter().zip(run).filter(|(w, k)| **k == c && w.text.chars().count() >= 3).count();
+            let (dl, al) = (long(Cls::D), long(Cls::A));
+            return (dl >= 1 && dl + al >= 2 && epo == 0) || (dl + al >= 1 && (trig == Trigger::Weak || post));
+        }
+        if d > 0 && epo == 0 {
+            if len == 1 && at_clause_start(text, words[a].start) && trig == Trigger::None && !post {
+                // a lone dictionary word opening a sentence ("Lower midline…") needs support:
+                // followed by punctuation or the end, not by ordinary prose
+                let rest = text[last.full_end..].trim_start();
+                return rest.is_empty() || rest.starts_with([',', ';', ':', '|', '/', '—', '-', '(', '.']);
+            }
+            return true;
+        }
+        let mixed_caps = words[a..b].iter().any(|w| w.allcaps);
+        if len >= 2
+            && !mixed_caps
+            && d + amb >= 1
+            && d + amb + unk + epo + initials + run.iter().filter(|c| **c == Cls::P).count() == len
+        {
+            // "Bill Barrett", "Jason Lewis", "Timothy Cushing": name + eponym-looking surname
+            return d + amb + unk >= 1 && (d >= 1 || amb >= 2 || unk >= 1 || post || trig == Trigger::Weak);
+        }
+        if len >= 2 && unk >= 2 && epo == 0 && (post || trig == Trigger::Weak) {
+            return true;
+        }
+        if (amb == 1 || unk == 1) && len == 1 && post {
+            return true;
+        }
+        false
+    }
+
+    /// After-context that marks a person: "'s son", "(mother)", ", MRN", " is 62 y/o", " says".
+    fn post_context(&self, text: &str, words: &[Word<'_>], b: usize) -> bool {
+        let last = &words[b - 1];
+        let next = words.get(b);
+        if let Some(nx) = next {
+            let g = gap(text, last, nx);
+            let f = nx.folded.as_str();
+            if last.possessive && RELATIONS.contains(&f) {
+                return true;
+            }
+            if g.trim() == "(" && RELATIONS.contains(&f) {
+                return true;
+            }
+            if g.trim().is_empty() && POST_VERBS.contains(&f) {
+                return true;
+            }
+            if last.possessive
+                && matches!(
+                    f,
+                    "driver's"
+                        | "driver"
+                        | "ssn"
+                        | "dob"
+                        | "mrn"
+                        | "home"
+                        | "tablet"
+                        | "phone"
+                        | "face"
+                        | "insurance"
+                        | "chart"
+                        | "wallet"
+                        | "belongings"
+                        | "family"
+                        | "second"
+                        | "first"
+                        | "car"
+                        | "email"
+                )
+            {
+                return true;
+            }
+        }
+        let after = text[last.full_end..].trim_start_matches([',', ' ', '/', '|', ':']);
+        let al = after.get(..after.len().min(6)).unwrap_or("").to_ascii_lowercase();
+        al.starts_with("mrn")
+            || al.starts_with("dob")
+            || al.starts_with("age ")
+            || al.starts_with("(age")
+            || after.starts_with(|c: char| c.is_ascii_digit()) && {
+                let t: String = after.chars().take(12).collect();
+                t.contains("y/o")
+                    || t.contains("yo")
+                    || t.contains("year")
+                    || t.contains('M')
+                    || t.contains('F')
+                    || t.contains("yrs")
+            }
+    }
+}
+
+impl Default for Names {
+    fn default() -> Self {
+        Names::new()
+    }
+}
+
+/// The text between two words.
+pub fn gap<'t>(text: &'t str, a: &Word<'_>, b: &Word<'_>) -> &'t str {
+    text.get(a.full_end..b.start).unwrap_or("")
+}
+
+fn joinable(text: &str, a: &Word<'_>, b: &Word<'_>, a_cls: Cls) -> bool {
+    if !b.cap && !b.initial && a_cls != Cls::P && !PARTICLES.contains(&b.folded.as_str()) {
+        return false;
+    }
+    if a.possessive {
+        return false;
+    }
+    let g = gap(text, a, b);
+    if a_cls == Cls::I {
+        return g == "." || g == ". " || g == ".  ";
+    }
+    !g.is_empty() && g.len() <= 2 && g.chars().all(|c| c == ' ')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(text: &str) -> Vec<String> {
+        names_cfg(text, RedactorConfig::default())
+    }
+
+    fn names_cfg(text: &str, config: RedactorConfig) -> Vec<String> {
+        let n = Names::new();
+        let words = crate::text::words(text);
+        let mut out = Output::default();
+        n.detect(text, &words, config, &mut out);
+        let r = crate::merge::resolve(text, out);
+        r.iter().map(|c| text[c.start..c.end].to_string()).collect()
+    }
+
+    #[test]
+    fn context_names() {
+        assert_eq!(names("this is Mr. Sato, DOB"), vec!["Sato"]);
+        assert_eq!(names("Mrs Foley has tough anatomy"), vec!["Foley"]);
+        assert_eq!(names("call wife Heidi at"), vec!["Heidi"]);
+        assert_eq!(names("Advika's son is in the waiting room"), vec!["Advika"]);
+        assert_eq!(names("guarantor Will Téllez"), vec!["Will Téllez"]);
+        assert_eq!(names("ID check matches R. Sato"), vec!["R. Sato"]);
+        assert_eq!(names("Account 955995060 | J.Gao | Graham patch"), vec!["J.Gao"]);
+        assert_eq!(names("Trauma activation: Treviño, Hugo, plate"), vec!["Treviño, Hugo"]);
+        assert_eq!(names("Handoff: TEIXEIRA, BENICIO, 65M"), vec!["TEIXEIRA, BENICIO"]);
+        assert_eq!(names("Ryohei Sato is 62 y/o male"), vec!["Ryohei Sato"]);
+        assert_eq!(names("Patient: iseoluwa owolabi | 93 M"), vec!["iseoluwa owolabi"]);
+        assert_eq!(names("Alert: Timothy Cushing age 78"), vec!["Timothy Cushing"]);
+    }
+
+    #[test]
+    fn eponyms_and_staff_untouched() {
+        for t in [
+            "Murphy's sign was positive, Whipple next, 16 Fr Foley",
+            "Fun fact: Pfannenstiel described this back in 1878.",
+            "Hx: Parkinson's; Crohn's; Down syndrome; Apgar 9",
+            "Typical case: 86yo, here for Ivor Lewis esophagectomy.",
+            "Might need a Blake drain here; Hartmann reversal; Nissen wrap",
+            "Dr. Patel is scrubbing in",
+            "Implant log: Zimmer hip stem; Covidien Symbotex mesh",
+        ] {
+            assert!(names(t).is_empty(), "{t}: {:?}", names(t));
+        }
+        let cfg = RedactorConfig { keep_staff_names: false };
+        assert_eq!(names_cfg("Dr. Patel is scrubbing in", cfg), vec!["Patel"]);
+    }
+}

@@ -1,0 +1,543 @@
+//! Numeric identifiers: SSN, phone/fax, MRN, account, health-plan, licence, device serials,
+//! Medicare MBI, NPI and DEA (checksums), VIN and plates, and other IDs with their context words.
+
+use super::{prio, Output};
+use crate::text::FastMap;
+use crate::PhiType;
+use regex::Regex;
+
+#[derive(Debug)]
+pub struct Numbers {
+    ssn: Regex,
+    phone: Regex,
+    chain: Regex,
+    mbi: Regex,
+    keywords: FastMap<&'static str, Ctx>,
+    unit: Regex,
+}
+
+/// Context words (lowercase; two-word phrases joined by one space) and what they announce.
+const KEYWORDS: &[(&str, Ctx)] = &[
+    ("ref", Ctx::Ref),
+    ("reference", Ctx::Ref),
+    ("cat", Ctx::Ref),
+    ("cat#", Ctx::Ref),
+    ("catalog", Ctx::Ref),
+    ("catalogue", Ctx::Ref),
+    ("part no", Ctx::Ref),
+    ("part #", Ctx::Ref),
+    ("part number", Ctx::Ref),
+    ("cpt", Ctx::Ref),
+    ("icd", Ctx::Ref),
+    ("icd-10", Ctx::Ref),
+    ("code", Ctx::Ref),
+    ("drg", Ctx::Ref),
+    ("hcpcs", Ctx::Ref),
+    ("plt", Ctx::Ref),
+    ("platelets", Ctx::Ref),
+    ("platelet", Ctx::Ref),
+    ("wbc", Ctx::Ref),
+    ("ebl", Ctx::Ref),
+    ("uop", Ctx::Ref),
+    ("ivf", Ctx::Ref),
+    ("weight", Ctx::Ref),
+    ("wt", Ctx::Ref),
+    ("dose", Ctx::Ref),
+    ("volume", Ctx::Ref),
+    ("level", Ctx::Ref),
+    ("count", Ctx::Ref),
+    ("cd4", Ctx::Ref),
+    ("viral load", Ctx::Ref),
+    ("titer", Ctx::Ref),
+    ("afp", Ctx::Ref),
+    ("cea", Ctx::Ref),
+    ("model", Ctx::Ref),
+    ("sku", Ctx::Ref),
+    ("item", Ctx::Ref),
+    ("ref#", Ctx::Ref),
+    ("ssn", Ctx::Id(PhiType::Ssn)),
+    ("ss#", Ctx::Id(PhiType::Ssn)),
+    ("social", Ctx::Id(PhiType::Ssn)),
+    ("social security", Ctx::Id(PhiType::Ssn)),
+    ("fax", Ctx::Id(PhiType::Fax)),
+    ("faxed", Ctx::Id(PhiType::Fax)),
+    ("facsimile", Ctx::Id(PhiType::Fax)),
+    ("ph", Ctx::Phone),
+    ("phone", Ctx::Phone),
+    ("tel", Ctx::Phone),
+    ("telephone", Ctx::Phone),
+    ("cell", Ctx::Phone),
+    ("mobile", Ctx::Phone),
+    ("call", Ctx::Phone),
+    ("reach", Ctx::Phone),
+    ("text", Ctx::Phone),
+    ("contact", Ctx::Phone),
+    ("pager", Ctx::Phone),
+    ("beeper", Ctx::Phone),
+    ("number is", Ctx::Phone),
+    ("cellphone", Ctx::Phone),
+    ("whatsapp", Ctx::Phone),
+    ("plate", Ctx::Id(PhiType::Vehicle)),
+    ("plates", Ctx::Id(PhiType::Vehicle)),
+    ("license plate", Ctx::Id(PhiType::Vehicle)),
+    ("tag", Ctx::Id(PhiType::Vehicle)),
+    ("vin", Ctx::Id(PhiType::Vehicle)),
+    ("vehicle", Ctx::Id(PhiType::Vehicle)),
+    ("mrn", Ctx::Id(PhiType::Mrn)),
+    ("mr#", Ctx::Id(PhiType::Mrn)),
+    ("mr #", Ctx::Id(PhiType::Mrn)),
+    ("mr no", Ctx::Id(PhiType::Mrn)),
+    ("medical record", Ctx::Id(PhiType::Mrn)),
+    ("med rec", Ctx::Id(PhiType::Mrn)),
+    ("record", Ctx::Id(PhiType::Mrn)),
+    ("chart", Ctx::Id(PhiType::Mrn)),
+    ("hospital number", Ctx::Id(PhiType::Mrn)),
+    ("pt id", Ctx::Id(PhiType::Mrn)),
+    ("patient id", Ctx::Id(PhiType::Mrn)),
+    ("mpi", Ctx::Id(PhiType::Mrn)),
+    ("emr", Ctx::Id(PhiType::Mrn)),
+    ("mrn#", Ctx::Id(PhiType::Mrn)),
+    ("registration", Ctx::Id(PhiType::Mrn)),
+    ("acct", Ctx::Id(PhiType::Account)),
+    ("acct#", Ctx::Id(PhiType::Account)),
+    ("account", Ctx::Id(PhiType::Account)),
+    ("a/c", Ctx::Id(PhiType::Account)),
+    ("billing", Ctx::Id(PhiType::Account)),
+    ("fin", Ctx::Id(PhiType::Account)),
+    ("encounter", Ctx::Id(PhiType::Account)),
+    ("visit number", Ctx::Id(PhiType::Account)),
+    ("csn", Ctx::Id(PhiType::Account)),
+    ("har", Ctx::Id(PhiType::Account)),
+    ("invoice", Ctx::Id(PhiType::Account)),
+    ("member", Ctx::Id(PhiType::HealthPlan)),
+    ("policy", Ctx::Id(PhiType::HealthPlan)),
+    ("subscriber", Ctx::Id(PhiType::HealthPlan)),
+    ("insurance", Ctx::Id(PhiType::HealthPlan)),
+    ("plan", Ctx::Id(PhiType::HealthPlan)),
+    ("medicare", Ctx::Id(PhiType::HealthPlan)),
+    ("medicaid", Ctx::Id(PhiType::HealthPlan)),
+    ("medi-cal", Ctx::Id(PhiType::HealthPlan)),
+    ("aetna", Ctx::Id(PhiType::HealthPlan)),
+    ("cigna", Ctx::Id(PhiType::HealthPlan)),
+    ("humana", Ctx::Id(PhiType::HealthPlan)),
+    ("bcbs", Ctx::Id(PhiType::HealthPlan)),
+    ("blue cross", Ctx::Id(PhiType::HealthPlan)),
+    ("blue shield", Ctx::Id(PhiType::HealthPlan)),
+    ("bluecross", Ctx::Id(PhiType::HealthPlan)),
+    ("unitedhealthcare", Ctx::Id(PhiType::HealthPlan)),
+    ("united", Ctx::Id(PhiType::HealthPlan)),
+    ("uhc", Ctx::Id(PhiType::HealthPlan)),
+    ("anthem", Ctx::Id(PhiType::HealthPlan)),
+    ("kaiser", Ctx::Id(PhiType::HealthPlan)),
+    ("tricare", Ctx::Id(PhiType::HealthPlan)),
+    ("health net", Ctx::Id(PhiType::HealthPlan)),
+    ("hic", Ctx::Id(PhiType::HealthPlan)),
+    ("hicn", Ctx::Id(PhiType::HealthPlan)),
+    ("mbi", Ctx::Id(PhiType::HealthPlan)),
+    ("group", Ctx::Id(PhiType::HealthPlan)),
+    ("payer", Ctx::Id(PhiType::HealthPlan)),
+    ("insurer", Ctx::Id(PhiType::HealthPlan)),
+    ("molina", Ctx::Id(PhiType::HealthPlan)),
+    ("centene", Ctx::Id(PhiType::HealthPlan)),
+    ("wellcare", Ctx::Id(PhiType::HealthPlan)),
+    ("dl", Ctx::Id(PhiType::License)),
+    ("dl#", Ctx::Id(PhiType::License)),
+    ("driver's license", Ctx::Id(PhiType::License)),
+    ("drivers license", Ctx::Id(PhiType::License)),
+    ("license", Ctx::Id(PhiType::License)),
+    ("licence", Ctx::Id(PhiType::License)),
+    ("lic", Ctx::Id(PhiType::License)),
+    ("passport", Ctx::Id(PhiType::License)),
+    ("permit", Ctx::Id(PhiType::License)),
+    ("state id", Ctx::Id(PhiType::License)),
+    ("npi", Ctx::Id(PhiType::License)),
+    ("dea", Ctx::Id(PhiType::License)),
+    ("certificate", Ctx::Id(PhiType::License)),
+    ("sn", Ctx::Id(PhiType::DeviceId)),
+    ("s/n", Ctx::Id(PhiType::DeviceId)),
+    ("serial", Ctx::Id(PhiType::DeviceId)),
+    ("lot", Ctx::Id(PhiType::DeviceId)),
+    ("lot#", Ctx::Id(PhiType::DeviceId)),
+    ("udi", Ctx::Id(PhiType::DeviceId)),
+    ("device id", Ctx::Id(PhiType::DeviceId)),
+    ("implant id", Ctx::Id(PhiType::DeviceId)),
+    ("sn#", Ctx::Id(PhiType::DeviceId)),
+    ("band", Ctx::Id(PhiType::OtherId)),
+    ("wristband", Ctx::Id(PhiType::OtherId)),
+    ("bracelet", Ctx::Id(PhiType::OtherId)),
+    ("accession", Ctx::Id(PhiType::OtherId)),
+    ("acc", Ctx::Id(PhiType::OtherId)),
+    ("specimen", Ctx::Id(PhiType::OtherId)),
+    ("path", Ctx::Id(PhiType::OtherId)),
+    ("pathology", Ctx::Id(PhiType::OtherId)),
+    ("case number", Ctx::Id(PhiType::OtherId)),
+    ("blood bank", Ctx::Id(PhiType::OtherId)),
+    ("bb", Ctx::Id(PhiType::OtherId)),
+    ("tube", Ctx::Id(PhiType::OtherId)),
+    ("requisition", Ctx::Id(PhiType::OtherId)),
+    ("req", Ctx::Id(PhiType::OtherId)),
+    ("order", Ctx::Id(PhiType::OtherId)),
+    ("claim", Ctx::Id(PhiType::OtherId)),
+    ("label", Ctx::Id(PhiType::OtherId)),
+    ("sample", Ctx::Id(PhiType::OtherId)),
+    ("biopsy", Ctx::Id(PhiType::OtherId)),
+    ("slide", Ctx::Id(PhiType::OtherId)),
+    ("block", Ctx::Id(PhiType::OtherId)),
+    ("id", Ctx::Generic),
+    ("no", Ctx::Generic),
+    ("number", Ctx::Generic),
+    ("#", Ctx::Generic),
+    ("identifier", Ctx::Generic),
+    ("num", Ctx::Generic),
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ctx {
+    None,
+    Ref,
+    Phone,
+    Generic,
+    Id(PhiType),
+}
+
+impl Numbers {
+    pub fn new() -> Numbers {
+        Numbers {
+            ssn: Regex::new(r"(?-u:\b)\d{3}-\d{2}-\d{4}(?-u:\b)").expect("static regex"),
+            phone: Regex::new(r"(?:\+1[\s.-]?|(?-u:\b)1[\s.-])?(?:\(\d{3}\)\s?|(?-u:\b)\d{3}[\s.-]?)\d{3}[\s.-]?\d{4}(?-u:\b)|\+\d{1,3}(?:[\s.-]?\d{2,5}){2,5}(?-u:\b)").expect("static regex"),
+            chain: Regex::new(r"(?-u:\b)[A-Z]?\d{1,6}(?: \d{1,6})+(?-u:\b)").expect("static regex"),
+            mbi: Regex::new(r"(?-u:\b)[1-9][AC-HJKMNP-RT-Y][AC-HJKMNP-RT-Y0-9]\d-?[AC-HJKMNP-RT-Y][AC-HJKMNP-RT-Y0-9]\d-?[AC-HJKMNP-RT-Y]{2}\d{2}(?-u:\b)").expect("static regex"),
+            keywords: KEYWORDS.iter().copied().collect(),
+            unit: Regex::new(r"^\s?(?:mL|ml|L|mg|mcg|µg|ug|g|gm|kg|lbs?|units?|U|IU|mmHg|cc|mm|cm|m|%|mEq|mmol|min|mins|sec|hrs?|h|bpm|J|Fr|°|ng|pg|dL|x)(?-u:\b)").expect("static regex"),
+        }
+    }
+
+    /// Nearest context keyword in the same clause before byte `start`; a generic word ("ID",
+    /// "number") defers to a specific one a little earlier ("Aetna ID", "account number").
+    fn context(&self, text: &str, start: usize) -> Ctx {
+        let mut lo = start.saturating_sub(40);
+        while !text.is_char_boundary(lo) {
+            lo += 1;
+        }
+        let window = &text[lo..start];
+        let window = match window.rfind([';', '|', '\n', '(']) {
+            Some(i) => &window[i + 1..],
+            None => window,
+        };
+        let mut toks: Vec<String> = Vec::with_capacity(8);
+        for t in window.split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '#' | '/' | '\'' | '’' | '-'))) {
+            let t = t.trim_matches(['-', '/', '\'', '’']);
+            if !t.is_empty() {
+                toks.push(t.to_ascii_lowercase().replace('’', "'"));
+            }
+        }
+        let mut generic = false;
+        let mut i = toks.len();
+        let mut phrase = String::new();
+        while i > 0 {
+            i -= 1;
+            let mut found = None;
+            if i > 0 {
+                phrase.clear();
+                phrase.push_str(&toks[i - 1]);
+                phrase.push(' ');
+                phrase.push_str(&toks[i]);
+                found = self.keywords.get(phrase.as_str()).copied();
+            }
+            let found = found.or_else(|| self.keywords.get(toks[i].as_str()).copied());
+            match found {
+                Some(Ctx::Generic) => generic = true,
+                Some(c) => return c,
+                None => {}
+            }
+        }
+        if generic {
+            Ctx::Generic
+        } else {
+            Ctx::None
+        }
+    }
+
+    fn followed_by_unit(&self, text: &str, end: usize) -> bool {
+        self.unit.is_match(&text[end..])
+    }
+
+    pub fn detect(&self, text: &str, out: &mut Output) {
+        if !text.bytes().any(|b| b.is_ascii_digit()) {
+            // only letter-only VINs / band IDs remain; they need context
+            self.detect_tokens(text, out);
+            return;
+        }
+        for m in self.ssn.find_iter(text) {
+            if !glued_digit(text, m.start(), m.end()) {
+                out.push(PhiType::Ssn, m.start(), m.end(), prio::STRONG_NUMBER);
+            }
+        }
+        for m in self.phone.find_iter(text) {
+            let s = m.as_str();
+            let digits = s.bytes().filter(|b| b.is_ascii_digit()).count();
+            if glued_digit(text, m.start(), m.end()) || digits < 10 {
+                continue;
+            }
+            let separated = s.bytes().any(|b| !b.is_ascii_digit());
+            let ctx = self.context(text, m.start());
+            let kind = match ctx {
+                Ctx::Id(PhiType::Fax) => PhiType::Fax,
+                Ctx::Phone => PhiType::Phone,
+                Ctx::Id(_) | Ctx::Ref => continue,
+                _ if separated => PhiType::Phone,
+                _ => continue,
+            };
+            out.push(kind, m.start(), m.end(), prio::STRONG_NUMBER);
+        }
+        for m in self.mbi.find_iter(text) {
+            out.push(PhiType::HealthPlan, m.start(), m.end(), prio::STRONG_NUMBER);
+        }
+        self.detect_tokens(text, out);
+        for m in self.chain.find_iter(text) {
+            let s = m.as_str();
+            let digits = s.bytes().filter(|b| b.is_ascii_digit()).count();
+            if glued_digit(text, m.start(), m.end()) || self.followed_by_unit(text, m.end()) {
+                continue;
+            }
+            let ctx = self.context(text, m.start());
+            let (kind, p) = match ctx {
+                Ctx::Ref => continue,
+                Ctx::Id(k) if digits >= 5 => (k, prio::CONTEXT_ID),
+                Ctx::Phone if digits >= 10 => (PhiType::Phone, prio::CONTEXT_ID),
+                _ if digits >= 7 => (shape_kind(s, digits), prio::GENERIC_ID),
+                _ => continue,
+            };
+            out.push(kind, m.start(), m.end(), p);
+        }
+    }
+
+    fn detect_tokens(&self, text: &str, out: &mut Output) {
+        for (start, end) in id_tokens(text) {
+            let s = &text[start..end];
+            let bytes = s.as_bytes();
+            let nd = bytes.iter().filter(|b| b.is_ascii_digit()).count();
+            let nl = bytes.iter().filter(|b| b.is_ascii_alphabetic()).count();
+            let lower = bytes.iter().any(|b| b.is_ascii_lowercase());
+            let alnum = nd + nl;
+            if alnum < 4 || (nd == 0 && (lower || alnum < 5)) {
+                continue;
+            }
+            if s.contains('/') && nl == 0 {
+                continue; // dates, ratios
+            }
+            if glued_digit(text, start, end) || is_decimal_part(text, start, end) || is_ratio_or_range(text, start, s) {
+                continue;
+            }
+            if nd > 0 && self.followed_by_unit(text, end) {
+                continue;
+            }
+            let ctx = self.context(text, start);
+            let vin = is_vin(s);
+            let kind_prio = match ctx {
+                Ctx::Ref => None,
+                Ctx::Id(k) if nd == 0 => {
+                    let plate_or_band = !lower
+                        && ((k == PhiType::Vehicle && (vin || (5..=8).contains(&alnum)))
+                            || (k == PhiType::OtherId && s.contains('-')));
+                    plate_or_band.then_some((k, prio::CONTEXT_ID))
+                }
+                Ctx::Id(k) if !lower && (nd >= 5 || (nd >= 1 && nl >= 1 && alnum >= 5)) => Some((k, prio::CONTEXT_ID)),
+                Ctx::Phone if nd >= 10 => Some((PhiType::Phone, prio::CONTEXT_ID)),
+                _ if nd == 0 => None,
+                _ if vin => Some((PhiType::Vehicle, prio::CONTEXT_ID)),
+                _ if nd >= 5 && !(lower && nl > 2) => Some((shape_kind(s, nd), prio::GENERIC_ID)),
+                _ if !lower && nl >= 1 && nd >= 4 && alnum >= 6 => Some((PhiType::OtherId, prio::GENERIC_ID)),
+                Ctx::Generic if !lower && nd >= 3 && nl >= 1 && alnum >= 6 => {
+                    Some((PhiType::OtherId, prio::GENERIC_ID))
+                }
+                _ => None,
+            };
+            if let Some((k, p)) = kind_prio {
+                out.push(k, start, end, p);
+            }
+        }
+    }
+}
+
+impl Default for Numbers {
+    fn default() -> Self {
+        Numbers::new()
+    }
+}
+
+/// ASCII alphanumeric runs joined by single '-' or '/' ("BB-A35D3S", "C244-8894-6692"), not
+/// touching other letters (so "Müller" yields nothing).
+fn id_tokens(text: &str) -> Vec<(usize, usize)> {
+    let b = text.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if !b[i].is_ascii_alphanumeric() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        loop {
+            while i < b.len() && b[i].is_ascii_alphanumeric() {
+                i += 1;
+            }
+            if i + 1 < b.len() && matches!(b[i], b'-' | b'/') && b[i + 1].is_ascii_alphanumeric() {
+                i += 1;
+                continue;
+            }
+            break;
+        }
+        let before_ok = start == 0 || !(b[start - 1] >= 0x80 || b[start - 1] == b'_');
+        let after_ok = i >= b.len() || !(b[i] >= 0x80 || b[i] == b'_');
+        // only tokens holding a digit or long enough to be a letter-only VIN / band ID
+        if before_ok && after_ok && (b[start..i].iter().any(u8::is_ascii_digit) || i - start >= 5) {
+            out.push((start, i));
+        }
+    }
+    out
+}
+
+/// "1:100000" (dilution), "2019-2021" (year range): numbers, not identifiers.
+fn is_ratio_or_range(text: &str, start: usize, tok: &str) -> bool {
+    let b = text.as_bytes();
+    if start >= 2 && b[start - 1] == b':' && b[start - 2].is_ascii_digit() {
+        return true;
+    }
+    let year =
+        |p: &str| p.len() == 4 && (p.starts_with("19") || p.starts_with("20")) && p.bytes().all(|c| c.is_ascii_digit());
+    let parts: Vec<&str> = tok.split('-').collect();
+    parts.len() == 2 && year(parts[0]) && year(parts[1])
+}
+
+/// Type guessed from the shape of a bare number.
+fn shape_kind(s: &str, digits: usize) -> PhiType {
+    let only_digits: String = s.chars().filter(|c| c.is_ascii_digit()).collect();
+    if is_dea(s) {
+        return PhiType::License;
+    }
+    if digits == 10 && only_digits.len() == 10 && npi_valid(&only_digits) {
+        return PhiType::OtherId;
+    }
+    PhiType::OtherId
+}
+
+/// Digits directly touching the match (part of a longer number or decimal).
+fn glued_digit(text: &str, start: usize, end: usize) -> bool {
+    let before = text[..start].chars().next_back();
+    let after = text[end..].chars().next();
+    matches!(before, Some(c) if c.is_ascii_digit()) || matches!(after, Some(c) if c.is_ascii_digit())
+}
+
+/// "1.2" style: the token is glued to a '.' followed/preceded by a digit (decimals, OIDs).
+fn is_decimal_part(text: &str, start: usize, end: usize) -> bool {
+    let b = text.as_bytes();
+    let prev_dot = start >= 2 && b[start - 1] == b'.' && b[start - 2].is_ascii_digit();
+    let next_dot = end + 1 < b.len() && b[end] == b'.' && b[end + 1].is_ascii_digit();
+    prev_dot || next_dot
+}
+
+/// 17 characters, no I/O/Q, uppercase letters and digits.
+pub fn is_vin(s: &str) -> bool {
+    s.len() == 17
+        && s.bytes().all(|b| b.is_ascii_digit() || (b.is_ascii_uppercase() && !matches!(b, b'I' | b'O' | b'Q')))
+}
+
+/// NPI: 10 digits, Luhn over "80840" + first nine digits.
+pub fn npi_valid(d: &str) -> bool {
+    if d.len() != 10 || !d.bytes().all(|b| b.is_ascii_digit()) {
+        return false;
+    }
+    let full = format!("80840{d}");
+    let digits: Vec<u32> = full.bytes().map(|b| u32::from(b - b'0')).collect();
+    let mut sum = 0;
+    for (i, &v) in digits.iter().rev().enumerate() {
+        let mut v = v;
+        if i % 2 == 1 {
+            v *= 2;
+            if v > 9 {
+                v -= 9;
+            }
+        }
+        sum += v;
+    }
+    sum % 10 == 0
+}
+
+/// DEA number: two letters, seven digits, checksum (d1+d3+d5 + 2*(d2+d4+d6)) mod 10 == d7.
+pub fn is_dea(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.len() != 9 || !b[0].is_ascii_uppercase() || !(b[1].is_ascii_uppercase() || b[1] == b'9') {
+        return false;
+    }
+    if !b[2..].iter().all(|c| c.is_ascii_digit()) {
+        return false;
+    }
+    let d: Vec<u32> = b[2..].iter().map(|c| u32::from(c - b'0')).collect();
+    (d[0] + d[2] + d[4] + 2 * (d[1] + d[3] + d[5])) % 10 == d[6]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn found(text: &str) -> Vec<(PhiType, String)> {
+        let mut out = Output::default();
+        Numbers::new().detect(text, &mut out);
+        let r = crate::merge::resolve(text, out);
+        r.iter().map(|c| (c.kind, text[c.start..c.end].to_string())).collect()
+    }
+
+    #[test]
+    fn ssn_phone_fax() {
+        assert_eq!(found("SSN 084-69-3079"), vec![(PhiType::Ssn, "084-69-3079".into())]);
+        assert_eq!(found("call (707) 852-4514 now"), vec![(PhiType::Phone, "(707) 852-4514".into())]);
+        assert_eq!(found("faxed from +1 949 399 0231;"), vec![(PhiType::Fax, "+1 949 399 0231".into())]);
+        assert_eq!(found("ph 5309307969; x"), vec![(PhiType::Phone, "5309307969".into())]);
+        assert_eq!(found("at 1-760-627-3230 after"), vec![(PhiType::Phone, "1-760-627-3230".into())]);
+    }
+
+    #[test]
+    fn ids_with_context() {
+        assert_eq!(found("MR# 431 115 20 / x"), vec![(PhiType::Mrn, "431 115 20".into())]);
+        assert_eq!(
+            found("plate AZV9316, VIN ZY424W4BSEVAV7187"),
+            vec![(PhiType::Vehicle, "AZV9316".into()), (PhiType::Vehicle, "ZY424W4BSEVAV7187".into())]
+        );
+        assert_eq!(found("VIN RENPRXJNNVFLYHCVT comes"), vec![(PhiType::Vehicle, "RENPRXJNNVFLYHCVT".into())]);
+        assert_eq!(found("band BB-A35D3S; 2 units"), vec![(PhiType::OtherId, "BB-A35D3S".into())]);
+        assert_eq!(found("band RYCS-7457; 1 unit"), vec![(PhiType::OtherId, "RYCS-7457".into())]);
+        assert_eq!(found("Medicare ID R17B885272 —"), vec![(PhiType::HealthPlan, "R17B885272".into())]);
+        assert_eq!(found("DL C244-8894-6692, phone"), vec![(PhiType::License, "C244-8894-6692".into())]);
+        assert_eq!(
+            found("LOT 9N6004B; SN SN2089998"),
+            vec![(PhiType::DeviceId, "9N6004B".into()), (PhiType::DeviceId, "SN2089998".into())]
+        );
+        assert_eq!(found("x | 0070 3019"), vec![(PhiType::OtherId, "0070 3019".into())]);
+    }
+
+    #[test]
+    fn not_phi_numbers() {
+        for t in [
+            "REF 582434; REF PCO6861",
+            "EBL 1500 mL | UOP 300 mL",
+            "BP 120/80 HR 64 SpO2 94%",
+            "Tourniquet up at 1515, 250 mmHg",
+            "Apgar 9/10, wt 3083 g",
+            "ABG 7.32/45/88, TEG R 6.1",
+            "2-0 Vicryl, C5-6, 10000 units heparin",
+            "Whipple described this in 1935",
+        ] {
+            assert!(found(t).is_empty(), "{t}: {:?}", found(t));
+        }
+    }
+
+    #[test]
+    fn checksums() {
+        assert!(npi_valid("1234567893"));
+        assert!(!npi_valid("1234567890"));
+        assert!(is_dea("AB1234563"));
+        assert!(!is_dea("AB1234564"));
+        assert!(is_vin("1HGCM82633A004352"));
+    }
+}

@@ -1,0 +1,378 @@
+//! The session's registered identifiers — the strongest signal. Names match each part and the
+//! full name in any order ("Last, First", "J. Doe"), insensitive to case, diacritics, spacing and
+//! possessives, tolerant of one-letter typos in longer tokens. MRNs and other numbers match with
+//! spaces, dashes, dots or parentheses ignored. Registered dates match in any common form.
+
+use super::dates::{self, DateHit, Ymd};
+use super::{prio, Output};
+use crate::text::FastSet;
+use crate::text::{fold, Word};
+use crate::{Identifiers, PhiType};
+use std::sync::OnceLock;
+
+static COMMON: &str = include_str!("../../data/common_words.txt");
+
+fn common_words() -> &'static FastSet<&'static str> {
+    static SET: OnceLock<FastSet<&'static str>> = OnceLock::new();
+    SET.get_or_init(|| {
+        COMMON.lines().filter(|l| !l.trim_start().starts_with('#')).flat_map(|l| l.split_whitespace()).collect()
+    })
+}
+
+/// Compiled per session from [`Identifiers`]. `Send + Sync`.
+#[derive(Debug, Clone, Default)]
+pub struct PatientMatcher {
+    /// Automaton over the normalized `ids` (same order).
+    ac: Option<aho_corasick::AhoCorasick>,
+    min_id_len: usize,
+    parts: FastSet<String>,
+    typo_parts: Vec<Vec<char>>,
+    initials: FastSet<char>,
+    ids: Vec<(String, PhiType)>,
+    emails: Vec<String>,
+    dates: Vec<Ymd>,
+}
+
+impl PatientMatcher {
+    pub fn new(ids: &Identifiers) -> PatientMatcher {
+        let mut m = PatientMatcher::default();
+        for name in &ids.names {
+            for part in name.split(|c: char| !(c.is_alphabetic() || c == '\'' || c == '’' || c == '-')) {
+                let f = fold(part.trim_matches(['\'', '’', '-']));
+                if f.chars().count() < 2 {
+                    continue;
+                }
+                if let Some(c) = f.chars().next() {
+                    m.initials.insert(c);
+                }
+                if f.chars().count() >= 5 {
+                    m.typo_parts.push(f.chars().collect());
+                }
+                // hyphenated surnames also match by halves
+                if f.contains('-') {
+                    for h in f.split('-').filter(|h| h.chars().count() >= 2) {
+                        m.parts.insert(h.to_string());
+                    }
+                }
+                m.parts.insert(f);
+            }
+        }
+        for mrn in &ids.mrns {
+            let n = normalize_id(mrn);
+            if n.len() >= 4 {
+                m.ids.push((n, PhiType::Mrn));
+            }
+        }
+        for o in &ids.other {
+            let t = o.trim();
+            if t.contains('@') {
+                m.emails.push(t.to_lowercase());
+                continue;
+            }
+            let n = normalize_id(t);
+            if n.len() >= 4 {
+                m.ids.push((n, shape_of_registered(t)));
+            }
+            if let Some(d) = dates::parse_any(t) {
+                m.dates.push(d);
+            }
+        }
+        for d in &ids.dates {
+            if let Some(ymd) = dates::parse_any(d) {
+                m.dates.push(ymd);
+                for v in date_digit_variants(ymd) {
+                    m.ids.push((v, PhiType::Date));
+                }
+            }
+        }
+        m.min_id_len = m.ids.iter().map(|(s, _)| s.len()).min().unwrap_or(0);
+        m.ac = aho_corasick::AhoCorasick::new(m.ids.iter().map(|(s, _)| s.as_str())).ok();
+        m
+    }
+
+    /// True if nothing was registered.
+    pub fn is_empty(&self) -> bool {
+        self.parts.is_empty() && self.ids.is_empty() && self.emails.is_empty() && self.dates.is_empty()
+    }
+
+    fn name_match(&self, w: &Word<'_>) -> bool {
+        if self.parts.is_empty() {
+            return false;
+        }
+        let f = w.folded.as_str();
+        let n = f.chars().count();
+        if n < 2 {
+            return false;
+        }
+        if self.parts.contains(f) {
+            // common words ("Will", "Hope") only when capitalized
+            return w.cap || !common_words().contains(f);
+        }
+        if w.cap && n >= 5 && self.typo_parts.iter().any(|p| p.len().abs_diff(n) <= 1) {
+            let fc: Vec<char> = f.chars().collect();
+            return self.typo_parts.iter().any(|p| within_one_edit(p, &fc));
+        }
+        false
+    }
+
+    pub(crate) fn detect(&self, text: &str, words: &[Word<'_>], date_hits: &[DateHit], out: &mut Output) {
+        // names
+        let n = words.len();
+        let matched: Vec<bool> = words.iter().map(|w| self.name_match(w)).collect();
+        for i in 0..n {
+            if !matched[i] {
+                continue;
+            }
+            let mut start = words[i].start;
+            // initial before: "J. Doe", "M.Jüttner"
+            if i > 0 {
+                let p = &words[i - 1];
+                let g = text.get(p.full_end..words[i].start).unwrap_or("");
+                let first = p.folded.chars().next().unwrap_or(' ');
+                if p.text.chars().count() == 1
+                    && p.cap
+                    && (g == "." || g == ". " || g == " ")
+                    && self.initials.contains(&first)
+                {
+                    start = p.start;
+                }
+            }
+            out.push(PhiType::Name, start, words[i].end, prio::REGISTERED);
+            // middle names / initials between two matched parts: "Wei Larry Bai", "Pranav J. Sathe"
+            let mut j = i + 1;
+            while j < n && j <= i + 3 {
+                let g = text.get(words[j - 1].full_end..words[j].start).unwrap_or("");
+                let joined = g.len() <= 2 && g.chars().all(|c| c == ' ' || c == '.');
+                if !joined || !(words[j].cap || matched[j]) {
+                    break;
+                }
+                if matched[j] {
+                    if j > i + 1 {
+                        out.push(PhiType::Name, words[i].start, words[j].end, prio::REGISTERED);
+                    }
+                    break;
+                }
+                j += 1;
+            }
+        }
+        // emails
+        if !self.emails.is_empty() && text.contains('@') {
+            let lower = text.to_lowercase();
+            if lower.len() == text.len() {
+                for e in &self.emails {
+                    for (pos, _) in lower.match_indices(e.as_str()) {
+                        out.push(PhiType::Email, pos, pos + e.len(), prio::REGISTERED);
+                    }
+                }
+            }
+        }
+        // numbers and dates written with any separators
+        if let Some(ac) = &self.ac {
+            for_each_chain(text, self.min_id_len, |chain| {
+                for m in ac.find_overlapping_iter(chain.norm.as_str()) {
+                    let (s, e) = (m.start(), m.end());
+                    let Some((_, kind)) = self.ids.get(m.pattern().as_usize()) else {
+                        continue;
+                    };
+                    if chain.group_start.contains(&s) && chain.group_end.contains(&e) {
+                        out.push(*kind, chain.byte[s], chain.byte_end[e - 1], prio::REGISTERED);
+                    }
+                }
+            });
+        }
+        if !self.dates.is_empty() {
+            for &(s, e, ymd) in date_hits {
+                if let Some(d) = ymd {
+                    if self.dates.iter().any(|r| dates::same_date(d, *r)) {
+                        out.push(PhiType::Date, s, e, prio::REGISTERED);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Uppercase letters and digits only.
+pub fn normalize_id(s: &str) -> String {
+    s.chars().filter(|c| c.is_ascii_alphanumeric()).map(|c| c.to_ascii_uppercase()).collect()
+}
+
+fn shape_of_registered(raw: &str) -> PhiType {
+    let digits: String = raw.chars().filter(|c| c.is_ascii_digit()).collect();
+    let letters = raw.chars().any(|c| c.is_ascii_alphabetic());
+    if letters {
+        return PhiType::OtherId;
+    }
+    let b = raw.as_bytes();
+    if digits.len() == 9 && b.len() == 11 && b[3] == b'-' && b[6] == b'-' {
+        return PhiType::Ssn;
+    }
+    if digits.len() == 10 || (digits.len() == 11 && digits.starts_with('1')) {
+        return PhiType::Phone;
+    }
+    PhiType::OtherId
+}
+
+fn date_digit_variants(d: Ymd) -> Vec<String> {
+    let mut v = Vec::new();
+    let ms = [format!("{}", d.m), format!("{:02}", d.m)];
+    let ds = [format!("{}", d.d), format!("{:02}", d.d)];
+    let ys = [format!("{:04}", d.y), format!("{:02}", d.y % 100)];
+    for m in &ms {
+        for dd in &ds {
+            for y in &ys {
+                for s in [format!("{m}{dd}{y}"), format!("{dd}{m}{y}"), format!("{y}{m}{dd}")] {
+                    if s.len() >= 5 && !v.contains(&s) {
+                        v.push(s);
+                    }
+                }
+            }
+        }
+    }
+    v
+}
+
+#[derive(Default)]
+struct Chain {
+    norm: String,
+    byte: Vec<usize>,
+    byte_end: Vec<usize>,
+    group_start: Vec<usize>,
+    group_end: Vec<usize>,
+}
+
+impl Chain {
+    fn clear(&mut self) {
+        self.norm.clear();
+        self.byte.clear();
+        self.byte_end.clear();
+        self.group_start.clear();
+        self.group_end.clear();
+    }
+}
+
+/// Calls `f` for each run of ASCII alphanumeric groups separated by at most two of " -.()/+"
+/// that holds a digit and at least `min_len` characters.
+fn for_each_chain(text: &str, min_len: usize, mut f: impl FnMut(&Chain)) {
+    let b = text.as_bytes();
+    let mut c = Chain::default();
+    let mut i = 0;
+    while i < b.len() {
+        if !b[i].is_ascii_alphanumeric() {
+            i += 1;
+            continue;
+        }
+        c.clear();
+        loop {
+            c.group_start.push(c.norm.len());
+            while i < b.len() && b[i].is_ascii_alphanumeric() {
+                c.norm.push(char::from(b[i].to_ascii_uppercase()));
+                c.byte.push(i);
+                c.byte_end.push(i + 1);
+                i += 1;
+            }
+            c.group_end.push(c.norm.len());
+            let mut j = i;
+            while j < b.len() && j < i + 2 && matches!(b[j], b' ' | b'-' | b'.' | b'(' | b')' | b'/' | b'+') {
+                j += 1;
+            }
+            if j > i && j < b.len() && b[j].is_ascii_alphanumeric() {
+                i = j;
+            } else {
+                break;
+            }
+        }
+        if c.norm.len() >= min_len && c.norm.bytes().any(|x| x.is_ascii_digit()) {
+            f(&c);
+        }
+    }
+}
+
+/// Damerau–Levenshtein distance ≤ 1 (substitution, insertion, deletion, transposition).
+fn within_one_edit(a: &[char], b: &[char]) -> bool {
+    let (la, lb) = (a.len(), b.len());
+    if la.abs_diff(lb) > 1 {
+        return false;
+    }
+    let mut i = 0;
+    while i < la.min(lb) && a[i] == b[i] {
+        i += 1;
+    }
+    if i == la && i == lb {
+        return true;
+    }
+    if la == lb {
+        if a[i + 1..] == b[i + 1..] {
+            return true;
+        }
+        return i + 1 < la && a[i] == b[i + 1] && a[i + 1] == b[i] && a[i + 2..] == b[i + 2..];
+    }
+    if la > lb {
+        a[i + 1..] == b[i..]
+    } else {
+        a[i..] == b[i + 1..]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn found(ids: &Identifiers, text: &str) -> Vec<(PhiType, String)> {
+        let pm = PatientMatcher::new(ids);
+        let words = crate::text::words(text);
+        let mut out = Output::default();
+        let hits = super::super::dates::Dates::new().find(text);
+        pm.detect(text, &words, &hits, &mut out);
+        let r = crate::merge::resolve(text, out);
+        r.iter().map(|c| (c.kind, text[c.start..c.end].to_string())).collect()
+    }
+
+    fn ids() -> Identifiers {
+        Identifiers {
+            names: vec!["Ming Fan".into(), "Nhiên Nguyễn".into()],
+            mrns: vec!["43111520".into()],
+            dates: vec!["1957-03-14".into()],
+            other: vec!["(415) 822-6155".into(), "han.ping69@proton.me".into(), "084-69-3079".into()],
+        }
+    }
+
+    #[test]
+    fn names_any_form() {
+        let i = ids();
+        assert_eq!(found(&i, "FAN, MING here"), vec![(PhiType::Name, "FAN, MING".into())]);
+        assert_eq!(found(&i, "Moving M. Fan now"), vec![(PhiType::Name, "M. Fan".into())]);
+        assert_eq!(found(&i, "Mr Fan's chart"), vec![(PhiType::Name, "Fan".into())]);
+        assert_eq!(found(&i, "NGUYEN, NHIEN"), vec![(PhiType::Name, "NGUYEN, NHIEN".into())]);
+        assert_eq!(found(&i, "Nguyen Van Nhien"), vec![(PhiType::Name, "Nguyen Van Nhien".into())]);
+        assert_eq!(found(&i, "Nguyem is here"), vec![(PhiType::Name, "Nguyem".into())]);
+    }
+
+    #[test]
+    fn numbers_any_separators() {
+        let i = ids();
+        assert_eq!(found(&i, "MR# 431 115 20 /"), vec![(PhiType::Mrn, "431 115 20".into())]);
+        assert_eq!(found(&i, "id 4311-1520."), vec![(PhiType::Mrn, "4311-1520".into())]);
+        assert_eq!(found(&i, "cell 415.822.6155"), vec![(PhiType::Phone, "415.822.6155".into())]);
+        assert_eq!(found(&i, "ssn 084 69 3079"), vec![(PhiType::Ssn, "084 69 3079".into())]);
+        assert_eq!(found(&i, "mail HAN.PING69@proton.me"), vec![(PhiType::Email, "HAN.PING69@proton.me".into())]);
+        assert!(found(&i, "143111520 is longer").is_empty());
+    }
+
+    #[test]
+    fn dates_any_form() {
+        let i = ids();
+        assert_eq!(found(&i, "DOB 3/14/57"), vec![(PhiType::Date, "3/14/57".into())]);
+        assert_eq!(found(&i, "born March 14, 1957"), vec![(PhiType::Date, "March 14, 1957".into())]);
+        assert_eq!(found(&i, "born 14 03 1957"), vec![(PhiType::Date, "14 03 1957".into())]);
+    }
+
+    #[test]
+    fn edit_distance() {
+        let c = |a: &str, b: &str| within_one_edit(&a.chars().collect::<Vec<_>>(), &b.chars().collect::<Vec<_>>());
+        assert!(c("zaragoza", "zaragosa"));
+        assert!(c("zaragoza", "zaragza"));
+        assert!(c("zaragoza", "zaraogza"));
+        assert!(!c("zaragoza", "zarogosa"));
+    }
+}

@@ -1,0 +1,96 @@
+//! The redaction gate in force: what viewers receive over the live channel
+//! has the registered name, the MRN and a phone number masked, in update text
+//! and in image captions; policy "hold" keeps flagged items for review.
+
+use std::time::Duration;
+
+use orgallery::model::Role;
+use reqwest::multipart::{Form, Part};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::support::TestServer;
+use crate::ws::viewer;
+
+const WAIT: Duration = Duration::from_secs(10);
+
+fn tiny_png() -> Vec<u8> {
+    let img = image::RgbImage::from_pixel(8, 8, image::Rgb([10, 120, 200]));
+    let mut out = Vec::new();
+    image::DynamicImage::ImageRgb8(img).write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png).expect("png");
+    out
+}
+
+fn assert_masked(u: &Value, field: &str) {
+    let text = u[field].as_str().expect("text");
+    for leak in ["Okafor", "OKAFOR", "Adaeze", "4471-9920", "44719920", "555-0142"] {
+        assert!(!text.contains(leak), "{leak} leaked in {field}: {text}");
+    }
+    let spans = u["redactions"].as_array().expect("redactions");
+    let kinds: Vec<&str> = spans.iter().filter_map(|s| s["type"].as_str()).collect();
+    for k in ["NAME", "MRN", "PHONE"] {
+        assert!(kinds.contains(&k), "no {k} span in {u}");
+    }
+    let chars: Vec<char> = text.chars().collect();
+    for s in spans {
+        let (a, b) = (s["start"].as_u64().expect("start") as usize, s["end"].as_u64().expect("end") as usize);
+        let masked: String = chars[a..b].iter().collect();
+        assert_eq!(masked, format!("[{}]", s["type"].as_str().expect("type")), "span offsets point at the mask");
+    }
+}
+
+#[tokio::test]
+async fn registered_name_mrn_and_phone_are_masked_for_viewers() {
+    let ts = TestServer::start().await;
+    let (id, surgeon, _) = ts.live().await;
+    let (student, _) = ts.token(Role::Student).await;
+    let ids = json!({"names": ["Adaeze Okafor"], "mrns": ["44719920"], "dates": [], "other": []});
+    assert_eq!(ts.put(&format!("/api/sessions/{id}/identifiers"), &surgeon, ids).await.0, StatusCode::OK);
+    ts.patch(&format!("/api/sessions/{id}"), &surgeon, json!({"delay_seconds": 0})).await;
+    let mut v = viewer(&ts, &id, &student, 0).await;
+
+    let text = "OKAFOR, ADAEZE (MRN 4471-9920) stable; daughter asks to call 415-555-0142 after closure.";
+    let (s, held) = ts.post(&format!("/api/sessions/{id}/updates"), &surgeon, json!({"kind": "text", "text": text})).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{held}");
+    assert_masked(&held, "text");
+    let f = v.expect("update", WAIT).await;
+    assert_masked(&f["update"], "text");
+
+    let form = Form::new()
+        .part("file", Part::bytes(tiny_png()).file_name("x.png"))
+        .text("caption", "Mrs Okafor's gallbladder, MRN 44719920, ward phone (415) 555-0142");
+    let r = ts.http.post(ts.url(&format!("/api/sessions/{id}/images"))).bearer_auth(&surgeon).multipart(form).send().await.expect("upload");
+    assert_eq!(r.status(), StatusCode::ACCEPTED);
+    let f = v.expect("update", WAIT).await;
+    assert_eq!(f["update"]["kind"], "image");
+    assert_masked(&f["update"], "caption");
+
+    // The archive holds the same redacted text.
+    let (_, list) = ts.get(&format!("/api/sessions/{id}/updates"), &student).await;
+    assert!(!list.to_string().contains("Okafor"), "{list}");
+}
+
+#[tokio::test]
+async fn policy_hold_keeps_flagged_items_until_approved() {
+    let ts = TestServer::start().await;
+    let (id, surgeon, _) = ts.live().await;
+    let (student, _) = ts.token(Role::Student).await;
+    ts.patch(&format!("/api/sessions/{id}"), &surgeon, json!({"delay_seconds": 0, "redaction_policy": "hold"})).await;
+    ts.put(&format!("/api/sessions/{id}/identifiers"), &surgeon, json!({"names": ["Adaeze Okafor"]})).await;
+    let mut v = viewer(&ts, &id, &student, 0).await;
+    let (_, flagged) = ts.post(&format!("/api/sessions/{id}/updates"), &surgeon, json!({"kind": "text", "text": "Okafor is stable"})).await;
+    let (_, clean) = ts.post(&format!("/api/sessions/{id}/updates"), &surgeon, json!({"kind": "text", "text": "trocar placed"})).await;
+    assert!(flagged["redactions"].as_array().is_some_and(|r| !r.is_empty()));
+    assert!(clean["redactions"].as_array().is_some_and(|r| r.is_empty()));
+    let first = v.expect("update", WAIT).await;
+    assert_eq!(first["update"]["text"], "trocar placed", "the clean item passes at its deadline");
+    assert!(v.drain("update", Duration::from_millis(500)).await.is_empty(), "the flagged one waits");
+    let (_, q) = ts.get(&format!("/api/sessions/{id}/queue"), &surgeon).await;
+    assert_eq!(q["items"][0]["flagged"], true);
+    assert_eq!(q["items"][0]["original"], "Okafor is stable", "controllers review against the original");
+    let uid = flagged["id"].as_str().expect("id");
+    ts.post(&format!("/api/sessions/{id}/updates/{uid}/approve"), &surgeon, json!({})).await;
+    let second = v.expect("update", WAIT).await;
+    assert_eq!(second["seq"], 2);
+    assert!(!second["update"]["text"].as_str().expect("t").contains("Okafor"));
+}
