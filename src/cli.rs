@@ -56,6 +56,17 @@ pub enum Command {
         #[command(flatten)]
         serve: ServeArgs,
     },
+    /// Measure the redaction gate on a labelled corpus (phi-dev format):
+    /// per-type recall and precision, as ../shared/phi-dev/score.py prints.
+    RedactEval {
+        corpus: PathBuf,
+        /// Ignore the registered identifiers of each message.
+        #[arg(long)]
+        no_identifiers: bool,
+        /// Also write predictions that score.py reads.
+        #[arg(long)]
+        predictions: Option<PathBuf>,
+    },
     /// Write a development certificate for localhost.
     Certs {
         #[arg(long, default_value = "certs")]
@@ -136,6 +147,17 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             writeln!(out, "{token}")?;
             Ok(())
         }
+        Command::RedactEval { corpus, no_identifiers, predictions } => {
+            let text = std::fs::read_to_string(&corpus)?;
+            let redactor = orgallery_redact::Redactor::new(orgallery_redact::RedactorConfig::default());
+            let report =
+                orgallery_redact::eval::evaluate(&text, &redactor, !no_identifiers).map_err(|e| e.to_string())?;
+            if let Some(p) = predictions {
+                std::fs::write(p, report.predictions_jsonl())?;
+            }
+            println!("{report}");
+            Ok(())
+        }
         Command::Certs { out } => {
             let (cert, key) = crate::certs::generate_dev_cert(&out)?;
             println!("wrote {} and {}", cert.display(), key.display());
@@ -145,6 +167,7 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
 }
 
 async fn serve(config: Config, demo: Option<()>) -> Result<(), Box<dyn std::error::Error>> {
+    let signal = termination_signal()?;
     let server = Server::start(config).await?;
     if demo.is_some() {
         let lines = crate::demo::seed(&server.state).await.map_err(|e| e.to_string())?;
@@ -154,7 +177,7 @@ async fn serve(config: Config, demo: Option<()>) -> Result<(), Box<dyn std::erro
     let _ = std::io::stdout().flush();
     let stopper = server.state.shutdown.clone();
     tokio::spawn(async move {
-        termination_signal().await;
+        signal.await;
         tracing::info!("shutting down");
         stopper.trigger();
     });

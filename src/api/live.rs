@@ -27,6 +27,7 @@ pub fn router() -> Router<AppState> {
 }
 
 async fn ticket(State(state): State<AppState>, who: Principal) -> Result<Response, ApiError> {
+    authorize(&who, Permission::Watch, None)?;
     let t = state.tickets.issue(&who, Instant::now()).ok_or(ApiError::Unavailable)?;
     Ok(axum::Json(json!({"ticket": t, "expires_in": TICKET_TTL.as_secs()})).into_response())
 }

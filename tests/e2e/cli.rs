@@ -4,6 +4,8 @@
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
+use std::process::Command;
+
 use crate::process::{run, start};
 
 fn client() -> reqwest::Client {
@@ -152,4 +154,110 @@ async fn config_file_and_environment() {
         run(dir.path(), &["--config", file.to_str().expect("u"), "token", "--sub", "a", "--role", "admin"], "");
     assert_ne!(code, 0);
     assert!(err.contains("invalid config"), "{err}");
+}
+
+#[tokio::test]
+async fn sigterm_sends_1001_keeps_released_items_and_drops_held_ones() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    assert_eq!(run(d, &["user", "add", "--username", "doc", "--role", "surgeon", "--password", "password-1"], "").0, 0);
+    let mut p = start(d, &["serve", "--listen", "127.0.0.1:0"], &[]);
+    let http = client();
+    let login: Value = http
+        .post(format!("{}/api/auth/login", p.url))
+        .json(&json!({"username": "doc", "password": "password-1"}))
+        .send()
+        .await
+        .expect("l")
+        .json()
+        .await
+        .expect("j");
+    let t = login["access_token"].as_str().expect("t").to_string();
+    let call = |m: reqwest::Method, path: String, body: Value| {
+        let req = http.request(m, format!("{}{path}", p.url)).bearer_auth(&t).json(&body);
+        async move { req.send().await.expect("send").json::<Value>().await.unwrap_or(Value::Null) }
+    };
+    use reqwest::Method;
+    let s = call(Method::POST, "/api/sessions".into(), json!({"title": "t", "delay_seconds": 0})).await;
+    let id = s["id"].as_str().expect("id").to_string();
+    let scope = json!({"text": true, "images": true, "video": true, "audio": true, "archive": true});
+    call(Method::PUT, format!("/api/sessions/{id}/consent"), json!({"reference": "R", "scope": scope})).await;
+    call(Method::POST, format!("/api/sessions/{id}/start"), json!({})).await;
+    let url = format!("{}/api/sessions/{id}/live", p.url.replace("http://", "ws://"));
+    let mut v = crate::ws::connect_with(&url, &[("authorization", &format!("Bearer {t}"))]).await.expect("ws");
+    call(
+        Method::POST,
+        format!("/api/sessions/{id}/updates"),
+        json!({"kind": "text", "text": "released before the stop"}),
+    )
+    .await;
+    v.expect("update", std::time::Duration::from_secs(10)).await;
+    call(Method::PATCH, format!("/api/sessions/{id}"), json!({"delay_seconds": 600})).await;
+    call(
+        Method::POST,
+        format!("/api/sessions/{id}/updates"),
+        json!({"kind": "text", "text": "still held at the stop"}),
+    )
+    .await;
+    let _ = Command::new("kill").arg("-TERM").arg(p.child.id().to_string()).status();
+    assert_eq!(v.close_code(std::time::Duration::from_secs(10)).await, Some(1001));
+    assert_eq!(p.terminate(), Some(0));
+
+    let p2 = start(d, &["serve", "--listen", "127.0.0.1:0"], &[]);
+    let list: Value = http
+        .get(format!("{}/api/sessions/{id}/updates", p2.url))
+        .bearer_auth(&t)
+        .send()
+        .await
+        .expect("g")
+        .json()
+        .await
+        .expect("j");
+    let texts: Vec<&str> = list.as_array().expect("a").iter().filter_map(|u| u["text"].as_str()).collect();
+    assert_eq!(texts, vec!["released before the stop"], "held items are dropped, never released later");
+    let q: Value = http
+        .get(format!("{}/api/sessions/{id}/queue", p2.url))
+        .bearer_auth(&t)
+        .send()
+        .await
+        .expect("q")
+        .json()
+        .await
+        .expect("j");
+    assert_eq!(q["items"].as_array().map(Vec::len), Some(0));
+}
+
+#[tokio::test]
+async fn redact_eval_reproduces_the_documented_numbers() {
+    let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/phi-dev/dev.jsonl");
+    if !corpus.exists() {
+        eprintln!("skipping: {} is not here", corpus.display());
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let preds = dir.path().join("preds.jsonl");
+    let c = corpus.to_str().expect("utf8");
+    let (code, out, err) = run(dir.path(), &["redact-eval", c, "--predictions", preds.to_str().expect("u")], "");
+    assert_eq!(code, 0, "{err}");
+    let last = out.lines().rev().find(|l| l.starts_with("recall=")).expect("summary line");
+    let recall: f64 = last
+        .split_whitespace()
+        .next()
+        .and_then(|t| t.strip_prefix("recall="))
+        .and_then(|v| v.parse().ok())
+        .expect("recall");
+    assert!(recall >= 0.99, "{last}");
+    assert!(std::fs::read_to_string(&preds).expect("preds").lines().count() >= 400);
+    let (code, out, _) = run(dir.path(), &["redact-eval", c, "--no-identifiers"], "");
+    assert_eq!(code, 0);
+    let last = out.lines().rev().find(|l| l.starts_with("recall=")).expect("summary line");
+    let recall: f64 = last
+        .split_whitespace()
+        .next()
+        .and_then(|t| t.strip_prefix("recall="))
+        .and_then(|v| v.parse().ok())
+        .expect("recall");
+    assert!(recall >= 0.95, "{last}");
+    let (code, _, _) = run(dir.path(), &["redact-eval", "/no/such/file.jsonl"], "");
+    assert_ne!(code, 0);
 }

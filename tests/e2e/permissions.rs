@@ -61,6 +61,12 @@ fn endpoints(moderator_sub: &str) -> Vec<Endpoint> {
         ),
         e("user_kick", Method::POST, "/api/users/nobody/kick", json!({})),
         e("metrics_read", Method::GET, "/metrics", Value::Null),
+        e("publish", Method::POST, "/api/sessions/{id}/updates", json!({"kind": "text", "text": "hello"})),
+        e("gate_control", Method::POST, "/api/sessions/{id}/curtain", json!({"down": false})),
+        e("gate_control", Method::POST, "/api/sessions/{id}/dump", json!({})),
+        e("review_queue", Method::GET, "/api/sessions/{id}/queue", Value::Null),
+        e("watch", Method::GET, "/api/sessions/{id}/updates", Value::Null),
+        e("watch", Method::POST, "/api/ws-ticket", json!({})),
         e("session_end", Method::POST, "/api/sessions/{id}/end", json!({})),
     ]
 }

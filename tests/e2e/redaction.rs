@@ -17,7 +17,9 @@ const WAIT: Duration = Duration::from_secs(10);
 fn tiny_png() -> Vec<u8> {
     let img = image::RgbImage::from_pixel(8, 8, image::Rgb([10, 120, 200]));
     let mut out = Vec::new();
-    image::DynamicImage::ImageRgb8(img).write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png).expect("png");
+    image::DynamicImage::ImageRgb8(img)
+        .write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
+        .expect("png");
     out
 }
 
@@ -50,7 +52,8 @@ async fn registered_name_mrn_and_phone_are_masked_for_viewers() {
     let mut v = viewer(&ts, &id, &student, 0).await;
 
     let text = "OKAFOR, ADAEZE (MRN 4471-9920) stable; daughter asks to call 415-555-0142 after closure.";
-    let (s, held) = ts.post(&format!("/api/sessions/{id}/updates"), &surgeon, json!({"kind": "text", "text": text})).await;
+    let (s, held) =
+        ts.post(&format!("/api/sessions/{id}/updates"), &surgeon, json!({"kind": "text", "text": text})).await;
     assert_eq!(s, StatusCode::ACCEPTED, "{held}");
     assert_masked(&held, "text");
     let f = v.expect("update", WAIT).await;
@@ -59,7 +62,14 @@ async fn registered_name_mrn_and_phone_are_masked_for_viewers() {
     let form = Form::new()
         .part("file", Part::bytes(tiny_png()).file_name("x.png"))
         .text("caption", "Mrs Okafor's gallbladder, MRN 44719920, ward phone (415) 555-0142");
-    let r = ts.http.post(ts.url(&format!("/api/sessions/{id}/images"))).bearer_auth(&surgeon).multipart(form).send().await.expect("upload");
+    let r = ts
+        .http
+        .post(ts.url(&format!("/api/sessions/{id}/images")))
+        .bearer_auth(&surgeon)
+        .multipart(form)
+        .send()
+        .await
+        .expect("upload");
     assert_eq!(r.status(), StatusCode::ACCEPTED);
     let f = v.expect("update", WAIT).await;
     assert_eq!(f["update"]["kind"], "image");
@@ -78,8 +88,12 @@ async fn policy_hold_keeps_flagged_items_until_approved() {
     ts.patch(&format!("/api/sessions/{id}"), &surgeon, json!({"delay_seconds": 0, "redaction_policy": "hold"})).await;
     ts.put(&format!("/api/sessions/{id}/identifiers"), &surgeon, json!({"names": ["Adaeze Okafor"]})).await;
     let mut v = viewer(&ts, &id, &student, 0).await;
-    let (_, flagged) = ts.post(&format!("/api/sessions/{id}/updates"), &surgeon, json!({"kind": "text", "text": "Okafor is stable"})).await;
-    let (_, clean) = ts.post(&format!("/api/sessions/{id}/updates"), &surgeon, json!({"kind": "text", "text": "trocar placed"})).await;
+    let (_, flagged) = ts
+        .post(&format!("/api/sessions/{id}/updates"), &surgeon, json!({"kind": "text", "text": "Okafor is stable"}))
+        .await;
+    let (_, clean) = ts
+        .post(&format!("/api/sessions/{id}/updates"), &surgeon, json!({"kind": "text", "text": "trocar placed"}))
+        .await;
     assert!(flagged["redactions"].as_array().is_some_and(|r| !r.is_empty()));
     assert!(clean["redactions"].as_array().is_some_and(|r| r.is_empty()));
     let first = v.expect("update", WAIT).await;
