@@ -19,6 +19,43 @@ pub struct Metrics {
     pub viewers: AtomicI64,
     pub viewers_too_slow: AtomicU64,
     pub live_sessions: AtomicI64,
+    /// How late items leave the delay gate after their deadline.
+    pub gate_lateness: Histogram,
+}
+
+/// Upper bounds (seconds) of the gate lateness histogram.
+const LATENESS_BUCKETS: [f64; 9] = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0];
+
+/// A fixed-bucket Prometheus histogram on atomics.
+#[derive(Default)]
+pub struct Histogram {
+    buckets: [AtomicU64; 9],
+    count: AtomicU64,
+    sum_micros: AtomicU64,
+}
+
+impl Histogram {
+    pub fn observe(&self, d: std::time::Duration) {
+        let secs = d.as_secs_f64();
+        for (i, le) in LATENESS_BUCKETS.iter().enumerate() {
+            if secs <= *le {
+                self.buckets[i].fetch_add(1, Relaxed);
+            }
+        }
+        self.count.fetch_add(1, Relaxed);
+        self.sum_micros.fetch_add(u64::try_from(d.as_micros()).unwrap_or(u64::MAX), Relaxed);
+    }
+
+    fn render(&self, out: &mut String, name: &str, help: &str) {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
+        for (i, le) in LATENESS_BUCKETS.iter().enumerate() {
+            let _ = writeln!(out, "{name}_bucket{{le=\"{le}\"}} {}", self.buckets[i].load(Relaxed));
+        }
+        let count = self.count.load(Relaxed);
+        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {count}");
+        let _ = writeln!(out, "{name}_sum {}", self.sum_micros.load(Relaxed) as f64 / 1e6);
+        let _ = writeln!(out, "{name}_count {count}");
+    }
 }
 
 impl Metrics {
@@ -95,6 +132,7 @@ impl Metrics {
             "# HELP orgallery_live_sessions Sessions live on this node.\n# TYPE orgallery_live_sessions gauge\norgallery_live_sessions {}",
             self.live_sessions.load(Relaxed)
         );
+        self.gate_lateness.render(&mut out, "orgallery_gate_lateness_seconds", "Release time minus deadline.");
         out
     }
 }

@@ -9,6 +9,7 @@ mod ops;
 mod sessions;
 mod updates;
 mod users;
+mod web;
 
 pub use sessions::load as load_session;
 
@@ -33,6 +34,7 @@ pub fn router(state: AppState) -> Router {
         .merge(live::router())
         .merge(updates::router())
         .merge(ops::router())
+        .merge(web::router())
         .fallback(|| async { error_body(StatusCode::NOT_FOUND, "not_found", "no such endpoint") })
         .layer(DefaultBodyLimit::max(limit))
         .layer(middleware::from_fn(normalize_errors))

@@ -269,8 +269,12 @@ impl Writer {
 
     /// Release what is due: store first, then fan out the shared frame.
     async fn release_due(&mut self) {
-        let released = self.gate.poll(Instant::now());
+        let now = Instant::now();
+        let released = self.gate.poll(now);
         for r in released {
+            if let Some(late) = now.checked_duration_since(r.release_at) {
+                self.state.metrics.gate_lateness.observe(late);
+            }
             if let Err(e) = self.release(r).await {
                 tracing::error!(error = %e, "could not store a released item; it was not sent");
             }

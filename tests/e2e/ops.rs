@@ -32,3 +32,20 @@ async fn health_ready_metrics() {
     // After shutdown begins, the server is no longer ready.
     ts.server.state.shutdown.trigger();
 }
+
+#[tokio::test]
+async fn the_browser_app_is_served_with_a_strict_csp() {
+    let ts = TestServer::start().await;
+    for (path, ct, needle) in [
+        ("/", "text/html", "<script type=\"module\" src=\"/app.js\">"),
+        ("/join?code=abc", "text/html", "login-form"),
+        ("/app.js", "text/javascript", "/api/sessions/"),
+        ("/app.css", "text/css", "body"),
+    ] {
+        let r = ts.http.get(ts.url(path)).send().await.expect("get");
+        assert_eq!(r.status(), StatusCode::OK, "{path}");
+        assert!(r.headers()["content-type"].to_str().expect("ct").starts_with(ct), "{path}");
+        assert!(r.headers()["content-security-policy"].to_str().expect("csp").contains("default-src 'self'"));
+        assert!(r.text().await.expect("body").contains(needle), "{path}");
+    }
+}
