@@ -1,0 +1,297 @@
+//! One WebSocket viewer: connect (bounded concurrency, retries), read frames,
+//! track seqs and latency, resume after 4008, close when told.
+
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use futures_util::StreamExt;
+use hdrhistogram::Histogram;
+use tokio::net::TcpStream;
+use tokio::sync::{watch, Semaphore};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::{header, HeaderValue};
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+use crate::frame::{classify, Frame};
+use crate::track::SeqTracker;
+
+type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// Reconnects a viewer may make in one run (4008 resumes and drops together).
+const MAX_RECONNECTS: u32 = 50;
+/// Latency samples kept locally before they go into the shared histogram.
+const BATCH: usize = 256;
+
+/// What all viewers share.
+pub struct Shared {
+    /// ws://host:port/api/sessions/{id}/live
+    pub live_url: String,
+    pub auth: HeaderValue,
+    pub connect_gate: Semaphore,
+    pub connect_retries: u32,
+    pub seq_cap: u64,
+    /// Release-to-receipt latency, microseconds.
+    pub latency: Mutex<Histogram<u64>>,
+    /// Viewers whose first connect finished (ok or given up).
+    pub settled: AtomicUsize,
+    pub connected: AtomicUsize,
+    /// Update frames received, all viewers (including duplicates).
+    pub update_frames: AtomicU64,
+    /// Distinct seqs received, all viewers: the tail wait watches this.
+    pub unique_updates: AtomicU64,
+    /// Largest `viewers` any state frame announced.
+    pub max_viewers_announced: AtomicU64,
+}
+
+impl Shared {
+    fn flush(&self, batch: &mut Vec<u64>) {
+        if batch.is_empty() {
+            return;
+        }
+        if let Ok(mut h) = self.latency.lock() {
+            for &v in batch.iter() {
+                h.saturating_record(v);
+            }
+        }
+        batch.clear();
+    }
+}
+
+/// One viewer's account of the run.
+#[derive(Debug, Default, Clone)]
+pub struct ViewerStats {
+    pub connected: bool,
+    pub connect_attempts: u32,
+    pub connect_error: Option<String>,
+    pub tracker: Option<SeqTracker>,
+    pub update_frames: u64,
+    pub state_frames: u64,
+    pub other_frames: u64,
+    pub malformed_frames: u64,
+    pub bad_timestamps: u64,
+    pub negative_latency: u64,
+    pub closes_4008: u64,
+    pub resumes_ok: u64,
+    pub closes_1001: u64,
+    pub closes_4003: u64,
+    pub closes_4001: u64,
+    pub closes_1000: u64,
+    pub closes_other: u64,
+    pub drops: u64,
+    pub reconnects_other: u64,
+    pub reconnect_failures: u64,
+}
+
+fn ws_config() -> WebSocketConfig {
+    // tungstenite reserves 128 KiB read and write buffers by default; 10,000
+    // viewers would spend 2.5 GiB on that. Frames here are a few KiB.
+    WebSocketConfig::default()
+        .read_buffer_size(8 * 1024)
+        .write_buffer_size(0)
+        .max_write_buffer_size(64 * 1024)
+        .max_message_size(Some(1 << 20))
+        .max_frame_size(Some(1 << 20))
+}
+
+/// Why a connect failed, and whether trying again may help.
+fn connect_error(e: &WsError) -> (String, bool) {
+    match e {
+        WsError::Http(resp) => {
+            let s = resp.status().as_u16();
+            // Auth and permission answers do not change with retries.
+            (format!("HTTP {s}"), !matches!(s, 400 | 401 | 403 | 404))
+        }
+        WsError::Io(io) => (format!("io: {}", io.kind()), true),
+        other => (other.to_string(), true),
+    }
+}
+
+async fn connect_once(shared: &Shared, after: u64) -> Result<Ws, WsError> {
+    let mut req = format!("{}?after={after}", shared.live_url).into_client_request()?;
+    req.headers_mut().insert(header::AUTHORIZATION, shared.auth.clone());
+    let (ws, _resp) = tokio::time::timeout(
+        Duration::from_secs(15),
+        tokio_tungstenite::connect_async_with_config(req, Some(ws_config()), true),
+    )
+    .await
+    .map_err(|_| WsError::Io(std::io::ErrorKind::TimedOut.into()))??;
+    Ok(ws)
+}
+
+/// Connect with retries. `gate`: hold a connect-concurrency permit meanwhile.
+async fn connect(shared: &Shared, after: u64, stats: &mut ViewerStats, gate: bool) -> Result<Ws, String> {
+    let mut last = String::new();
+    for attempt in 0..=shared.connect_retries {
+        if attempt > 0 {
+            tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt.min(20)))).await;
+        }
+        stats.connect_attempts += 1;
+        let permit = if gate {
+            shared.connect_gate.acquire().await.ok()
+        } else {
+            None
+        };
+        let r = connect_once(shared, after).await;
+        drop(permit);
+        match r {
+            Ok(ws) => return Ok(ws),
+            Err(e) => {
+                let (msg, retry) = connect_error(&e);
+                last = msg;
+                if !retry {
+                    break;
+                }
+            }
+        }
+    }
+    Err(last)
+}
+
+fn now_ns() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as i64)
+        .unwrap_or(0)
+}
+
+enum Next {
+    /// Reconnect with after=last seq; `resume` is true for a 4008.
+    Reconnect { resume: bool },
+    Done,
+}
+
+pub async fn run(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) -> ViewerStats {
+    let mut stats = ViewerStats::default();
+    let first = connect(&shared, 0, &mut stats, true).await;
+    shared.settled.fetch_add(1, Relaxed);
+    let mut ws = match first {
+        Ok(ws) => ws,
+        Err(e) => {
+            stats.connect_error = Some(e);
+            return stats;
+        }
+    };
+    stats.connected = true;
+    shared.connected.fetch_add(1, Relaxed);
+    let mut tracker = SeqTracker::new(shared.seq_cap);
+    let mut batch = Vec::with_capacity(BATCH);
+    let mut reconnects = 0u32;
+
+    'outer: loop {
+        let next = loop {
+            let msg = tokio::select! {
+                biased;
+                r = stop.changed() => {
+                    // Stop (or the coordinator is gone): close cleanly, bounded.
+                    let _ = r;
+                    let _ = tokio::time::timeout(Duration::from_secs(3), async {
+                        let _ = ws.close(None).await;
+                        while let Some(Ok(_)) = ws.next().await {}
+                    })
+                    .await;
+                    break Next::Done;
+                }
+                m = ws.next() => m,
+            };
+            match msg {
+                Some(Ok(Message::Text(t))) => match classify(t.as_bytes()) {
+                    Frame::Update { seq, released_at_ns } => {
+                        stats.update_frames += 1;
+                        shared.update_frames.fetch_add(1, Relaxed);
+                        let before = tracker.unique();
+                        tracker.record(seq);
+                        if tracker.unique() > before {
+                            shared.unique_updates.fetch_add(1, Relaxed);
+                        }
+                        match released_at_ns {
+                            Some(rel) => {
+                                let lat = now_ns() - rel;
+                                if lat < 0 {
+                                    stats.negative_latency += 1;
+                                }
+                                batch.push((lat.max(0) / 1000) as u64);
+                                if batch.len() >= BATCH {
+                                    shared.flush(&mut batch);
+                                }
+                            }
+                            None => stats.bad_timestamps += 1,
+                        }
+                    }
+                    Frame::State { viewers } => {
+                        stats.state_frames += 1;
+                        if let Some(v) = viewers {
+                            shared.max_viewers_announced.fetch_max(v, Relaxed);
+                        }
+                    }
+                    Frame::Other => stats.other_frames += 1,
+                    Frame::Malformed => stats.malformed_frames += 1,
+                },
+                Some(Ok(Message::Close(frame))) => {
+                    let code = frame.map(|f| u16::from(f.code));
+                    match code {
+                        Some(4008) => {
+                            stats.closes_4008 += 1;
+                            break Next::Reconnect { resume: true };
+                        }
+                        Some(1001) => {
+                            stats.closes_1001 += 1;
+                            break Next::Done;
+                        }
+                        Some(4003) => {
+                            stats.closes_4003 += 1;
+                            break Next::Done;
+                        }
+                        Some(4001) => {
+                            stats.closes_4001 += 1;
+                            break Next::Done;
+                        }
+                        Some(1000) => {
+                            stats.closes_1000 += 1;
+                            break Next::Done;
+                        }
+                        _ => {
+                            stats.closes_other += 1;
+                            break Next::Reconnect { resume: false };
+                        }
+                    }
+                }
+                Some(Ok(_)) => {} // binary, ping, pong, raw frames
+                Some(Err(_)) | None => {
+                    stats.drops += 1;
+                    break Next::Reconnect { resume: false };
+                }
+            }
+        };
+        match next {
+            Next::Done => break 'outer,
+            Next::Reconnect { resume } => {
+                if *stop.borrow() || reconnects >= MAX_RECONNECTS {
+                    break 'outer;
+                }
+                reconnects += 1;
+                if !resume {
+                    stats.reconnects_other += 1;
+                }
+                match connect(&shared, tracker.last_seq(), &mut stats, false).await {
+                    Ok(w) => {
+                        if resume {
+                            stats.resumes_ok += 1;
+                        }
+                        ws = w;
+                    }
+                    Err(_) => {
+                        stats.reconnect_failures += 1;
+                        break 'outer;
+                    }
+                }
+            }
+        }
+    }
+    shared.flush(&mut batch);
+    stats.tracker = Some(tracker);
+    stats
+}
+
