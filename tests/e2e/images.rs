@@ -281,3 +281,22 @@ async fn bad_images_and_updates_are_refused_and_store_nothing() {
     assert_eq!(q["items"].as_array().map(Vec::len), Some(0), "no bad request put anything in the gate: {q}");
     assert_eq!(media_files(&ts), 0);
 }
+
+#[tokio::test]
+async fn large_photographs_within_the_limit_are_accepted() {
+    let ts = TestServer::start().await;
+    let (id, surgeon, _) = ts.live().await;
+    // ~1.5 MB of noise: far above the JSON body limit, well under 20 MiB.
+    let mut seed = 0x2545F491u32;
+    let img = image::RgbImage::from_fn(1024, 512, |_, _| {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        image::Rgb([seed as u8, (seed >> 8) as u8, (seed >> 16) as u8])
+    });
+    let mut png = Vec::new();
+    image::DynamicImage::ImageRgb8(img).write_to(&mut Cursor::new(&mut png), image::ImageFormat::Png).expect("png");
+    assert!(png.len() > 1_000_000, "{}", png.len());
+    let (s, v) = upload(&ts, &id, &surgeon, png, None, None).await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{v}");
+}

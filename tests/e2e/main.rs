@@ -18,3 +18,4 @@ mod sessions;
 mod support;
 mod tokens;
 mod ws;
+mod browser;

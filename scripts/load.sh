@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# Load the live channel on this machine, loopback only:
+#   scripts/load.sh VIEWERS RATE DURATION [extra orgallery-load flags...]
+#   scripts/load.sh 1000 10 30s
+#   scripts/load.sh 10000 10 30s --json
+#
+# Builds the release binaries, makes a throwaway data directory with a
+# surgeon and a student, starts `orgallery serve` on 127.0.0.1 (ephemeral
+# port) with a high file-descriptor limit, runs orgallery-load against it with
+# --server-pid (for VmRSS per idle viewer), then stops the server with SIGTERM
+# and removes everything. Every step is bounded with `timeout`.
+#
+# Environment: SIZE (bytes per update, default 1024), CARGO_TARGET_DIR (default ./target), ORGALLERY_LOG (server log
+# filter, default "warn" so that logging is not what gets measured),
+# SKIP_BUILD=1 to use the binaries already in $CARGO_TARGET_DIR/release, KEEP_LOG=1 to print the server log's tail at the end.
+set -euo pipefail
+
+VIEWERS="${1:-1000}"
+RATE="${2:-10}"
+DURATION="${3:-30s}"
+shift $(($# < 3 ? $# : 3))
+
+cd "$(dirname "$0")/.."
+ROOT="$PWD"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+BIN="$CARGO_TARGET_DIR/release"
+
+# Duration in whole seconds, for the timeouts only (orgallery-load parses it itself).
+case "$DURATION" in
+*ms) DUR_S=1 ;;
+*m) DUR_S=$(( ${DURATION%m} * 60 )) ;;
+*s) DUR_S="${DURATION%s}" ;;
+*) DUR_S="$DURATION" ;;
+esac
+DUR_S="${DUR_S%.*}"
+[[ "$DUR_S" =~ ^[0-9]+$ ]] || { echo "load.sh: bad duration $DURATION" >&2; exit 2; }
+[[ "$VIEWERS" =~ ^[0-9]+$ ]] || { echo "load.sh: bad viewer count $VIEWERS" >&2; exit 2; }
+
+if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
+  echo "== building release binaries" >&2
+  timeout 1800 cargo build --release -p orgallery -p orgallery-load >&2
+fi
+
+# File descriptors: 200000, or the hard limit when that is lower. The server
+# inherits this from the script; orgallery-load raises its own soft limit too.
+HARD="$(ulimit -Hn)"
+if [[ "$HARD" == unlimited || "$HARD" -ge 200000 ]]; then
+  ulimit -n 200000
+else
+  ulimit -n "$HARD"
+fi
+if (( $(ulimit -n) < VIEWERS + 200 )); then
+  echo "load.sh: warning: ulimit -n is $(ulimit -n), below $VIEWERS viewers + 200" >&2
+fi
+
+DATA="$(mktemp -d -t orgallery-load.XXXXXX)"
+SERVER_PID=""
+TIMEOUT_PID=""
+cleanup() {
+  if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
+    kill -TERM "$SERVER_PID" 2>/dev/null || true
+    for _ in $(seq 1 150); do
+      kill -0 "$SERVER_PID" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -KILL "$SERVER_PID" 2>/dev/null || true
+  fi
+  if [[ -n "${TIMEOUT_PID:-}" ]]; then
+    wait "$TIMEOUT_PID" 2>/dev/null || true
+  fi
+  if [[ "${KEEP_LOG:-0}" == 1 && -f "$DATA/server.log" ]]; then
+    echo "== server log (tail)" >&2
+    tail -n 40 "$DATA/server.log" >&2 || true
+  fi
+  rm -rf "$DATA"
+}
+trap cleanup EXIT
+
+SURGEON_PASS="surgeon-$RANDOM$RANDOM-pass"
+STUDENT_PASS="student-$RANDOM$RANDOM-pass"
+echo "== accounts in $DATA" >&2
+timeout 60 "$BIN/orgallery" --data "$DATA" user add --username load-surgeon --role surgeon --password "$SURGEON_PASS" >&2
+timeout 60 "$BIN/orgallery" --data "$DATA" user add --username load-student --role student --password "$STUDENT_PASS" >&2
+
+echo "== starting the server (ulimit -n $(ulimit -n))" >&2
+ORGALLERY_LOG="${ORGALLERY_LOG:-warn}" \
+  timeout --signal=TERM $((DUR_S + 1200)) \
+  "$BIN/orgallery" --data "$DATA" serve --listen 127.0.0.1:0 >"$DATA/server.log" 2>&1 &
+TIMEOUT_PID=$!
+# `timeout` runs the server as its child: find the server's own pid for VmRSS.
+ADDR=""
+for _ in $(seq 1 300); do
+  ADDR="$(sed -n 's#^listening on http://\([0-9.:]*\).*#\1#p' "$DATA/server.log" | head -n 1)"
+  [[ -n "$ADDR" ]] && break
+  kill -0 "$TIMEOUT_PID" 2>/dev/null || break
+  sleep 0.1
+done
+if [[ -z "$ADDR" ]]; then
+  echo "load.sh: the server did not start; its log:" >&2
+  cat "$DATA/server.log" >&2
+  SERVER_PID="$TIMEOUT_PID"
+  exit 1
+fi
+SERVER_PID="$(tr ' ' '\n' <"/proc/$TIMEOUT_PID/task/$TIMEOUT_PID/children" 2>/dev/null | head -n 1 || true)"
+[[ -n "$SERVER_PID" ]] || SERVER_PID="$TIMEOUT_PID"
+case "$ADDR" in
+127.*) ;;
+*) echo "load.sh: refusing non-loopback address $ADDR" >&2; exit 1 ;;
+esac
+echo "== server pid $SERVER_PID on $ADDR; orgallery-load: $VIEWERS viewers, $RATE/s, $DURATION" >&2
+
+set +e
+timeout --signal=INT --kill-after=30 $((DUR_S + 600)) \
+  "$BIN/orgallery-load" \
+  --url "http://$ADDR" \
+  --surgeon "load-surgeon:$SURGEON_PASS" \
+  --viewer "load-student:$STUDENT_PASS" \
+  --viewers "$VIEWERS" --rate "$RATE" --size "${SIZE:-1024}" --duration "$DURATION" \
+  --server-pid "$SERVER_PID" "$@"
+RC=$?
+set -e
+echo "== orgallery-load exited $RC; stopping the server" >&2
+exit "$RC"

@@ -1,0 +1,78 @@
+// Browser test: Debian's chromium driven by playwright-core against a real
+// orgallery server started by the Rust e2e suite (tests/e2e/browser.rs).
+// A surgeon publishes through the OR console; a student watching in another
+// browser context sees the released update with the patient's name masked,
+// and the curtain. Exits non-zero on any failure.
+import { chromium } from "playwright-core";
+import assert from "node:assert/strict";
+
+const { ORG_URL, ORG_SESSION_TITLE, ORG_SHOT_DIR } = process.env;
+const executablePath = process.env.CHROMIUM || "/usr/bin/chromium";
+const browser = await chromium.launch({
+  executablePath,
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync"],
+});
+const timeout = 15000;
+
+async function signIn(user, pass) {
+  const ctx = await browser.newContext();
+  const page = await ctx.newPage();
+  page.setDefaultTimeout(timeout);
+  await page.goto(ORG_URL + "/");
+  await page.fill("input[name=username]", user);
+  await page.fill("input[name=password]", pass);
+  await page.click("#login-form button[type=submit]");
+  await page.waitForSelector("#session-list a");
+  await page.click(`#session-list a:has-text("${ORG_SESSION_TITLE}")`);
+  await page.waitForSelector("#live:not([hidden])");
+  await page.waitForFunction(() => document.querySelector("#live-state").textContent.includes("watching"));
+  return page;
+}
+
+try {
+  const surgeon = await signIn("surgeon1", "surgeon-password");
+  const student = await signIn("student1", "student-password");
+  assert.equal(await student.isVisible("#console"), false, "students get no console");
+  assert.equal(await surgeon.isVisible("#console"), true, "the surgeon gets the console");
+
+  // Wrong password shows the contract's message.
+  const ctx = await browser.newContext();
+  const bad = await ctx.newPage();
+  await bad.goto(ORG_URL + "/");
+  await bad.fill("input[name=username]", "student1");
+  await bad.fill("input[name=password]", "wrong-password");
+  await bad.click("#login-form button[type=submit]");
+  await bad.waitForFunction(() => document.querySelector("#login-error").textContent.length > 0, null, { timeout });
+  assert.match(await bad.textContent("#login-error"), /invalid username or password/);
+
+  await surgeon.fill("#publish-form textarea", "Adaeze Okafor tolerated induction well");
+  await surgeon.click("#publish-form button[type=submit]");
+  const held = surgeon.locator("#held li").first();
+  await held.waitFor();
+  const heldText = await held.textContent();
+  assert.ok(heldText.includes("[NAME]") && !heldText.includes("Okafor"), `held item is redacted: ${heldText}`);
+  assert.equal(await student.locator("#updates li").count(), 0, "nothing reaches the student while held");
+
+  await held.locator("button:has-text('approve')").click();
+  const released = student.locator("#updates li").first();
+  await released.waitFor();
+  const seen = await released.textContent();
+  assert.ok(seen.includes("[NAME]") && !seen.includes("Okafor"), `student sees the masked text: ${seen}`);
+  assert.ok(seen.includes("tolerated induction well"));
+  assert.equal(await student.locator("#updates li .mask").count(), 1, "the mask is highlighted");
+
+  await surgeon.click("#curtain");
+  await student.waitForFunction(() => document.querySelector("#live-state").textContent.includes("curtain down"));
+  if (ORG_SHOT_DIR) {
+    await student.screenshot({ path: `${ORG_SHOT_DIR}/student.png`, fullPage: true });
+    await surgeon.screenshot({ path: `${ORG_SHOT_DIR}/surgeon.png`, fullPage: true });
+  }
+  console.log("browser: 1 passed, 0 failed");
+} catch (e) {
+  console.error(e);
+  console.log("browser: 0 passed, 1 failed");
+  process.exitCode = 1;
+} finally {
+  await browser.close();
+}
