@@ -186,11 +186,20 @@ struct EditBody {
     text: String,
 }
 
-fn check_uid(uid: &str) -> Result<(), ApiError> {
+/// One controller action on one held item: authorize, then ask the writer.
+async fn on_item(
+    state: &AppState,
+    who: &Principal,
+    id: &str,
+    uid: String,
+    make: impl FnOnce(String, live::Reply<serde_json::Value>) -> Command,
+) -> Result<Response, ApiError> {
+    let s = load_session(state, who, id, Permission::GateControl).await?;
     if uid.len() > 64 {
         return Err(ApiError::not_found("update"));
     }
-    Ok(())
+    let v = live::ask(state, &s, |reply| make(uid, reply)).await??;
+    Ok(axum::Json(v).into_response())
 }
 
 async fn edit(
@@ -199,11 +208,8 @@ async fn edit(
     Path((id, uid)): Path<(String, String)>,
     Json(body): Json<EditBody>,
 ) -> Result<Response, ApiError> {
-    let s = load_session(&state, &who, &id, Permission::GateControl).await?;
-    check_uid(&uid)?;
     check_text(&body.text, MAX_TEXT_BYTES, "text")?;
-    let view = live::ask(&state, &s, |reply| Command::Edit { id: uid, text: body.text, reply }).await??;
-    Ok(axum::Json(view).into_response())
+    on_item(&state, &who, &id, uid, |id, reply| Command::Edit { id, text: body.text, reply }).await
 }
 
 async fn approve(
@@ -211,10 +217,7 @@ async fn approve(
     who: Principal,
     Path((id, uid)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let s = load_session(&state, &who, &id, Permission::GateControl).await?;
-    check_uid(&uid)?;
-    let v = live::ask(&state, &s, |reply| Command::Approve { id: uid, reply }).await??;
-    Ok(axum::Json(v).into_response())
+    on_item(&state, &who, &id, uid, |id, reply| Command::Approve { id, reply }).await
 }
 
 async fn retract(
@@ -222,10 +225,7 @@ async fn retract(
     who: Principal,
     Path((id, uid)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let s = load_session(&state, &who, &id, Permission::GateControl).await?;
-    check_uid(&uid)?;
-    let v = live::ask(&state, &s, |reply| Command::Retract { id: uid, reply }).await??;
-    Ok(axum::Json(v).into_response())
+    on_item(&state, &who, &id, uid, |id, reply| Command::Retract { id, reply }).await
 }
 
 #[derive(Deserialize)]

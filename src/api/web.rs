@@ -1,4 +1,4 @@
-//! The browser app (plain ES modules in `web/`), embedded in the binary.
+//! The browser app (plain ES modules in `web/`) and the OpenAPI document, embedded in the binary.
 
 use axum::http::header;
 use axum::response::IntoResponse;
@@ -19,5 +19,9 @@ pub fn router() -> Router<AppState> {
         .route("/", get(|| async { page("text/html; charset=utf-8", include_str!("../../web/index.html")) }))
         .route("/join", get(|| async { page("text/html; charset=utf-8", include_str!("../../web/index.html")) }))
         .route("/app.js", get(|| async { page("text/javascript; charset=utf-8", include_str!("../../web/app.js")) }))
+        .route(
+            "/api/openapi.json",
+            get(|| async { ([(header::CONTENT_TYPE, "application/json")], include_str!("../../docs/openapi.json")) }),
+        )
         .route("/app.css", get(|| async { page("text/css; charset=utf-8", include_str!("../../web/app.css")) }))
 }

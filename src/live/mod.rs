@@ -17,7 +17,7 @@ use serde_json::json;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 pub use item::{HeldImage, Item, Kind};
-pub use writer::{Command, Draft};
+pub use writer::{Command, Draft, Reply};
 
 use crate::error::ApiError;
 use crate::model::{Session, SessionState};

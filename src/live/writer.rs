@@ -30,7 +30,8 @@ pub struct Draft {
     pub author: String,
 }
 
-type Reply<T> = oneshot::Sender<Result<T, ApiError>>;
+/// Where the writer answers a command.
+pub type Reply<T> = oneshot::Sender<Result<T, ApiError>>;
 
 pub enum Command {
     Publish { draft: Draft, reply: Reply<Value> },

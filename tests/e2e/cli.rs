@@ -239,25 +239,17 @@ async fn redact_eval_reproduces_the_documented_numbers() {
     let c = corpus.to_str().expect("utf8");
     let (code, out, err) = run(dir.path(), &["redact-eval", c, "--predictions", preds.to_str().expect("u")], "");
     assert_eq!(code, 0, "{err}");
-    let last = out.lines().rev().find(|l| l.starts_with("recall=")).expect("summary line");
-    let recall: f64 = last
-        .split_whitespace()
-        .next()
-        .and_then(|t| t.strip_prefix("recall="))
-        .and_then(|v| v.parse().ok())
-        .expect("recall");
-    assert!(recall >= 0.99, "{last}");
+    assert!(recall_of(&out) >= 0.99, "{out}");
     assert!(std::fs::read_to_string(&preds).expect("preds").lines().count() >= 400);
     let (code, out, _) = run(dir.path(), &["redact-eval", c, "--no-identifiers"], "");
     assert_eq!(code, 0);
-    let last = out.lines().rev().find(|l| l.starts_with("recall=")).expect("summary line");
-    let recall: f64 = last
-        .split_whitespace()
-        .next()
-        .and_then(|t| t.strip_prefix("recall="))
-        .and_then(|v| v.parse().ok())
-        .expect("recall");
-    assert!(recall >= 0.95, "{last}");
+    assert!(recall_of(&out) >= 0.95, "{out}");
     let (code, _, _) = run(dir.path(), &["redact-eval", "/no/such/file.jsonl"], "");
     assert_ne!(code, 0);
+}
+
+/// The recall on the scorer's last line `recall=R precision=P f2=F`.
+fn recall_of(out: &str) -> f64 {
+    let last = out.lines().rev().find(|l| l.starts_with("recall=")).expect("summary line");
+    last.split_whitespace().next().and_then(|t| t.strip_prefix("recall=")).and_then(|v| v.parse().ok()).expect("recall")
 }

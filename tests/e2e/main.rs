@@ -2,6 +2,7 @@
 //! Every test starts a real server on an ephemeral port with a fresh data
 //! directory and talks to it with real clients.
 
+mod browser;
 mod cli;
 mod gates;
 mod images;
@@ -18,4 +19,3 @@ mod sessions;
 mod support;
 mod tokens;
 mod ws;
-mod browser;

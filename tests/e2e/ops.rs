@@ -49,3 +49,35 @@ async fn the_browser_app_is_served_with_a_strict_csp() {
         assert!(r.text().await.expect("body").contains(needle), "{path}");
     }
 }
+
+#[tokio::test]
+async fn openapi_lists_every_operation_and_permission() {
+    let ts = TestServer::start().await;
+    let (s, doc) = ts.call(Method::GET, "/api/openapi.json", None, None).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(doc["openapi"], "3.1.0");
+    let (_, table) = ts.call(Method::GET, "/api/permissions", None, None).await;
+    let known: Vec<&str> = table.as_array().expect("rows").iter().filter_map(|r| r["permission"].as_str()).collect();
+    let paths = doc["paths"].as_object().expect("paths");
+    for p in [
+        "/api/sessions/{id}/live",
+        "/api/sessions/{id}/images",
+        "/api/sessions/{id}/updates/{uid}/approve",
+        "/api/auth/login",
+    ] {
+        assert!(paths.contains_key(p), "{p}");
+    }
+    for (path, ops) in paths {
+        for (method, op) in ops.as_object().expect("ops") {
+            let perm = op["x-permission"].as_str().expect("x-permission");
+            assert!(["public", "any"].contains(&perm) || known.contains(&perm), "{method} {path}: {perm}");
+            // Every documented operation exists: it never answers 404 "no such endpoint" or 405.
+            let m = Method::from_bytes(method.to_uppercase().as_bytes()).expect("method");
+            let url = path.replace("{id}", "x").replace("{uid}", "y").replace("{sub}", "z").replace("{media_id}", "w");
+            let r = ts.http.request(m, ts.url(&url)).send().await.expect("send");
+            assert_ne!(r.status(), StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+            let body = r.text().await.unwrap_or_default();
+            assert!(!body.contains("no such endpoint"), "{method} {path}");
+        }
+    }
+}
