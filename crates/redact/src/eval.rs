@@ -1,7 +1,7 @@
 //! Evaluation on a labelled corpus in the `phi-dev/dev.jsonl` format, computing the same
 //! numbers as `shared/phi-dev/score.py` (alnum basis, 90% threshold, STAFF excluded).
 
-use crate::{Finding, Identifiers, PatientMatcher, Redactor};
+use crate::{Finding, Identifiers, PatientMatcher, PhiType, Redactor};
 use serde::Deserialize;
 use std::fmt;
 
@@ -54,6 +54,16 @@ pub struct TypeStats {
     pub chars: usize,
 }
 
+/// Precision of the masks the gate labelled with one type (letters/digits, STAFF excluded).
+#[derive(Debug, Clone, PartialEq)]
+pub struct KindPrecision {
+    pub kind: PhiType,
+    /// Masked letters/digits inside a gold PHI span.
+    pub tp: usize,
+    /// Masked letters/digits outside every gold span.
+    pub fp: usize,
+}
+
 /// A PHI span that was not masked (≥ 90% of its letters/digits).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Miss {
@@ -69,6 +79,8 @@ pub struct Miss {
 pub struct EvalReport {
     pub with_identifiers: bool,
     pub per_type: Vec<TypeStats>,
+    /// Precision per predicted type, in [`PhiType::ALL`] order (types never predicted omitted).
+    pub per_kind_precision: Vec<KindPrecision>,
     pub staff_caught: usize,
     pub staff_total: usize,
     pub recall: f64,
@@ -134,6 +146,14 @@ impl fmt::Display for EvalReport {
             self.staff_total,
             ratio(self.staff_caught, self.staff_total)
         )?;
+        writeln!(
+            f,
+            "{:<12} {:>6} {:>6} {:>9}   (by the type the gate assigned)",
+            "mask type", "tp", "fp", "precision"
+        )?;
+        for k in &self.per_kind_precision {
+            writeln!(f, "{:<12} {:>6} {:>6} {:>9.3}", k.kind.as_str(), k.tp, k.fp, ratio(k.tp, k.tp + k.fp))?;
+        }
         let total: usize = self.per_type.iter().map(|t| t.total).sum();
         let caught: usize = self.per_type.iter().map(|t| t.caught).sum();
         writeln!(f, "span recall (PHI)        {:.4}  ({caught}/{total})", self.recall)?;
@@ -166,6 +186,7 @@ pub fn evaluate(corpus_jsonl: &str, redactor: &Redactor, with_identifiers: bool)
     let mut rep = EvalReport {
         with_identifiers,
         per_type: Vec::new(),
+        per_kind_precision: Vec::new(),
         staff_caught: 0,
         staff_total: 0,
         recall: 0.0,
@@ -205,6 +226,7 @@ pub fn evaluate(corpus_jsonl: &str, redactor: &Redactor, with_identifiers: bool)
     rep.f2 = if 4.0 * p + r > 0.0 { 5.0 * p * r / (4.0 * p + r) } else { 0.0 };
     // score.py: sorted by total descending, stable on first appearance
     rep.per_type.sort_by_key(|t| std::cmp::Reverse(t.total));
+    rep.per_kind_precision.sort_by_key(|k| k.kind);
     Ok(rep)
 }
 
@@ -275,6 +297,26 @@ fn score_one(rep: &mut EvalReport, rec: &Record, findings: &[Finding]) {
             } else {
                 i += 1;
             }
+        }
+    }
+    for fnd in findings {
+        let (mut tp, mut fp) = (0, 0);
+        for i in fnd.start.min(len)..fnd.end.min(len) {
+            if !chars[i].is_alphanumeric() {
+                continue;
+            }
+            match label[i] {
+                Some("STAFF") => {}
+                Some(_) => tp += 1,
+                None => fp += 1,
+            }
+        }
+        match rep.per_kind_precision.iter_mut().find(|k| k.kind == fnd.kind) {
+            Some(k) => {
+                k.tp += tp;
+                k.fp += fp;
+            }
+            None => rep.per_kind_precision.push(KindPrecision { kind: fnd.kind, tp, fp }),
         }
     }
     let mut fp_here = Vec::new();

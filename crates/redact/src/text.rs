@@ -77,7 +77,7 @@ pub struct Word<'a> {
     /// End including the possessive.
     pub full_end: usize,
     pub text: &'a str,
-    pub folded: String,
+    pub folded: std::borrow::Cow<'a, str>,
     pub possessive: bool,
     /// First letter uppercase.
     pub cap: bool,
@@ -93,68 +93,71 @@ fn is_apos(c: char) -> bool {
 
 /// Splits `text` into words (see [`Word`]).
 pub fn words(text: &str) -> Vec<Word<'_>> {
-    let mut out = Vec::new();
-    let mut it = text.char_indices().peekable();
-    while let Some((i, c)) = it.next() {
-        if !c.is_alphabetic() {
+    let b = text.as_bytes();
+    let mut out = Vec::with_capacity(b.len() / 6 + 1);
+    let mut i = 0;
+    while i < b.len() {
+        let (c, clen) = char_at(text, i);
+        if !is_letter(c) {
+            i += clen;
             continue;
         }
         let start = i;
-        let mut end = i + c.len_utf8();
-        loop {
-            match it.peek().copied() {
-                Some((j, d)) if d.is_alphabetic() || is_combining_mark(d) => {
-                    end = j + d.len_utf8();
-                    it.next();
-                }
-                Some((j, d)) if is_apos(d) || d == '-' => {
-                    // keep joiner only if a letter follows
-                    let after = &text[j + d.len_utf8()..];
-                    match after.chars().next() {
-                        Some(n) if n.is_alphabetic() => {
-                            end = j + d.len_utf8();
-                            it.next();
-                        }
-                        _ => break,
-                    }
-                }
-                _ => break,
-            }
-        }
-        // digits glued to letters ("SpO2", "V7414418") make it not a word
-        if let Some((_, d)) = it.peek() {
-            if d.is_ascii_digit() {
-                while let Some((_, d)) = it.peek() {
-                    if d.is_alphanumeric() {
-                        it.next();
-                    } else {
-                        break;
-                    }
-                }
+        let mut end = i + clen;
+        while end < b.len() {
+            let (d, dlen) = char_at(text, end);
+            if is_letter(d) || (!d.is_ascii() && is_combining_mark(d)) {
+                end += dlen;
                 continue;
             }
-        }
-        if start > 0 {
-            if let Some(p) = text[..start].chars().next_back() {
-                if p.is_ascii_digit() {
-                    continue;
-                }
+            // keep an apostrophe or hyphen only if a letter follows
+            if (is_apos(d) || d == '-') && end + dlen < b.len() && is_letter(char_at(text, end + dlen).0) {
+                end += dlen;
+                continue;
             }
+            break;
+        }
+        // digits glued to letters ("SpO2", "V7414418") make it not a word
+        if end < b.len() && b[end].is_ascii_digit() {
+            let mut j = end;
+            while j < b.len() {
+                let (d, dlen) = char_at(text, j);
+                if !d.is_alphanumeric() {
+                    break;
+                }
+                j += dlen;
+            }
+            i = j;
+            continue;
+        }
+        i = end;
+        if start > 0 && b[start - 1].is_ascii_digit() {
+            continue;
         }
         let full = &text[start..end];
         let (stem_end, possessive) = possessive_split(full);
         let stem = &full[..stem_end];
         let first = stem.chars().next().unwrap_or(' ');
-        let letters = stem.chars().filter(|c| c.is_alphabetic()).count();
         let cap = first.is_uppercase();
-        let allcaps = letters >= 2 && !stem.chars().any(|c| c.is_lowercase());
+        let (letters, allcaps) = if stem.is_ascii() {
+            let b = stem.as_bytes();
+            let letters = b.iter().filter(|c| c.is_ascii_alphabetic()).count();
+            (letters, cap && letters >= 2 && !b.iter().any(u8::is_ascii_lowercase))
+        } else {
+            let letters = stem.chars().filter(|c| c.is_alphabetic()).count();
+            (letters, letters >= 2 && !stem.chars().any(|c| c.is_lowercase()))
+        };
         let initial = letters == 1 && text[end..].starts_with('.');
         out.push(Word {
             start,
             end: start + stem_end,
             full_end: end,
             text: stem,
-            folded: fold(stem),
+            folded: if stem.bytes().all(|b| b.is_ascii_lowercase() || b == b'-' || b == b'\'') {
+                std::borrow::Cow::Borrowed(stem)
+            } else {
+                std::borrow::Cow::Owned(fold(stem))
+            },
             possessive,
             cap,
             allcaps,
@@ -162,6 +165,18 @@ pub fn words(text: &str) -> Vec<Word<'_>> {
         });
     }
     out
+}
+
+/// The char starting at byte `i` (a char boundary) and its length; ASCII fast path.
+fn char_at(text: &str, i: usize) -> (char, usize) {
+    match text.as_bytes().get(i) {
+        Some(&b) if b < 0x80 => (char::from(b), 1),
+        _ => text.get(i..).and_then(|t| t.chars().next()).map_or((' ', 1), |c| (c, c.len_utf8())),
+    }
+}
+
+fn is_letter(c: char) -> bool {
+    c.is_ascii_alphabetic() || (!c.is_ascii() && c.is_alphabetic())
 }
 
 fn possessive_split(w: &str) -> (usize, bool) {
@@ -193,6 +208,95 @@ pub fn to_char_findings(text: &str, spans: &[ByteSpan]) -> Vec<Finding> {
         pos = end;
     }
     out
+}
+
+/// Cheap byte-level facts about a message, used to skip regexes that cannot match.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Shape {
+    pub digits: usize,
+    pub dots: usize,
+    /// digit, one of "/-.", digit
+    pub digit_sep_digit: bool,
+    /// digit, space, digit
+    pub digit_space_digit: bool,
+    /// digit, space, uppercase ASCII letter
+    pub digit_space_upper: bool,
+    /// a '-' anywhere
+    pub dash: bool,
+    /// a number starting with 9, or 10–12 followed by a digit (ages over 89)
+    pub age_like: bool,
+    /// a run of exactly five digits (ZIP codes)
+    pub five_digit_run: bool,
+    /// a month name or abbreviation somewhere (any case)
+    pub month_word: bool,
+    /// a residence word (lives, resides, address, home, moved, born, P.O. box…)
+    pub residence_word: bool,
+}
+
+const MONTH_HINTS: [&str; 12] = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
+const RESIDENCE_HINTS: [&str; 11] =
+    ["live", "resid", "address", "addr", "home", "box", "moved", "relocated", "born", "raised", "grew"];
+
+fn hints() -> &'static aho_corasick::AhoCorasick {
+    static AC: std::sync::OnceLock<aho_corasick::AhoCorasick> = std::sync::OnceLock::new();
+    AC.get_or_init(|| {
+        aho_corasick::AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(MONTH_HINTS.iter().chain(RESIDENCE_HINTS.iter()))
+            .expect("static automaton")
+    })
+}
+
+impl Shape {
+    pub fn of(text: &str) -> Shape {
+        let b = text.as_bytes();
+        let mut s = Shape::default();
+        let mut run = 0usize;
+        for i in 0..b.len() {
+            let c = b[i];
+            if c.is_ascii_digit() {
+                run += 1;
+                if run == 5 && !b.get(i + 1).is_some_and(u8::is_ascii_digit) {
+                    s.five_digit_run = true;
+                }
+            } else {
+                run = 0;
+            }
+            if c.is_ascii_digit() {
+                s.digits += 1;
+                let start = i == 0 || !b[i - 1].is_ascii_digit();
+                if start && (c == b'9' || c == b'1') && b.get(i + 1).is_some_and(u8::is_ascii_digit) {
+                    s.age_like = true;
+                }
+                if let (Some(&n), Some(&m)) = (b.get(i + 1), b.get(i + 2)) {
+                    if matches!(n, b'/' | b'-' | b'.') && m.is_ascii_digit() {
+                        s.digit_sep_digit = true;
+                    }
+                    if n == b' ' && m.is_ascii_digit() {
+                        s.digit_space_digit = true;
+                    }
+                    if n == b' ' && m.is_ascii_uppercase() {
+                        s.digit_space_upper = true;
+                    }
+                }
+            } else if c == b'.' {
+                s.dots += 1;
+            } else if c == b'-' {
+                s.dash = true;
+            }
+        }
+        for m in hints().find_iter(text) {
+            if m.pattern().as_usize() < MONTH_HINTS.len() {
+                s.month_word = true;
+            } else {
+                s.residence_word = true;
+            }
+            if s.month_word && s.residence_word {
+                break;
+            }
+        }
+        s
+    }
 }
 
 /// Previous non-space character before byte `i`.

@@ -45,3 +45,28 @@ fn predictions_match_findings() {
         assert!(v["id"].is_string() && v["redacted_spans"].is_array());
     }
 }
+
+/// Hand-written messages with phrasings that are not in dev.jsonl (no identifiers registered).
+#[test]
+fn heldout_phrasings() {
+    let path = format!("{}/tests/data/heldout.jsonl", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(path).expect("heldout corpus is in the repo");
+    let r = Redactor::default();
+    let rep = eval::evaluate(&text, &r, false).expect("corpus parses");
+    println!("{rep}");
+    assert!(rep.recall >= 0.95, "recall {} < 0.95", rep.recall);
+    assert!(rep.precision >= 0.90, "precision {} < 0.90", rep.precision);
+}
+
+/// Registered identifiers written differently from their registration (typo, order, separators,
+/// date formats, lower case).
+#[test]
+fn heldout_registered_forms() {
+    let path = format!("{}/tests/data/heldout_registered.jsonl", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(path).expect("heldout corpus is in the repo");
+    let r = Redactor::default();
+    let rep = eval::evaluate(&text, &r, true).expect("corpus parses");
+    println!("{rep}");
+    assert_eq!(rep.recall, 1.0, "{rep}");
+    assert!(rep.precision >= 0.90, "precision {} < 0.90", rep.precision);
+}

@@ -81,6 +81,15 @@ fn edge_cases() {
         "MRN",
         "MRN 4311 1520 Nhiên",
         "ﬁ ǅ İstanbul ẞ",
+        "Ä, CA 94590",
+        " , CA 94590",
+        ",CA 94590",
+        "x Élan  Ville, NY 10001-1234",
+        "lives alone in Ñandú, born in Øster",
+        "1 Ö St, Å, WA 98101",
+        "DOB 31/31/31, 99/99, 0/0/0000, 2024-13-45",
+        "MRN -- / # : 12 34 56 78 90 12",
+        "Mr. Mr. Dr. Dr. wife wife ,",
     ] {
         check(t, None);
         check(t, Some(&pm));

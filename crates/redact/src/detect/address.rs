@@ -1,6 +1,7 @@
 //! Street addresses, the town after an address, and ZIP codes. The state is not PHI.
 
 use super::{prio, Output};
+use crate::text::Shape;
 use crate::PhiType;
 use regex::Regex;
 
@@ -13,9 +14,9 @@ pub struct Address {
     street: Regex,
     lives: Regex,
     po_box: Regex,
-    lives_hint: aho_corasick::AhoCorasick,
+    town_ctx: Regex,
+    street_ctx: Regex,
     town_after: Regex,
-    city_state_zip: Regex,
     state_zip: Regex,
 }
 
@@ -23,7 +24,9 @@ impl Address {
     pub fn new() -> Address {
         let word = r"(?:\d{1,3}(?:st|nd|rd|th)|[A-Z][\p{L}'’-]+\.?|[NSEW]\.?)";
         let unit = r"(?:,?\s+(?:Apt|Apartment|Suite|Ste|Unit|Bldg|Building|Fl|Floor|Rm|#)\.?\s*#?\s*[A-Za-z0-9-]+)?";
-        let street = format!(r"(?-u:\b)\d{{1,6}}[A-Za-z]?\s+(?:{word}\s+){{0,3}}(?i:{SUFFIXES})(?-u:\b)\.?{unit}");
+        let street = format!(
+            r"(?-u:\b)\d{{1,6}}[A-Za-z]?\s+(?:{word}\s+){{0,3}}(?i:{SUFFIXES})(?-u:\b)\.?(?:\s+(?:NE|NW|SE|SW|N|S|E|W)(?-u:\b)\.?)?{unit}"
+        );
         let lives = format!(
             r"(?i:(?-u:\b)(?:lives|lived|living|resides|resided|residing|address|addr|home)\s+(?:is\s+|at\s+|on\s+|in\s+|:\s*)*)(\d{{1,6}}[A-Za-z]?\s+(?:{word}\s?){{1,4}}){unit}"
         );
@@ -31,25 +34,44 @@ impl Address {
         Address {
             street: Regex::new(&street).expect("static regex"),
             lives: Regex::new(&lives).expect("static regex"),
-            lives_hint: aho_corasick::AhoCorasick::builder()
-                .ascii_case_insensitive(true)
-                .build(["live", "resid", "address", "addr", "home", "box"])
-                .expect("static automaton"),
+
+            street_ctx: Regex::new(&format!(r"(?i:(?-u:\b)(?:lives|lived|living|resides|resided|residing|moved|address|home)\s+(?:is\s+)?(?:on|at|to)\s+)((?:\p{{Lu}}[\p{{L}}'’-]+\s+){{1,3}}(?i:{SUFFIXES})(?-u:\b))")).expect("static regex"),
+            town_ctx: Regex::new(r"(?i:(?-u:\b)(?:lives|lived|living|resides|resided|residing|moved|relocated|home|hometown|address|born|raised|grew\s+up)\s+(?:is\s+|alone\s+|now\s+|currently\s+|still\s+|up\s+)?(?:in|to|near|at)\s+)(\p{Lu}[\p{L}'’-]+(?:\s+\p{Lu}[\p{L}'’-]+){0,2})").expect("static regex"),
             po_box: Regex::new(r"(?i)(?-u:\b)P\.?\s?O\.?\s+Box\s+\d+(?-u:\b)").expect("static regex"),
             town_after: Regex::new(&format!(r"^(?:,\s*|\s+in\s+|\s+)({town})")).expect("static regex"),
-            city_state_zip: Regex::new(&format!(r"({town}),\s*(?:{STATES})\.?,?\s+(\d{{5}}(?:-\d{{4}})?)(?-u:\b)"))
-                .expect("static regex"),
             state_zip: Regex::new(&format!(r"(?-u:\b)(?:{STATES}),?\s+(\d{{5}}(?:-\d{{4}})?)(?-u:\b)"))
                 .expect("static regex"),
         }
     }
 
+    #[cfg(test)]
     pub fn detect(&self, text: &str, out: &mut Output) {
-        if !text.bytes().any(|b| b.is_ascii_digit()) {
+        self.detect_shaped(text, &Shape::of(text), out);
+    }
+
+    pub fn detect_shaped(&self, text: &str, shape: &Shape, out: &mut Output) {
+        let hint = shape.residence_word;
+        if hint {
+            for c in self.street_ctx.captures_iter(text) {
+                if let Some(m) = c.get(1) {
+                    out.push(PhiType::Address, m.start(), m.end(), prio::ADDRESS);
+                }
+            }
+            for c in self.town_ctx.captures_iter(text) {
+                if let Some(t) = c.get(1) {
+                    let town = trim_town(t.as_str());
+                    if !is_state(town) && !town.is_empty() {
+                        out.push(PhiType::Address, t.start(), t.start() + town.len(), prio::ADDRESS);
+                    }
+                }
+            }
+        }
+        if shape.digits == 0 {
             return;
         }
         let mut ends = Vec::new();
-        for m in self.street.find_iter(text) {
+        let streets = shape.digit_space_upper.then(|| self.street.find_iter(text));
+        for m in streets.into_iter().flatten() {
             if !street_ok(text, m.start(), m.end()) {
                 continue;
             }
@@ -57,7 +79,7 @@ impl Address {
             out.push(PhiType::Address, m.start(), end, prio::ADDRESS);
             ends.push(end);
         }
-        let lives = self.lives_hint.is_match(text).then(|| self.lives.captures_iter(text));
+        let lives = hint.then(|| self.lives.captures_iter(text));
         for c in lives.into_iter().flatten() {
             if let (Some(m), Some(all)) = (c.get(1), c.get(0)) {
                 let end = all.end() - trailing_dot(all.as_str());
@@ -67,7 +89,7 @@ impl Address {
                 ends.push(m.start() + s.len());
             }
         }
-        let boxes = self.lives_hint.is_match(text).then(|| self.po_box.find_iter(text));
+        let boxes = hint.then(|| self.po_box.find_iter(text));
         for m in boxes.into_iter().flatten() {
             out.push(PhiType::Address, m.start(), m.end(), prio::ADDRESS);
             ends.push(m.end());
@@ -83,25 +105,15 @@ impl Address {
                 }
             }
         }
-        if !has_five_digits(text) {
+        if !shape.five_digit_run {
             return;
         }
-        for c in self.city_state_zip.captures_iter(text) {
-            if let (Some(city), Some(zip)) = (c.get(1), c.get(2)) {
-                let town = trim_town(city.as_str());
-                // drop leading non-town words like "Demographics"
-                out.push(
-                    PhiType::Address,
-                    city.start() + (city.as_str().len() - town_tail(town).len()),
-                    city.start() + town.len(),
-                    prio::ADDRESS,
-                );
-                out.push(PhiType::Address, zip.start(), zip.end(), prio::ADDRESS);
-            }
-        }
-        for c in self.state_zip.captures_iter(text) {
-            if let Some(zip) = c.get(1) {
-                out.push(PhiType::Address, zip.start(), zip.end(), prio::ADDRESS);
+        // "Vallejo, CA 94590": the ZIP after a state, and the city right before ", STATE"
+        for m in self.state_zip.find_iter(text) {
+            let zs = m.as_str().len() - m.as_str().trim_start_matches(|c: char| !c.is_ascii_digit()).len();
+            out.push(PhiType::Address, m.start() + zs, m.end(), prio::ADDRESS);
+            if let Some((cs, ce)) = city_before(text, m.start()) {
+                out.push(PhiType::Address, cs, ce, prio::ADDRESS);
             }
         }
     }
@@ -113,13 +125,33 @@ impl Default for Address {
     }
 }
 
-/// A run of exactly five digits (or ZIP+4) somewhere.
-fn has_five_digits(text: &str) -> bool {
-    text.as_bytes().split(|b| !b.is_ascii_digit()).any(|run| run.len() == 5)
+/// "Vallejo, " before byte `state_start`: up to three capitalized words ending in ", ".
+fn city_before(text: &str, state_start: usize) -> Option<(usize, usize)> {
+    let before = text.get(..state_start)?.trim_end();
+    let before = before.strip_suffix(',')?;
+    let end = before.trim_end().len();
+    let mut start = end;
+    let mut words = 0;
+    for w in before[..end].rsplit(' ') {
+        let ok = w.chars().next().is_some_and(char::is_uppercase)
+            && w.chars().all(|c| c.is_alphabetic() || matches!(c, '\'' | '’' | '-' | '.'))
+            && w.chars().count() > 2;
+        if !ok || words == 3 {
+            break;
+        }
+        start = start.saturating_sub(w.len() + usize::from(words > 0));
+        words += 1;
+    }
+    (words > 0).then(|| (start, start + trim_town(&text[start..end]).len()))
 }
 
 /// Rejects "1226 Attn Dr. Tommaseo" (a doctor, not a drive) and numbers glued to a longer one.
 fn street_ok(text: &str, start: usize, end: usize) -> bool {
+    // the street name is capitalized ("#1 loop PDS" is a suture)
+    let first_word = text[start..end].split_whitespace().nth(1).unwrap_or("");
+    if !first_word.starts_with(|c: char| c.is_uppercase() || c.is_ascii_digit()) {
+        return false;
+    }
     let before = text[..start].chars().next_back();
     if matches!(before, Some(c) if c.is_ascii_digit() || c == '-' || c == '.' || c == '/') {
         return false;
@@ -160,11 +192,6 @@ fn trim_town(t: &str) -> &str {
     &t[..end.min(t.len())]
 }
 
-/// For "Demographics Vallejo" style captures keep the whole; city names are short runs anyway.
-fn town_tail(t: &str) -> &str {
-    t
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -198,8 +225,25 @@ mod tests {
     }
 
     #[test]
+    fn town_after_context_words() {
+        assert_eq!(found("She lives in Walnut Creek with her son."), vec!["Walnut Creek"]);
+        assert_eq!(found("Moved to New Braunfels in 2019."), vec!["New Braunfels"]);
+        assert_eq!(found("She lives on Maple Avenue near the school."), vec!["Maple Avenue"]);
+        assert_eq!(
+            found("Address on file: 1600 Pennsylvania Ave NW, Washington, DC 20500"),
+            vec!["1600 Pennsylvania Ave NW", "Washington", "20500"]
+        );
+    }
+
+    #[test]
     fn not_addresses() {
-        for t in ["16 Fr Foley; 45 mm tan load", "OR 7 after, GCS 9", "4 units PRBC, 2 L LR", "Room 9A, bay 4"] {
+        for t in [
+            "#1 loop PDS, 2 Dr. Kelly",
+            "16 Fr Foley; 45 mm tan load",
+            "OR 7 after, GCS 9",
+            "4 units PRBC, 2 L LR",
+            "Room 9A, bay 4",
+        ] {
             assert!(found(t).is_empty(), "{t}: {:?}", found(t));
         }
     }

@@ -63,6 +63,9 @@ impl Contact {
     }
 
     fn ips(&self, text: &str, out: &mut Output) {
+        if text.bytes().filter(|b| *b == b'.').count() < 3 {
+            return;
+        }
         for m in self.ipv4.find_iter(text) {
             let ok = m.as_str().split('.').all(|o| o.parse::<u16>().map(|v| v <= 255).unwrap_or(false));
             let before = text[..m.start()].chars().next_back();

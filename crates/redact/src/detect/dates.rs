@@ -2,6 +2,7 @@
 //! and ages over 89.
 
 use super::{prio, Output};
+use crate::text::Shape;
 use crate::PhiType;
 use regex::Regex;
 
@@ -58,16 +59,46 @@ const DATE_CONTEXT: &[&str] = &[
     "f/u",
     "followup",
     "follow-up",
+    "arrives",
+    "arriving",
+    "returns",
+    "returning",
+    "expected",
+    "planned",
+    "booked",
+    "since",
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+    "mon",
+    "tue",
+    "tues",
+    "wed",
+    "thu",
+    "thur",
+    "thurs",
+    "fri",
+    "sat",
+    "sun",
+    "dated",
+    "effective",
+    "visited",
+    "seen",
+    "dos",
 ];
 
 #[derive(Debug)]
 pub struct Dates {
     written: Regex,
-    month_hint: aho_corasick::AhoCorasick,
     numeric: Regex,
     short: Regex,
     age_after: Regex,
     age_before: Regex,
+    age_words: Regex,
 }
 
 impl Dates {
@@ -79,30 +110,50 @@ impl Dates {
         );
         Dates {
             written: Regex::new(&written).expect("static regex"),
-            month_hint: aho_corasick::AhoCorasick::builder()
-                .ascii_case_insensitive(true)
-                .build(["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"])
-                .expect("static automaton"),
+
             numeric: Regex::new(r"(?-u:\b)\d{4}[-/.]\d{1,2}[-/.]\d{1,2}(?-u:\b)|(?-u:\b)\d{1,2}/\d{1,2}/(?:\d{4}|\d{2})(?-u:\b)|(?-u:\b)\d{1,2}-\d{1,2}-(?:\d{4}|\d{2})(?-u:\b)|(?-u:\b)\d{1,2}\.\d{1,2}\.(?:\d{4}|\d{2})(?-u:\b)|(?-u:\b)\d{1,2}[/.-]\d{4}(?-u:\b)|(?-u:\b)\d{8}(?-u:\b)").expect("static regex"),
             short: Regex::new(r"(?-u:\b)\d{1,2}[/-]\d{1,2}(?-u:\b)").expect("static regex"),
             age_after: Regex::new(r"(?i)(?-u:\b)(9\d|1[0-2]\d)\s?-?\s?(?:years?|yrs?|yo|y/o|y\.o\.?|year-old|yr-old|-year-old|years?-old)(?-u:\b)|(?-u:\b)(9\d|1[0-2]\d)\s?[MF](?-u:\b)").expect("static regex"),
+            age_words: Regex::new(r"(?i)(?-u:\b)(?:ninety(?:[- ](?:one|two|three|four|five|six|seven|eight|nine))?|one hundred(?:[- ](?:and[- ])?(?:one|two|three|four|five|six|seven|eight|nine|ten))?|a hundred|centenarian|nonagenarian)(?:[- ]years?[- ]old|[- ]year-old|[- ]yo)?(?-u:\b)").expect("static regex"),
             age_before: Regex::new(r"(?i)(?-u:\b)(?:age|aged|ages|turned|turning|turns|age:)\s*:?\s*(9\d|1[0-2]\d)(?-u:\b)").expect("static regex"),
         }
     }
 
     /// Pushes dates and ages; returns the date hits for the registered-date matcher.
+    #[cfg(test)]
     pub fn detect(&self, text: &str, out: &mut Output) -> Vec<DateHit> {
-        let hits = self.find(text);
+        self.detect_shaped(text, &Shape::of(text), out)
+    }
+
+    /// Pushes dates and ages; returns the date hits for the registered-date matcher.
+    pub fn detect_shaped(&self, text: &str, shape: &Shape, out: &mut Output) -> Vec<DateHit> {
+        let hits = self.find_shaped(text, shape);
         for &(s, e, _) in &hits {
             out.push(PhiType::Date, s, e, prio::DATE);
         }
-        self.ages(text, out);
+        self.ages(text, shape, out);
         hits
     }
 
-    fn ages(&self, text: &str, out: &mut Output) {
+    fn ages(&self, text: &str, shape: &Shape, out: &mut Output) {
+        let lower_hint =
+            ["inety", "undred", "genarian", "INETY", "UNDRED", "GENARIAN"].iter().any(|h| text.contains(h));
+        if lower_hint {
+            for m in self.age_words.find_iter(text) {
+                // only the number words, not "years old"
+                let s = m.as_str();
+                let lower = s.to_ascii_lowercase();
+                let cut =
+                    ["-year", " year", "-yo", " yo"].iter().filter_map(|p| lower.find(p)).min().unwrap_or(s.len());
+                let is_age = cut < s.len() || lower.contains("centenarian") || lower.contains("nonagenarian");
+                if is_age {
+                    out.push(PhiType::Age, m.start(), m.start() + cut, prio::DATE);
+                }
+            }
+        }
         if text.bytes().any(|b| b == b'9' || b == b'1') {
-            for m in self.age_after.find_iter(text) {
+            let after = shape.age_like.then(|| self.age_after.find_iter(text));
+            for m in after.into_iter().flatten() {
                 let s = m.as_str();
                 let n = s.bytes().take_while(u8::is_ascii_digit).count();
                 let rest = s[n..].trim();
@@ -123,12 +174,18 @@ impl Dates {
     }
 
     /// All date mentions: (start, end, parsed (y, m, d) where y/d may be 0 when absent).
+    #[cfg(test)]
     pub fn find(&self, text: &str) -> Vec<DateHit> {
+        self.find_shaped(text, &Shape::of(text))
+    }
+
+    /// All date mentions given the message's [`Shape`].
+    pub fn find_shaped(&self, text: &str, shape: &Shape) -> Vec<DateHit> {
         let mut v = Vec::new();
-        if !text.bytes().any(|b| b.is_ascii_digit()) {
+        if shape.digits == 0 {
             return v;
         }
-        let month_like = self.month_hint.is_match(text);
+        let month_like = shape.month_word;
         let written = month_like.then(|| self.written.find_iter(text));
         for m in written.into_iter().flatten() {
             let s = m.as_str();
@@ -143,7 +200,8 @@ impl Dates {
             }
             v.push((m.start(), m.end(), parse_written(s)));
         }
-        for m in self.numeric.find_iter(text) {
+        let numeric = (shape.digit_sep_digit || shape.digits >= 8).then(|| self.numeric.find_iter(text));
+        for m in numeric.into_iter().flatten() {
             if glued(text, m.start(), m.end()) {
                 continue;
             }
@@ -151,7 +209,8 @@ impl Dates {
                 v.push((m.start(), m.end(), Some(ymd)));
             }
         }
-        for m in self.short.find_iter(text) {
+        let short = shape.digit_sep_digit.then(|| self.short.find_iter(text));
+        for m in short.into_iter().flatten() {
             if glued(text, m.start(), m.end()) {
                 continue;
             }

@@ -1,9 +1,10 @@
 //! Embedded word lists: the name dictionary, common words, medical eponyms and the medical
 //! nouns that mark an eponym use ("Murphy's sign", "Blake drain", "Ivor Lewis esophagectomy").
 
-use crate::text::FastSet;
+use crate::text::FastMap;
 
 static NAMES: &str = include_str!("../../data/names.txt");
+static NAMES_EXTRA: &str = include_str!("../../data/names_extra.txt");
 static COMMON: &str = include_str!("../../data/common_words.txt");
 static EPONYMS: &str = include_str!("../../data/eponyms.txt");
 
@@ -186,6 +187,56 @@ const MEDICAL_NOUNS: &[&str] = &[
     "ophthalmopathy",
 ];
 
+/// Two-word eponyms and institutions whose words are also person names.
+const EPONYM_PHRASES: &[(&str, &str)] = &[
+    ("ivor", "lewis"),
+    ("jackson", "pratt"),
+    ("johns", "hopkins"),
+    ("grey", "turner"),
+    ("mary", "joseph"),
+    ("guillain", "barre"),
+    ("child", "pugh"),
+    ("swan", "ganz"),
+    ("mallory", "weiss"),
+    ("zollinger", "ellison"),
+    ("budd", "chiari"),
+    ("stevens", "johnson"),
+    ("lloyd", "davies"),
+    ("milligan", "morgan"),
+    ("cormack", "lehane"),
+    ("clavien", "dindo"),
+    ("salter", "harris"),
+    ("hill", "sachs"),
+    ("brown", "sequard"),
+    ("bair", "hugger"),
+    ("da", "vinci"),
+    ("mayo", "clinic"),
+    ("cleveland", "clinic"),
+    ("mount", "sinai"),
+    ("cedars", "sinai"),
+    ("virginia", "mason"),
+    ("sister", "mary"),
+    ("graham", "patch"),
+    ("smith", "nephew"),
+    ("boston", "scientific"),
+    ("johnson", "johnson"),
+    ("roux", "en"),
+    ("ladd", "bands"),
+    ("lund", "browder"),
+    ("wolff", "parkinson"),
+    ("parkinson", "white"),
+    ("arnold", "chiari"),
+    ("dubin", "johnson"),
+    ("peutz", "jeghers"),
+    ("osler", "weber"),
+    ("weber", "rendu"),
+    ("hodgkin", "lymphoma"),
+    ("charcot", "marie"),
+    ("marie", "tooth"),
+    ("kasabach", "merritt"),
+    ("von", "willebrand"),
+];
+
 /// Words of organisation names ("Washington Hospital Center", "Mayo Clinic"): not persons.
 const ORG_WORDS: &[&str] = &[
     "hospital",
@@ -239,10 +290,27 @@ const ORG_WORDS: &[&str] = &[
 /// The embedded dictionaries, parsed once.
 #[derive(Debug)]
 pub struct Lexicon {
-    names: FastSet<&'static str>,
-    common: FastSet<&'static str>,
-    eponyms: FastSet<&'static str>,
-    medical_nouns: FastSet<&'static str>,
+    /// Every listed word → bit set of the lists it is in (one hash lookup per word).
+    flags: FastMap<&'static str, u32>,
+}
+
+/// Bits of [`Lexicon::flags`].
+pub mod flag {
+    pub const NAME: u32 = 1;
+    pub const COMMON: u32 = 1 << 1;
+    pub const EPONYM: u32 = 1 << 2;
+    pub const MEDICAL_NOUN: u32 = 1 << 3;
+    pub const ORG: u32 = 1 << 4;
+    pub const HONORIFIC: u32 = 1 << 5;
+    pub const STAFF: u32 = 1 << 6;
+    pub const RELATION: u32 = 1 << 7;
+    pub const PATIENT: u32 = 1 << 8;
+    pub const PATIENT_STRONG: u32 = 1 << 9;
+    pub const PARTICLE: u32 = 1 << 10;
+    pub const FUNCTION_WORD: u32 = 1 << 11;
+    pub const STATE_CODE: u32 = 1 << 12;
+    pub const ARTICLE: u32 = 1 << 13;
+    pub const POST_VERB: u32 = 1 << 14;
 }
 
 fn words_of(src: &'static str) -> impl Iterator<Item = &'static str> {
@@ -251,37 +319,56 @@ fn words_of(src: &'static str) -> impl Iterator<Item = &'static str> {
 
 impl Lexicon {
     pub fn new() -> Lexicon {
-        Lexicon {
-            names: words_of(NAMES).collect(),
-            common: words_of(COMMON).collect(),
-            eponyms: words_of(EPONYMS).collect(),
-            medical_nouns: MEDICAL_NOUNS.iter().copied().collect(),
+        let mut l = Lexicon { flags: FastMap::default() };
+        l.add(words_of(NAMES).chain(words_of(NAMES_EXTRA)), flag::NAME);
+        l.add(words_of(COMMON), flag::COMMON);
+        l.add(words_of(EPONYMS), flag::EPONYM);
+        l.add(MEDICAL_NOUNS.iter().copied(), flag::MEDICAL_NOUN);
+        l.add(ORG_WORDS.iter().copied(), flag::ORG);
+        l
+    }
+
+    /// Adds words (lowercase, folded) to a list.
+    pub fn add(&mut self, words: impl IntoIterator<Item = &'static str>, bit: u32) {
+        for w in words {
+            *self.flags.entry(w).or_insert(0) |= bit;
         }
     }
 
-    /// In the given-name / surname dictionary (folded form).
+    /// The lists a folded word is in.
+    pub fn flags(&self, folded: &str) -> u32 {
+        self.flags.get(folded).copied().unwrap_or(0)
+    }
+
+    /// In the given-name / surname dictionary (folded form); hyphenated names by their parts.
     pub fn is_name(&self, folded: &str) -> bool {
-        self.names.contains(folded)
-            || folded.split('-').filter(|p| !p.is_empty()).all(|p| p.len() > 1 && self.names.contains(p))
-                && folded.contains('-')
+        self.flags(folded) & flag::NAME != 0
+            || folded.contains('-')
+                && folded.split('-').filter(|p| !p.is_empty()).all(|p| p.len() > 1 && self.flags(p) & flag::NAME != 0)
     }
 
     pub fn is_common(&self, folded: &str) -> bool {
-        self.common.contains(folded)
+        self.flags(folded) & flag::COMMON != 0
     }
 
     pub fn is_eponym(&self, folded: &str) -> bool {
-        self.eponyms.contains(folded) || (folded.contains('-') && folded.split('-').any(|p| self.eponyms.contains(p)))
+        self.flags(folded) & flag::EPONYM != 0
+            || (folded.contains('-') && folded.split('-').any(|p| self.flags(p) & flag::EPONYM != 0))
+    }
+
+    /// Two consecutive words forming a known eponym or institution.
+    pub fn is_eponym_phrase(&self, a: &str, b: &str) -> bool {
+        EPONYM_PHRASES.iter().any(|(x, y)| *x == a && *y == b)
     }
 
     /// A word of an organisation name ("Hospital", "Clinic").
     pub fn is_org_word(&self, folded: &str) -> bool {
-        ORG_WORDS.contains(&folded)
+        self.flags(folded) & flag::ORG != 0
     }
 
     /// A medical noun (or a surgical "-ectomy/-otomy/-plasty…" word).
     pub fn is_medical_noun(&self, folded: &str) -> bool {
-        self.medical_nouns.contains(folded)
+        self.flags(folded) & flag::MEDICAL_NOUN != 0
             || ["ectomy", "otomy", "ostomy", "plasty", "pexy", "rrhaphy", "scopy", "itis", "oma"]
                 .iter()
                 .any(|s| folded.len() > s.len() + 2 && folded.ends_with(s))

@@ -29,6 +29,8 @@ impl Output {
 /// Priorities used when overlapping candidates are united (higher decides the type).
 pub mod prio {
     pub const REGISTERED: u8 = 9;
+    /// A registered name inside an email or URL keeps the contact type.
+    pub const REGISTERED_NAME: u8 = 4;
     pub const CONTACT: u8 = 8;
     pub const STRONG_NUMBER: u8 = 7;
     pub const DATE: u8 = 6;
@@ -70,9 +72,10 @@ impl Detectors {
             return;
         }
         self.contact.detect(text, out);
-        self.numbers.detect(text, out);
-        let date_hits = self.dates.detect(text, out);
-        self.address.detect(text, out);
+        let shape = crate::text::Shape::of(text);
+        self.numbers.detect_shaped(text, &shape, out);
+        let date_hits = self.dates.detect_shaped(text, &shape, out);
+        self.address.detect_shaped(text, &shape, out);
         let words = crate::text::words(text);
         self.names.detect(text, &words, config, out);
         if let Some(p) = patient {

@@ -2,16 +2,16 @@
 //! "Last, First" lists, initials with a surname — while leaving medical eponyms and (by
 //! configuration) staff names after "Dr." untouched.
 
-use super::eponyms::Lexicon;
+use super::eponyms::{flag, Lexicon};
 use super::{prio, Output};
 use crate::text::{at_clause_start, Word};
 use crate::{PhiType, RedactorConfig};
 
-const HONORIFICS: &[&str] = &[
+static HONORIFICS: &[&str] = &[
     "mr", "mrs", "ms", "miss", "mx", "mister", "missus", "madam", "sr", "sra", "srta", "señor", "senor", "señora",
     "senora", "herr", "frau", "mme", "mlle", "monsieur", "madame", "sig", "sig.ra",
 ];
-const STAFF: &[&str] = &[
+static STAFF: &[&str] = &[
     "dr",
     "doctor",
     "prof",
@@ -31,7 +31,7 @@ const STAFF: &[&str] = &[
     "tech",
     "pa",
 ];
-const RELATIONS: &[&str] = &[
+static RELATIONS: &[&str] = &[
     "wife",
     "husband",
     "son",
@@ -103,32 +103,32 @@ const RELATIONS: &[&str] = &[
     "widower",
 ];
 /// Patient or contact words: the capitalized words right after them are a name.
-const PATIENT: &[&str] = &[
+static PATIENT: &[&str] = &[
     "pt", "patient", "name", "re", "matches", "named", "called", "aka", "call", "contact", "visitor", "family",
     "signed", "for", "on", "from", "with", "and", "to", "msg", "update", "reach", "tell", "ask", "told", "asked",
     "about", "of",
 ];
 /// Strong subset of PATIENT: name even if the word is ambiguous or unknown.
-const PATIENT_STRONG: &[&str] =
+static PATIENT_STRONG: &[&str] =
     &["pt", "patient", "name", "re", "matches", "named", "called", "aka", "visitor", "signed"];
-const PARTICLES: &[&str] = &[
+static PARTICLES: &[&str] = &[
     "da", "de", "del", "della", "di", "du", "van", "von", "der", "den", "le", "la", "bin", "ibn", "al", "el", "dos",
-    "das", "do", "y", "ben", "bint", "ter", "ten", "st",
+    "das", "do", "y", "ben", "bint", "ter", "ten", "st", "o", "ni", "nic", "mac", "ua", "ap", "dona", "don", "doña",
 ];
 /// Never part of a name, whatever the dictionary says.
-const FUNCTION_WORDS: &[&str] = &[
+static FUNCTION_WORDS: &[&str] = &[
     "the", "a", "an", "and", "or", "of", "in", "on", "at", "to", "for", "with", "is", "was", "this", "that", "it",
     "we", "he", "she", "they", "you", "i", "be", "are", "were", "as", "by", "from", "but", "if", "so", "not", "no",
     "yes", "ok", "all", "any", "our", "his", "her", "their",
 ];
 /// US state codes: "Vallejo, LA" is a place.
-const STATE_CODES: &[&str] = &[
+static STATE_CODES: &[&str] = &[
     "al", "ak", "az", "ar", "ca", "co", "ct", "de", "dc", "fl", "ga", "hi", "id", "il", "in", "ia", "ks", "ky", "la",
     "me", "md", "ma", "mi", "mn", "ms", "mo", "mt", "ne", "nv", "nh", "nj", "nm", "ny", "nc", "nd", "oh", "ok", "or",
     "pa", "ri", "sc", "sd", "tn", "tx", "ut", "vt", "va", "wa", "wv", "wi", "wy", "pr",
 ];
-const ARTICLES: &[&str] = &["the", "a", "an", "this", "that", "his", "her", "their", "our", "its"];
-const POST_VERBS: &[&str] = &[
+static ARTICLES: &[&str] = &["the", "a", "an", "this", "his", "her", "their", "our", "its"];
+static POST_VERBS: &[&str] = &[
     "went",
     "got",
     "can",
@@ -215,40 +215,55 @@ enum Trigger {
 
 impl Names {
     pub fn new() -> Names {
-        Names { lex: Lexicon::new() }
+        let mut lex = Lexicon::new();
+        lex.add(HONORIFICS.iter().copied(), flag::HONORIFIC);
+        lex.add(STAFF.iter().copied(), flag::STAFF);
+        lex.add(RELATIONS.iter().copied(), flag::RELATION);
+        lex.add(PATIENT.iter().copied(), flag::PATIENT);
+        lex.add(PATIENT_STRONG.iter().copied(), flag::PATIENT_STRONG);
+        lex.add(PARTICLES.iter().copied(), flag::PARTICLE);
+        lex.add(FUNCTION_WORDS.iter().copied(), flag::FUNCTION_WORD);
+        lex.add(STATE_CODES.iter().copied(), flag::STATE_CODE);
+        lex.add(ARTICLES.iter().copied(), flag::ARTICLE);
+        lex.add(POST_VERBS.iter().copied(), flag::POST_VERB);
+        Names { lex }
     }
 
-    fn classify(&self, w: &Word<'_>, next_is_cap: bool) -> Cls {
-        let f = w.folded.as_str();
+    fn has(&self, bit: u32, folded: &str) -> bool {
+        self.lex.flags(folded) & bit != 0
+    }
+
+    fn classify(&self, w: &Word<'_>, fl: u32, next_is_cap: bool) -> Cls {
+        let f = w.folded.as_ref();
         if w.initial && w.cap {
             return Cls::I;
         }
         if !w.cap {
-            if PARTICLES.contains(&f) && next_is_cap {
+            if next_is_cap && fl & flag::PARTICLE != 0 {
                 return Cls::P;
             }
             return Cls::C;
         }
-        if w.allcaps && PARTICLES.contains(&f) && next_is_cap {
+        if next_is_cap && fl & flag::PARTICLE != 0 {
             return Cls::P;
         }
         let letters = w.text.chars().count();
-        if HONORIFICS.contains(&f)
-            || STAFF.contains(&f)
-            || RELATIONS.contains(&f)
-            || FUNCTION_WORDS.contains(&f)
-            || PATIENT_STRONG.contains(&f)
-        {
+        // "Zero-degree", "Roux-en-Y": a hyphenated word with a lowercase part is not a name
+        if w.text.contains('-') && w.text.split('-').skip(1).any(|p| p.starts_with(|c: char| c.is_lowercase())) {
+            return Cls::C;
+        }
+        if fl & (flag::HONORIFIC | flag::STAFF | flag::RELATION | flag::FUNCTION_WORD | flag::PATIENT_STRONG) != 0 {
             return Cls::C;
         }
         if letters < 2 {
             return Cls::C;
         }
-        let name = self.lex.is_name(f);
-        let common = self.lex.is_common(f);
-        let epo = self.lex.is_eponym(f);
+        let hyphen = f.contains('-');
+        let name = fl & flag::NAME != 0 || (hyphen && self.lex.is_name(f));
+        let common = fl & flag::COMMON != 0;
+        let epo = fl & flag::EPONYM != 0 || (hyphen && self.lex.is_eponym(f));
         if w.allcaps && letters < 3 {
-            let ok = name && !common && !STATE_CODES.contains(&f);
+            let ok = name && !common && fl & flag::STATE_CODE == 0;
             return if ok { Cls::A } else { Cls::C };
         }
         if w.allcaps && common {
@@ -268,15 +283,25 @@ impl Names {
         if n == 0 {
             return;
         }
+        let fl: Vec<u32> = words.iter().map(|w| self.lex.flags(&w.folded)).collect();
         let mut cls = Vec::with_capacity(n);
         for i in 0..n {
             let next_cap = words.get(i + 1).is_some_and(|w| w.cap);
-            cls.push(self.classify(&words[i], next_cap));
+            cls.push(self.classify(&words[i], fl[i], next_cap));
+        }
+        // multi-word eponyms and institutions ("Ivor Lewis", "Johns Hopkins", "Grey Turner")
+        for i in 0..n.saturating_sub(1) {
+            if cls[i] != Cls::C && self.lex.is_eponym_phrase(&words[i].folded, &words[i + 1].folded) {
+                cls[i] = Cls::E;
+                cls[i + 1] = Cls::E;
+            }
         }
         // a capitalized common word right after "guarantor", "Mr"… is a name ("Will")
         for i in 0..n {
-            if cls[i] == Cls::C && words[i].cap && !words[i].allcaps && words[i].text.chars().count() >= 2 {
-                let t = self.trigger(text, words, i);
+            let f = words[i].folded.as_ref();
+            let is_role = self.has(flag::HONORIFIC | flag::STAFF | flag::RELATION | flag::PATIENT, f);
+            if cls[i] == Cls::C && words[i].cap && !words[i].allcaps && words[i].text.chars().count() >= 2 && !is_role {
+                let t = self.trigger(text, words, &fl, i);
                 if t == Trigger::Strong || t == Trigger::Honorific {
                     cls[i] = Cls::U;
                 }
@@ -286,13 +311,15 @@ impl Names {
         let mut runs: Vec<(usize, usize)> = Vec::new();
         let mut i = 0;
         while i < n {
-            if cls[i] == Cls::C || cls[i] == Cls::P {
+            // a run may open with a capitalized particle ("De Souza", "Ó Súilleabháin")
+            let opens = cls[i] != Cls::C && (cls[i] != Cls::P || words[i].cap);
+            if !opens {
                 i += 1;
                 continue;
             }
             let start = i;
             let mut end = i + 1;
-            while end < n && cls[end] != Cls::C && joinable(text, &words[end - 1], &words[end], cls[end - 1]) {
+            while end < n && cls[end] != Cls::C && self.joinable(text, &words[end - 1], &words[end], cls[end - 1]) {
                 end += 1;
                 if words[end - 1].possessive {
                     break;
@@ -307,7 +334,7 @@ impl Names {
         }
         let mut accepted = vec![false; runs.len()];
         for (ri, &(a, b)) in runs.iter().enumerate() {
-            let trig = self.trigger(text, words, a);
+            let trig = self.trigger(text, words, &fl, a);
             if trig == Trigger::Staff {
                 let end = (a + 2).min(b);
                 let (s, e) = (words[a].start, words[end - 1].end);
@@ -327,12 +354,33 @@ impl Names {
                 // handled by accept
             }
         }
-        // lowercase names after a strong trigger ("Patient: iseoluwa owolabi")
-        for i in 0..n {
-            if words[i].cap || !self.lex.is_name(&words[i].folded) || self.lex.is_common(&words[i].folded) {
+        // name lists: "Harold and Maude Finch", "Rosa, Miguel and Carmen"
+        for ri in (0..runs.len()).rev() {
+            if accepted[ri] || ri + 1 >= runs.len() || !accepted[ri + 1] {
                 continue;
             }
-            let t = self.trigger(text, words, i);
+            let (a, b) = runs[ri];
+            let (a2, _) = runs[ri + 1];
+            let namey = cls[a..b].iter().all(|c| matches!(c, Cls::D | Cls::A | Cls::U | Cls::P | Cls::I));
+            if !namey || !cls[a..b].contains(&Cls::D) {
+                continue;
+            }
+            let between = text.get(words[b - 1].full_end..words[a2].start).unwrap_or("");
+            let t = between.trim();
+            if matches!(t, "," | "&" | "and" | "or" | ", and" | "y" | "et" | "und") {
+                accepted[ri] = true;
+                out.push(PhiType::Name, words[a].start, words[b - 1].end, prio::NAME);
+            }
+        }
+        // lowercase names after a strong trigger ("Patient: iseoluwa owolabi")
+        for i in 1..n {
+            if words[i].cap {
+                continue;
+            }
+            if fl[i] & flag::NAME == 0 || fl[i] & flag::COMMON != 0 {
+                continue;
+            }
+            let t = self.trigger(text, words, &fl, i);
             if t == Trigger::Honorific {
                 out.push(PhiType::Name, words[i].start, words[i].end, prio::NAME);
                 continue;
@@ -365,6 +413,14 @@ impl Names {
             if g.trim() != "," || words[b1 - 1].possessive {
                 continue;
             }
+            let substantial = |a: usize, b: usize| {
+                words[a..b]
+                    .iter()
+                    .any(|w| w.text.chars().count() >= 3 || (w.cap && !w.allcaps && w.text.chars().count() >= 2))
+            };
+            if !substantial(a1, b1) || !substantial(a2, b2) {
+                continue;
+            }
             let toks: Vec<Cls> = cls[a1..b1].iter().chain(cls[a2..b2].iter()).copied().collect();
             let some_name = toks.contains(&Cls::D);
             let all_namey = toks.iter().all(|c| matches!(c, Cls::D | Cls::A | Cls::U | Cls::I | Cls::P));
@@ -382,7 +438,7 @@ impl Names {
     }
 
     /// Context word right before word `a` (skipping "ID", "is", ":" …).
-    fn trigger(&self, text: &str, words: &[Word<'_>], a: usize) -> Trigger {
+    fn trigger(&self, text: &str, words: &[Word<'_>], fl: &[u32], a: usize) -> Trigger {
         let mut k = a;
         let mut skipped = 0;
         while k > 0 {
@@ -392,29 +448,27 @@ impl Names {
             if g.len() > 3 || g.chars().any(|c| !matches!(c, ' ' | '.' | ':' | '\t' | '(' | ',')) {
                 return Trigger::None;
             }
-            if g.contains(',') && !RELATIONS.contains(&prev.folded.as_str()) {
+            let f = prev.folded.as_ref();
+            let fl = fl.get(k - 1).copied().unwrap_or(0);
+            if g.contains(',') && fl & flag::RELATION == 0 {
                 return Trigger::None;
             }
-            let f = prev.folded.as_str();
-            if HONORIFICS.contains(&f) && skipped == 0 {
+            if fl & flag::HONORIFIC != 0 && skipped == 0 {
                 return Trigger::Honorific;
             }
-            if STAFF.contains(&f) && skipped == 0 {
+            if fl & flag::STAFF != 0 && skipped == 0 {
                 return Trigger::Staff;
             }
-            if RELATIONS.contains(&f) {
-                return Trigger::Strong;
-            }
-            if PATIENT_STRONG.contains(&f) {
+            if fl & (flag::RELATION | flag::PATIENT_STRONG) != 0 {
                 return Trigger::Strong;
             }
             if f == "by"
                 && k >= 2
-                && matches!(words[k - 2].folded.as_str(), "signed" | "consented" | "consent" | "witnessed")
+                && matches!(words[k - 2].folded.as_ref(), "signed" | "consented" | "consent" | "witnessed")
             {
                 return Trigger::Strong;
             }
-            if PATIENT.contains(&f) {
+            if fl & flag::PATIENT != 0 {
                 return Trigger::Weak;
             }
             if skipped < 1 && matches!(f, "id" | "is" | "name" | "by" | "today" | "named") {
@@ -454,14 +508,20 @@ impl Names {
         let after = &text[last.full_end..];
         // "Caprini 5", "Apgar 9": a single word followed by a number is a score
         if len == 1 && after.trim_start().starts_with(|c: char| c.is_ascii_digit()) && !after.starts_with(',') {
-            let t = after.trim_start();
-            let is_age = t.len() > 2 && (t.contains("y/o") || t.contains("yo") || t.contains("year"));
+            let t: String = after.trim_start().chars().take(10).collect();
+            let digits = t.chars().take_while(char::is_ascii_digit).count();
+            let unit = t[digits..].trim_start_matches([' ', '-']);
+            let is_age = ["y/o", "yo", "year", "yr", "M", "F"].iter().any(|u| unit.starts_with(u));
             if !is_age && trig != Trigger::Strong {
                 return false;
             }
         }
         // "the Whipple", "a Blake drain"
-        if a > 0 && ARTICLES.contains(&words[a - 1].folded.as_str()) && !words[a - 1].cap && trig != Trigger::Strong {
+        if a > 0
+            && self.has(flag::ARTICLE, words[a - 1].folded.as_ref())
+            && !words[a - 1].cap
+            && trig != Trigger::Strong
+        {
             return false;
         }
         // "19 Fr Blake", "16 Fr Foley": after a number it is a size or a device
@@ -504,8 +564,12 @@ impl Names {
             && d + amb >= 1
             && d + amb + unk + epo + initials + run.iter().filter(|c| **c == Cls::P).count() == len
         {
-            // "Bill Barrett", "Jason Lewis", "Timothy Cushing": name + eponym-looking surname
-            return d + amb + unk >= 1 && (d >= 1 || amb >= 2 || unk >= 1 || post || trig == Trigger::Weak);
+            // "Bill Barrett", "Jason Lewis", "Timothy Cushing": name + eponym-looking surname;
+            // but two eponym-names alone ("Ivor Lewis", "Jackson Pratt") are a procedure
+            let amb_epo =
+                words[a..b].iter().zip(run).filter(|(w, c)| **c == Cls::A && self.lex.is_eponym(&w.folded)).count();
+            let amb_common = amb - amb_epo;
+            return d >= 1 || (amb_common >= 1 && amb >= 2) || unk >= 1 || post || trig == Trigger::Weak;
         }
         if len >= 2 && unk >= 2 && epo == 0 && (post || trig == Trigger::Weak) {
             return true;
@@ -522,14 +586,14 @@ impl Names {
         let next = words.get(b);
         if let Some(nx) = next {
             let g = gap(text, last, nx);
-            let f = nx.folded.as_str();
-            if last.possessive && RELATIONS.contains(&f) {
+            let f = nx.folded.as_ref();
+            if last.possessive && self.has(flag::RELATION, f) {
                 return true;
             }
-            if g.trim() == "(" && RELATIONS.contains(&f) {
+            if g.trim() == "(" && self.has(flag::RELATION, f) {
                 return true;
             }
-            if g.trim().is_empty() && POST_VERBS.contains(&f) {
+            if g.trim().is_empty() && self.has(flag::POST_VERB, f) {
                 return true;
             }
             if last.possessive
@@ -587,18 +651,20 @@ pub fn gap<'t>(text: &'t str, a: &Word<'_>, b: &Word<'_>) -> &'t str {
     text.get(a.full_end..b.start).unwrap_or("")
 }
 
-fn joinable(text: &str, a: &Word<'_>, b: &Word<'_>, a_cls: Cls) -> bool {
-    if !b.cap && !b.initial && a_cls != Cls::P && !PARTICLES.contains(&b.folded.as_str()) {
-        return false;
+impl Names {
+    fn joinable(&self, text: &str, a: &Word<'_>, b: &Word<'_>, a_cls: Cls) -> bool {
+        if !b.cap && !b.initial && a_cls != Cls::P && !self.has(flag::PARTICLE, b.folded.as_ref()) {
+            return false;
+        }
+        if a.possessive {
+            return false;
+        }
+        let g = gap(text, a, b);
+        if a_cls == Cls::I {
+            return g == "." || g == ". " || g == ".  ";
+        }
+        !g.is_empty() && g.len() <= 2 && g.chars().all(|c| c == ' ')
     }
-    if a.possessive {
-        return false;
-    }
-    let g = gap(text, a, b);
-    if a_cls == Cls::I {
-        return g == "." || g == ". " || g == ".  ";
-    }
-    !g.is_empty() && g.len() <= 2 && g.chars().all(|c| c == ' ')
 }
 
 #[cfg(test)]
@@ -632,6 +698,31 @@ mod tests {
         assert_eq!(names("Ryohei Sato is 62 y/o male"), vec!["Ryohei Sato"]);
         assert_eq!(names("Patient: iseoluwa owolabi | 93 M"), vec!["iseoluwa owolabi"]);
         assert_eq!(names("Alert: Timothy Cushing age 78"), vec!["Timothy Cushing"]);
+    }
+
+    #[test]
+    fn lists_particles_and_unknown_names_in_context() {
+        assert_eq!(names("Harold and Maude Finch are the parents."), vec!["Harold", "Maude Finch"]);
+        assert_eq!(names("Ronan Ó Súilleabháin is next"), vec!["Ronan Ó Súilleabháin"]);
+        assert_eq!(names("Spouse: Hyun-woo Park."), vec!["Hyun-woo Park"]);
+        assert_eq!(names("The aunt (Rosalind Featherstonehaugh) wants updates"), vec!["Rosalind Featherstonehaugh"]);
+        assert_eq!(names("Quick update for Leilani Kahananui's family"), vec!["Leilani Kahananui"]);
+        assert_eq!(names("Her neighbor, Mrs. Kowalski, drove her in."), vec!["Kowalski"]);
+    }
+
+    #[test]
+    fn institutions_and_phrases_untouched() {
+        for t in [
+            "Washington Hospital Center sent the records.",
+            "Sent to Mayo Clinic for a second opinion.",
+            "Ivor Lewis or McKeown? Attending prefers Ivor Lewis.",
+            "Zero-degree Hopkins rod lens; Jackson-Pratt drain",
+            "Sister Mary Joseph nodule noted; Grey Turner sign absent.",
+            "Age 67, GCS 15, Caprini 6, Wells 4.",
+            "Lower midline incision, Balfour retractor.",
+        ] {
+            assert!(names(t).is_empty(), "{t}: {:?}", names(t));
+        }
     }
 
     #[test]

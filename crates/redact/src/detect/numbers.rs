@@ -3,17 +3,16 @@
 
 use super::{prio, Output};
 use crate::text::FastMap;
+use crate::text::Shape;
 use crate::PhiType;
 use regex::Regex;
 
 #[derive(Debug)]
 pub struct Numbers {
-    ssn: Regex,
     phone: Regex,
     chain: Regex,
-    mbi: Regex,
-    keywords: FastMap<&'static str, Ctx>,
-    unit: Regex,
+    /// keyword → (what it announces, whether it ends a two-word phrase)
+    keywords: FastMap<&'static str, (Option<Ctx>, bool)>,
 }
 
 /// Context words (lowercase; two-word phrases joined by one space) and what they announce.
@@ -203,12 +202,18 @@ enum Ctx {
 impl Numbers {
     pub fn new() -> Numbers {
         Numbers {
-            ssn: Regex::new(r"(?-u:\b)\d{3}-\d{2}-\d{4}(?-u:\b)").expect("static regex"),
             phone: Regex::new(r"(?:\+1[\s.-]?|(?-u:\b)1[\s.-])?(?:\(\d{3}\)\s?|(?-u:\b)\d{3}[\s.-]?)\d{3}[\s.-]?\d{4}(?-u:\b)|\+\d{1,3}(?:[\s.-]?\d{2,5}){2,5}(?-u:\b)").expect("static regex"),
             chain: Regex::new(r"(?-u:\b)[A-Z]?\d{1,6}(?: \d{1,6})+(?-u:\b)").expect("static regex"),
-            mbi: Regex::new(r"(?-u:\b)[1-9][AC-HJKMNP-RT-Y][AC-HJKMNP-RT-Y0-9]\d-?[AC-HJKMNP-RT-Y][AC-HJKMNP-RT-Y0-9]\d-?[AC-HJKMNP-RT-Y]{2}\d{2}(?-u:\b)").expect("static regex"),
-            keywords: KEYWORDS.iter().copied().collect(),
-            unit: Regex::new(r"^\s?(?:mL|ml|L|mg|mcg|µg|ug|g|gm|kg|lbs?|units?|U|IU|mmHg|cc|mm|cm|m|%|mEq|mmol|min|mins|sec|hrs?|h|bpm|J|Fr|°|ng|pg|dL|x)(?-u:\b)").expect("static regex"),
+            keywords: {
+                let mut m: FastMap<&'static str, (Option<Ctx>, bool)> = FastMap::default();
+                for &(k, ctx) in KEYWORDS {
+                    m.entry(k).or_insert((None, false)).0 = Some(ctx);
+                    if let Some((_, tail)) = k.rsplit_once(' ') {
+                        m.entry(tail).or_insert((None, false)).1 = true;
+                    }
+                }
+                m
+            },
         }
     }
 
@@ -224,27 +229,42 @@ impl Numbers {
             Some(i) => &window[i + 1..],
             None => window,
         };
-        let mut toks: Vec<String> = Vec::with_capacity(8);
-        for t in window.split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '#' | '/' | '\'' | '’' | '-'))) {
-            let t = t.trim_matches(['-', '/', '\'', '’']);
-            if !t.is_empty() {
-                toks.push(t.to_ascii_lowercase().replace('’', "'"));
+        // words of the window, nearest last; lowercased into small stack buffers
+        let mut toks: [&str; 12] = [""; 12];
+        let mut nt = 0;
+        for t in window.rsplit(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '#' | '/' | '\'' | '-'))) {
+            let t = t.trim_matches(['-', '/', '\'']);
+            if t.is_empty() || t.len() > 24 {
+                continue;
             }
+            if nt == toks.len() {
+                break;
+            }
+            toks[nt] = t;
+            nt += 1;
         }
         let mut generic = false;
-        let mut i = toks.len();
-        let mut phrase = String::new();
-        while i > 0 {
-            i -= 1;
-            let mut found = None;
-            if i > 0 {
-                phrase.clear();
-                phrase.push_str(&toks[i - 1]);
-                phrase.push(' ');
-                phrase.push_str(&toks[i]);
-                found = self.keywords.get(phrase.as_str()).copied();
+        let mut buf = [0u8; 50];
+        for i in 0..nt {
+            let c = toks[i].as_bytes();
+            buf[..c.len()].copy_from_slice(c);
+            buf[..c.len()].make_ascii_lowercase();
+            let (mut found, tail) = match std::str::from_utf8(&buf[..c.len()]) {
+                Ok(k) => self.keywords.get(k).copied().unwrap_or((None, false)),
+                Err(_) => (None, false),
+            };
+            if tail && i + 1 < nt {
+                // two-word phrase "previous current" ("medical record", "license plate")
+                let p = toks[i + 1].as_bytes();
+                let n = p.len() + 1 + c.len();
+                buf[..p.len()].copy_from_slice(p);
+                buf[p.len()] = b' ';
+                buf[p.len() + 1..n].copy_from_slice(c);
+                buf[..n].make_ascii_lowercase();
+                if let Some((Some(ctx), _)) = std::str::from_utf8(&buf[..n]).ok().and_then(|k| self.keywords.get(k)) {
+                    found = Some(*ctx);
+                }
             }
-            let found = found.or_else(|| self.keywords.get(toks[i].as_str()).copied());
             match found {
                 Some(Ctx::Generic) => generic = true,
                 Some(c) => return c,
@@ -259,21 +279,33 @@ impl Numbers {
     }
 
     fn followed_by_unit(&self, text: &str, end: usize) -> bool {
-        self.unit.is_match(&text[end..])
+        const UNITS: &[&str] = &[
+            "mL", "ml", "L", "mg", "mcg", "µg", "ug", "g", "gm", "kg", "lb", "lbs", "unit", "units", "U", "IU", "mmHg",
+            "cc", "mm", "cm", "m", "%", "mEq", "mmol", "min", "mins", "sec", "hr", "hrs", "h", "bpm", "J", "Fr", "°",
+            "ng", "pg", "dL", "x",
+        ];
+        let rest = text.get(end..).unwrap_or("");
+        let rest = rest.strip_prefix(' ').unwrap_or(rest);
+        if rest.starts_with(['%', '°']) || rest.starts_with("µg") {
+            return true;
+        }
+        let n = rest.bytes().take_while(u8::is_ascii_alphabetic).count();
+        n > 0 && UNITS.contains(&&rest[..n]) && !rest[n..].starts_with(|c: char| c.is_alphanumeric())
     }
 
+    #[cfg(test)]
     pub fn detect(&self, text: &str, out: &mut Output) {
-        if !text.bytes().any(|b| b.is_ascii_digit()) {
+        self.detect_shaped(text, &Shape::of(text), out);
+    }
+
+    pub fn detect_shaped(&self, text: &str, shape: &Shape, out: &mut Output) {
+        if shape.digits == 0 {
             // only letter-only VINs / band IDs remain; they need context
             self.detect_tokens(text, out);
             return;
         }
-        for m in self.ssn.find_iter(text) {
-            if !glued_digit(text, m.start(), m.end()) {
-                out.push(PhiType::Ssn, m.start(), m.end(), prio::STRONG_NUMBER);
-            }
-        }
-        for m in self.phone.find_iter(text) {
+        let phones = (shape.digits >= 10).then(|| self.phone.find_iter(text));
+        for m in phones.into_iter().flatten() {
             let s = m.as_str();
             let digits = s.bytes().filter(|b| b.is_ascii_digit()).count();
             if glued_digit(text, m.start(), m.end()) || digits < 10 {
@@ -290,11 +322,9 @@ impl Numbers {
             };
             out.push(kind, m.start(), m.end(), prio::STRONG_NUMBER);
         }
-        for m in self.mbi.find_iter(text) {
-            out.push(PhiType::HealthPlan, m.start(), m.end(), prio::STRONG_NUMBER);
-        }
         self.detect_tokens(text, out);
-        for m in self.chain.find_iter(text) {
+        let chains = shape.digit_space_digit.then(|| self.chain.find_iter(text));
+        for m in chains.into_iter().flatten() {
             let s = m.as_str();
             let digits = s.bytes().filter(|b| b.is_ascii_digit()).count();
             if glued_digit(text, m.start(), m.end()) || self.followed_by_unit(text, m.end()) {
@@ -330,6 +360,15 @@ impl Numbers {
                 continue;
             }
             if nd > 0 && self.followed_by_unit(text, end) {
+                continue;
+            }
+            // shapes that need no context: SSN "ddd-dd-dddd", Medicare MBI
+            if is_ssn_shape(s) {
+                out.push(PhiType::Ssn, start, end, prio::STRONG_NUMBER);
+                continue;
+            }
+            if is_mbi(s) {
+                out.push(PhiType::HealthPlan, start, end, prio::STRONG_NUMBER);
                 continue;
             }
             let ctx = self.context(text, start);
@@ -390,8 +429,10 @@ fn id_tokens(text: &str) -> Vec<(usize, usize)> {
         }
         let before_ok = start == 0 || !(b[start - 1] >= 0x80 || b[start - 1] == b'_');
         let after_ok = i >= b.len() || !(b[i] >= 0x80 || b[i] == b'_');
-        // only tokens holding a digit or long enough to be a letter-only VIN / band ID
-        if before_ok && after_ok && (b[start..i].iter().any(u8::is_ascii_digit) || i - start >= 5) {
+        // only tokens holding a digit, or capitals long enough to be a letter-only VIN / band ID
+        let tok = &b[start..i];
+        let keep = tok.iter().any(u8::is_ascii_digit) || (i - start >= 5 && !tok.iter().any(u8::is_ascii_lowercase));
+        if before_ok && after_ok && keep {
             out.push((start, i));
         }
     }
@@ -406,8 +447,41 @@ fn is_ratio_or_range(text: &str, start: usize, tok: &str) -> bool {
     }
     let year =
         |p: &str| p.len() == 4 && (p.starts_with("19") || p.starts_with("20")) && p.bytes().all(|c| c.is_ascii_digit());
-    let parts: Vec<&str> = tok.split('-').collect();
-    parts.len() == 2 && year(parts[0]) && year(parts[1])
+    match tok.split_once('-') {
+        Some((a, b)) => year(a) && year(b),
+        None => false,
+    }
+}
+
+/// "ddd-dd-dddd".
+fn is_ssn_shape(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 11
+        && b[3] == b'-'
+        && b[6] == b'-'
+        && b.iter().enumerate().all(|(i, c)| i == 3 || i == 6 || c.is_ascii_digit())
+}
+
+/// Medicare Beneficiary Identifier: 11 characters (dashes allowed after the 4th and 7th),
+/// C A AN N A AN N A A N N with letters excluding S, L, O, I, B, Z.
+pub fn is_mbi(s: &str) -> bool {
+    let b: Vec<u8> = s.bytes().filter(|c| *c != b'-').collect();
+    if b.len() != 11 || (s.len() != 11 && s.len() != 13) {
+        return false;
+    }
+    let alpha = |c: u8| c.is_ascii_uppercase() && !matches!(c, b'S' | b'L' | b'O' | b'I' | b'B' | b'Z');
+    let num = |c: u8| c.is_ascii_digit();
+    (b'1'..=b'9').contains(&b[0])
+        && alpha(b[1])
+        && (alpha(b[2]) || num(b[2]))
+        && num(b[3])
+        && alpha(b[4])
+        && (alpha(b[5]) || num(b[5]))
+        && num(b[6])
+        && alpha(b[7])
+        && alpha(b[8])
+        && num(b[9])
+        && num(b[10])
 }
 
 /// Type guessed from the shape of a bare number.
@@ -539,5 +613,8 @@ mod tests {
         assert!(is_dea("AB1234563"));
         assert!(!is_dea("AB1234564"));
         assert!(is_vin("1HGCM82633A004352"));
+        assert!(is_mbi("1EG4-TE5-MK73") && is_mbi("1EG4TE5MK73"));
+        assert!(!is_mbi("1EG4-TE5-MK7") && !is_mbi("0EG4TE5MK73"));
+        assert_eq!(found("MBI 1EG4-TE5-MK73 on file"), vec![(PhiType::HealthPlan, "1EG4-TE5-MK73".into())]);
     }
 }

@@ -86,7 +86,11 @@ impl PatientMatcher {
             }
         }
         m.min_id_len = m.ids.iter().map(|(s, _)| s.len()).min().unwrap_or(0);
-        m.ac = aho_corasick::AhoCorasick::new(m.ids.iter().map(|(s, _)| s.as_str())).ok();
+        m.ac = aho_corasick::AhoCorasick::builder()
+            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+            .prefilter(false)
+            .build(m.ids.iter().map(|(s, _)| s.as_str()))
+            .ok();
         m
     }
 
@@ -99,16 +103,19 @@ impl PatientMatcher {
         if self.parts.is_empty() {
             return false;
         }
-        let f = w.folded.as_str();
-        let n = f.chars().count();
-        if n < 2 {
+        let f: &str = w.folded.as_ref();
+        if f.len() < 2 {
             return false;
         }
         if self.parts.contains(f) {
             // common words ("Will", "Hope") only when capitalized
             return w.cap || !common_words().contains(f);
         }
-        if w.cap && n >= 5 && self.typo_parts.iter().any(|p| p.len().abs_diff(n) <= 1) {
+        if w.cap && f.len() >= 5 && !self.typo_parts.is_empty() {
+            let n = f.chars().count();
+            if n < 5 || !self.typo_parts.iter().any(|p| p.len().abs_diff(n) <= 1) {
+                return false;
+            }
             let fc: Vec<char> = f.chars().collect();
             return self.typo_parts.iter().any(|p| within_one_edit(p, &fc));
         }
@@ -137,7 +144,7 @@ impl PatientMatcher {
                     start = p.start;
                 }
             }
-            out.push(PhiType::Name, start, words[i].end, prio::REGISTERED);
+            out.push(PhiType::Name, start, words[i].end, prio::REGISTERED_NAME);
             // middle names / initials between two matched parts: "Wei Larry Bai", "Pranav J. Sathe"
             let mut j = i + 1;
             while j < n && j <= i + 3 {
@@ -148,7 +155,7 @@ impl PatientMatcher {
                 }
                 if matched[j] {
                     if j > i + 1 {
-                        out.push(PhiType::Name, words[i].start, words[j].end, prio::REGISTERED);
+                        out.push(PhiType::Name, words[i].start, words[j].end, prio::REGISTERED_NAME);
                     }
                     break;
                 }
@@ -175,7 +182,7 @@ impl PatientMatcher {
                         continue;
                     };
                     if chain.group_start.contains(&s) && chain.group_end.contains(&e) {
-                        out.push(*kind, chain.byte[s], chain.byte_end[e - 1], prio::REGISTERED);
+                        out.push(*kind, chain.byte[s], chain.byte[e - 1] + 1, prio::REGISTERED);
                     }
                 }
             });
@@ -236,7 +243,6 @@ fn date_digit_variants(d: Ymd) -> Vec<String> {
 struct Chain {
     norm: String,
     byte: Vec<usize>,
-    byte_end: Vec<usize>,
     group_start: Vec<usize>,
     group_end: Vec<usize>,
 }
@@ -245,7 +251,6 @@ impl Chain {
     fn clear(&mut self) {
         self.norm.clear();
         self.byte.clear();
-        self.byte_end.clear();
         self.group_start.clear();
         self.group_end.clear();
     }
@@ -255,11 +260,40 @@ impl Chain {
 /// that holds a digit and at least `min_len` characters.
 fn for_each_chain(text: &str, min_len: usize, mut f: impl FnMut(&Chain)) {
     let b = text.as_bytes();
-    let mut c = Chain::default();
+    let mut c = Chain {
+        norm: String::with_capacity(b.len()),
+        byte: Vec::with_capacity(b.len()),
+        group_start: Vec::with_capacity(8),
+        group_end: Vec::with_capacity(8),
+    };
     let mut i = 0;
     while i < b.len() {
         if !b[i].is_ascii_alphanumeric() {
             i += 1;
+            continue;
+        }
+        // prescan the run: skip it unless it holds a digit and is long enough
+        let run_start = i;
+        let mut j = i;
+        let (mut len, mut digit) = (0usize, false);
+        loop {
+            while j < b.len() && b[j].is_ascii_alphanumeric() {
+                digit |= b[j].is_ascii_digit();
+                len += 1;
+                j += 1;
+            }
+            let mut k = j;
+            while k < b.len() && k < j + 2 && matches!(b[k], b' ' | b'-' | b'.' | b'(' | b')' | b'/' | b'+') {
+                k += 1;
+            }
+            if k > j && k < b.len() && b[k].is_ascii_alphanumeric() {
+                j = k;
+            } else {
+                break;
+            }
+        }
+        if !digit || len < min_len {
+            i = j.max(run_start + 1);
             continue;
         }
         c.clear();
@@ -268,7 +302,6 @@ fn for_each_chain(text: &str, min_len: usize, mut f: impl FnMut(&Chain)) {
             while i < b.len() && b[i].is_ascii_alphanumeric() {
                 c.norm.push(char::from(b[i].to_ascii_uppercase()));
                 c.byte.push(i);
-                c.byte_end.push(i + 1);
                 i += 1;
             }
             c.group_end.push(c.norm.len());
