@@ -95,11 +95,7 @@ impl Api {
             .send()
             .await?;
         let v = Self::expect(resp, &[StatusCode::CREATED, StatusCode::OK], "create session").await?;
-        let id = v
-            .get("id")
-            .and_then(Value::as_str)
-            .ok_or("create session: no id in answer")?
-            .to_string();
+        let id = v.get("id").and_then(Value::as_str).ok_or("create session: no id in answer")?.to_string();
         let resp = self
             .http
             .put(self.url(&format!("/api/sessions/{id}/consent"))?)
@@ -111,12 +107,7 @@ impl Api {
             .send()
             .await?;
         Self::expect(resp, &[StatusCode::OK, StatusCode::NO_CONTENT], "consent").await?;
-        let resp = self
-            .http
-            .post(self.url(&format!("/api/sessions/{id}/start"))?)
-            .bearer_auth(token)
-            .send()
-            .await?;
+        let resp = self.http.post(self.url(&format!("/api/sessions/{id}/start"))?).bearer_auth(token).send().await?;
         Self::expect(resp, &[StatusCode::OK, StatusCode::NO_CONTENT], "start").await?;
         Ok(id)
     }
@@ -124,25 +115,19 @@ impl Api {
     /// Publish one text update. Ok(()) on 202; Err(kind) names the failure
     /// for the report ("HTTP 429", "timeout", "connect", ...).
     pub async fn publish(&self, token: &str, session: &str, text: &str) -> Result<(), String> {
-        let url = self
-            .url(&format!("/api/sessions/{session}/updates"))
-            .map_err(|e| e.to_string())?;
-        let resp = self
-            .http
-            .post(url)
-            .bearer_auth(token)
-            .json(&json!({"kind": "text", "text": text}))
-            .send()
-            .await
-            .map_err(|e| {
-                if e.is_timeout() {
-                    "timeout".to_string()
-                } else if e.is_connect() {
-                    "connect".to_string()
-                } else {
-                    "transport".to_string()
-                }
-            })?;
+        let url = self.url(&format!("/api/sessions/{session}/updates")).map_err(|e| e.to_string())?;
+        let resp =
+            self.http.post(url).bearer_auth(token).json(&json!({"kind": "text", "text": text})).send().await.map_err(
+                |e| {
+                    if e.is_timeout() {
+                        "timeout".to_string()
+                    } else if e.is_connect() {
+                        "connect".to_string()
+                    } else {
+                        "transport".to_string()
+                    }
+                },
+            )?;
         let status = resp.status();
         // Drain the body so the connection goes back to the pool.
         let _ = resp.bytes().await;

@@ -40,16 +40,11 @@ pub fn classify(frame: &[u8]) -> Frame {
             let end = memchr::memchr(b'"', rest)?;
             parse_rfc3339_ns(&rest[..end])
         });
-        return Frame::Update {
-            seq,
-            released_at_ns,
-        };
+        return Frame::Update { seq, released_at_ns };
     }
     match serde_json::from_slice::<serde_json::Value>(frame) {
         Ok(v) => match v.get("type").and_then(|t| t.as_str()) {
-            Some("state") => Frame::State {
-                viewers: v.get("viewers").and_then(|n| n.as_u64()),
-            },
+            Some("state") => Frame::State { viewers: v.get("viewers").and_then(|n| n.as_u64()) },
             Some(_) => Frame::Other,
             None => Frame::Malformed,
         },
@@ -158,25 +153,13 @@ mod tests {
         let f = classify(UPDATE.as_bytes());
         let expect = parse_rfc3339_ns(b"2026-05-01T12:00:00.25Z");
         assert!(expect.is_some());
-        assert_eq!(
-            f,
-            Frame::Update {
-                seq: 42,
-                released_at_ns: expect
-            }
-        );
+        assert_eq!(f, Frame::Update { seq: 42, released_at_ns: expect });
     }
 
     #[test]
     fn type_first_key_order_and_whitespace() {
         let f = classify(br#"{"type":"update","seq": 7,"update":{"seq":7,"released_at":"1970-01-01T00:00:01Z"}}"#);
-        assert_eq!(
-            f,
-            Frame::Update {
-                seq: 7,
-                released_at_ns: Some(1_000_000_000)
-            }
-        );
+        assert_eq!(f, Frame::Update { seq: 7, released_at_ns: Some(1_000_000_000) });
     }
 
     #[test]
@@ -184,10 +167,7 @@ mod tests {
         assert_eq!(classify(br#"{"type":"update","update":{}}"#), Frame::Malformed);
         assert_eq!(
             classify(br#"{"type":"update","seq":3,"update":{"released_at":"yesterday"}}"#),
-            Frame::Update {
-                seq: 3,
-                released_at_ns: None
-            }
+            Frame::Update { seq: 3, released_at_ns: None }
         );
         assert_eq!(classify(br#"{"type":"update","seq":-3}"#), Frame::Malformed);
         assert_eq!(classify(br#"{"type":"update","seq":99999999999999999999}"#), Frame::Malformed);
@@ -197,9 +177,7 @@ mod tests {
     fn state_and_other_frames() {
         assert_eq!(
             classify(br#"{"type":"state","state":"live","curtain":false,"delay_seconds":0,"viewers":1000}"#),
-            Frame::State {
-                viewers: Some(1000)
-            }
+            Frame::State { viewers: Some(1000) }
         );
         assert_eq!(classify(br#"{"type":"pong"}"#), Frame::Other);
         assert_eq!(classify(b"not json"), Frame::Malformed);
@@ -212,19 +190,13 @@ mod tests {
         // date -u -d 2000-03-01 +%s → 951868800
         assert_eq!(parse_rfc3339_ns(b"2000-03-01T00:00:00Z"), Some(951_868_800_000_000_000));
         // Leap day; date -u -d '2024-02-29 23:59:59' +%s → 1709251199
-        assert_eq!(
-            parse_rfc3339_ns(b"2024-02-29T23:59:59.5Z"),
-            Some(1_709_251_199_500_000_000)
-        );
+        assert_eq!(parse_rfc3339_ns(b"2024-02-29T23:59:59.5Z"), Some(1_709_251_199_500_000_000));
         // Nanoseconds kept, finer digits dropped.
         assert_eq!(
             parse_rfc3339_ns(b"2026-05-01T12:34:56.123456789123Z"),
             parse_rfc3339_ns(b"2026-05-01T12:34:56.123456789Z")
         );
-        assert_eq!(
-            parse_rfc3339_ns(b"2026-05-01T12:34:56.123456789Z").map(|n| n % 1_000_000_000),
-            Some(123_456_789)
-        );
+        assert_eq!(parse_rfc3339_ns(b"2026-05-01T12:34:56.123456789Z").map(|n| n % 1_000_000_000), Some(123_456_789));
         // Offsets: the same instant three ways.
         let z = parse_rfc3339_ns(b"2026-05-01T12:00:00Z");
         assert_eq!(parse_rfc3339_ns(b"2026-05-01T14:30:00+02:30"), z);

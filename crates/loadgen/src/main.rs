@@ -28,7 +28,7 @@ use tokio_tungstenite::tungstenite::http::HeaderValue;
 
 use crate::api::{split_credentials, Api, Error};
 use crate::report::{Percentiles, Report};
-use crate::viewer::{Shared, ViewerStats};
+use crate::viewer::{SeqTimes, Shared, ViewerStats};
 
 #[derive(Debug, Clone, Parser)]
 #[command(
@@ -93,9 +93,7 @@ pub struct Args {
 /// "30s", "2m", "500ms", "1h" or a bare number of seconds; at most one hour.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
-    let split = s
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(s.len());
+    let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(s.len());
     let (num, unit) = s.split_at(split);
     let n: f64 = num.parse().map_err(|_| format!("invalid duration {s:?}"))?;
     let secs = match unit {
@@ -119,9 +117,26 @@ fn log(msg: impl AsRef<str>) {
 /// redaction gate should need to touch), varied by `n`.
 pub fn update_text(n: u64, size: usize) -> String {
     const WORDS: &[&str] = &[
-        "suture", "retract", "irrigate", "cautery", "clamp", "incision", "fascia", "closure",
-        "hemostasis", "dissect", "mobilize", "ligate", "drain", "inspect", "approximate",
-        "layer", "tension", "vessel", "tissue", "plane",
+        "suture",
+        "retract",
+        "irrigate",
+        "cautery",
+        "clamp",
+        "incision",
+        "fascia",
+        "closure",
+        "hemostasis",
+        "dissect",
+        "mobilize",
+        "ligate",
+        "drain",
+        "inspect",
+        "approximate",
+        "layer",
+        "tension",
+        "vessel",
+        "tissue",
+        "plane",
     ];
     let mut s = String::with_capacity(size + 16);
     let mut i = n as usize;
@@ -196,12 +211,7 @@ async fn publish(api: &Api, token: &str, session: &str, args: &Args) -> PublishO
     let window = start.elapsed();
     let rtt = rtt.lock().map(|h| h.clone()).unwrap_or_else(|_| histogram());
     let errors = errors.lock().map(|e| e.clone()).unwrap_or_default();
-    PublishOutcome {
-        ok: ok.load(Relaxed),
-        errors,
-        window,
-        rtt,
-    }
+    PublishOutcome { ok: ok.load(Relaxed), errors, window, rtt }
 }
 
 /// Scheduling lag of this process's own runtime: how late a 10 ms timer
@@ -257,6 +267,7 @@ async fn run(args: Args, nofile: Option<u64>) -> Result<Report, Error> {
         update_frames: AtomicU64::new(0),
         unique_updates: AtomicU64::new(0),
         max_viewers_announced: AtomicU64::new(0),
+        per_seq: (0..=expected_total * 2 + 1000).map(|_| SeqTimes::new()).collect(),
     });
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut viewers = JoinSet::new();
@@ -279,25 +290,22 @@ async fn run(args: Args, nofile: Option<u64>) -> Result<Report, Error> {
     }
     let connect_secs = t_connect.elapsed().as_secs_f64();
     let connected = shared.connected.load(Relaxed);
-    log(format!(
-        "{connected}/{n} viewers connected in {connect_secs:.1} s; idle {:.1} s",
-        args.idle.as_secs_f64()
-    ));
+    log(format!("{connected}/{n} viewers connected in {connect_secs:.1} s; idle {:.1} s", args.idle.as_secs_f64()));
     tokio::time::sleep(args.idle).await;
     let rss_idle = rss("VmRSS");
 
     // Publish, measuring CPU of both processes and this runtime's lag.
     let server_cpu = pid.map(|p| sys::CpuMeter::start(p.to_string()));
+    let machine_cpu = sys::MachineMeter::start();
     let self_cpu = sys::CpuMeter::start("self".to_string());
     let probing = Arc::new(AtomicBool::new(true));
     let probe = spawn_lag_probe(probing.clone());
-    log(format!(
-        "publishing {expected_total} updates of {} B at {}/s",
-        args.size, args.rate
-    ));
+    log(format!("publishing {expected_total} updates of {} B at {}/s", args.size, args.rate));
     let published = publish(&api, &surgeon, &session, &args).await;
     let server_cpu_pct = server_cpu.and_then(|m| m.percent());
     let self_cpu_pct = self_cpu.percent();
+    let machine_cpu_pct = machine_cpu.percent();
+    let loadavg = sys::loadavg();
     let rss_after_publish = rss("VmRSS");
 
     // Tail: until every connected viewer has every accepted update, or timeout.
@@ -317,11 +325,8 @@ async fn run(args: Args, nofile: Option<u64>) -> Result<Report, Error> {
     let _ = stop_tx.send(true);
     let mut stats: Vec<ViewerStats> = Vec::with_capacity(n);
     let closing = Instant::now();
-    while let Ok(Some(r)) = tokio::time::timeout(
-        Duration::from_secs(15).saturating_sub(closing.elapsed()),
-        viewers.join_next(),
-    )
-    .await
+    while let Ok(Some(r)) =
+        tokio::time::timeout(Duration::from_secs(15).saturating_sub(closing.elapsed()), viewers.join_next()).await
     {
         if let Ok(s) = r {
             stats.push(s);
@@ -331,6 +336,14 @@ async fn run(args: Args, nofile: Option<u64>) -> Result<Report, Error> {
     viewers.abort_all();
 
     let latency = shared.latency.lock().map(|h| h.clone()).unwrap_or_else(|_| histogram());
+    let (mut first, mut spread) = (histogram(), histogram());
+    for t in shared.per_seq.iter().take(published.ok as usize + 1).skip(1) {
+        let (rel, f, l) = (t.released.load(Relaxed), t.first.load(Relaxed), t.last.load(Relaxed));
+        if f != i64::MAX && l != i64::MIN {
+            first.saturating_record(((f - rel).max(0) / 1000) as u64);
+            spread.saturating_record(((l - f).max(0) / 1000) as u64);
+        }
+    }
     Ok(report::build(report::Inputs {
         args: &args,
         nofile,
@@ -344,6 +357,10 @@ async fn run(args: Args, nofile: Option<u64>) -> Result<Report, Error> {
         publish_rtt: Percentiles::from_us(&published.rtt),
         latency: Percentiles::from_us(&latency),
         loop_lag: Percentiles::from_us(&lag),
+        first_receipt: Percentiles::from_us(&first),
+        fanout_spread: Percentiles::from_us(&spread),
+        machine_cpu_pct,
+        loadavg,
         tail_secs,
         rss_before,
         rss_idle,
@@ -366,19 +383,13 @@ fn main() -> ExitCode {
     };
     if let Some(limit) = nofile {
         if limit < u64::from(args.viewers) + 100 {
-            log(format!(
-                "warning: file-descriptor limit {limit} is below --viewers {} + 100",
-                args.viewers
-            ));
+            log(format!("warning: file-descriptor limit {limit} is below --viewers {} + 100", args.viewers));
         }
     }
     let rt = if args.threads == 1 {
         tokio::runtime::Builder::new_current_thread().enable_all().build()
     } else {
-        tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(args.threads as usize)
-            .enable_all()
-            .build()
+        tokio::runtime::Builder::new_multi_thread().worker_threads(args.threads as usize).enable_all().build()
     };
     let rt = match rt {
         Ok(rt) => rt,

@@ -76,6 +76,10 @@ pub struct Report {
     pub publish_window_secs: f64,
     pub publish_rtt_ms: Percentiles,
     pub latency_ms: Percentiles,
+    /// Per update: release to the first viewer's receipt.
+    pub first_receipt_ms: Percentiles,
+    /// Per update: first viewer's receipt to the last viewer's.
+    pub fanout_spread_ms: Percentiles,
     pub expected_deliveries: u64,
     pub deliveries: u64,
     pub delivery_ratio: f64,
@@ -101,6 +105,8 @@ pub struct Report {
     pub server_cpu_pct_publishing: Option<f64>,
     pub loadgen_cpu_pct_publishing: Option<f64>,
     pub loadgen_loop_lag_ms: Percentiles,
+    pub machine_cpu_pct_publishing: Option<f64>,
+    pub loadavg_1m: Option<f64>,
 }
 
 pub struct Inputs<'a> {
@@ -116,6 +122,10 @@ pub struct Inputs<'a> {
     pub publish_rtt: Percentiles,
     pub latency: Percentiles,
     pub loop_lag: Percentiles,
+    pub first_receipt: Percentiles,
+    pub fanout_spread: Percentiles,
+    pub machine_cpu_pct: Option<f64>,
+    pub loadavg: Option<f64>,
     pub tail_secs: f64,
     pub rss_before: Option<u64>,
     pub rss_idle: Option<u64>,
@@ -198,13 +208,11 @@ pub fn build(i: Inputs<'_>) -> Report {
         publish_window_secs: window,
         publish_rtt_ms: i.publish_rtt,
         latency_ms: i.latency,
+        first_receipt_ms: i.first_receipt,
+        fanout_spread_ms: i.fanout_spread,
         expected_deliveries,
         deliveries,
-        delivery_ratio: if expected_deliveries > 0 {
-            deliveries as f64 / expected_deliveries as f64
-        } else {
-            0.0
-        },
+        delivery_ratio: if expected_deliveries > 0 { deliveries as f64 / expected_deliveries as f64 } else { 0.0 },
         deliveries_per_sec: if window > 0.0 { deliveries as f64 / window } else { 0.0 },
         tail_wait_secs: i.tail_secs,
         gaps,
@@ -227,6 +235,8 @@ pub fn build(i: Inputs<'_>) -> Report {
         server_cpu_pct_publishing: i.server_cpu_pct,
         loadgen_cpu_pct_publishing: i.self_cpu_pct,
         loadgen_loop_lag_ms: i.loop_lag,
+        machine_cpu_pct_publishing: i.machine_cpu_pct,
+        loadavg_1m: i.loadavg,
     }
 }
 
@@ -281,6 +291,8 @@ impl Report {
         );
         let _ = writeln!(o, "  publish RTT  ms: {}", pct(&self.publish_rtt_ms));
         let _ = writeln!(o, "  latency      release→receipt ms: {}", pct(&self.latency_ms));
+        let _ = writeln!(o, "  first copy   release→first viewer ms: {}", pct(&self.first_receipt_ms));
+        let _ = writeln!(o, "  fan-out      first→last viewer ms: {}", pct(&self.fanout_spread_ms));
         let _ = writeln!(
             o,
             "  deliveries   {} of {} expected ({:.4}), {:.0}/s; tail wait {:.2} s",
@@ -328,14 +340,24 @@ impl Report {
         );
         let _ = writeln!(
             o,
-            "  cpu          server {}% / load tool {}% of one core while publishing ({} thread(s))",
+            "  cpu          server {}% / load tool {}% / whole machine {}% (others {}%; 100 = one core) while publishing ({} tool thread(s)); load average {}",
             opt(self.server_cpu_pct_publishing.map(|v| format!("{v:.0}"))),
             opt(self.loadgen_cpu_pct_publishing.map(|v| format!("{v:.0}"))),
-            self.threads
+            opt(self.machine_cpu_pct_publishing.map(|v| format!("{v:.0}"))),
+            opt(self.machine_cpu_pct_publishing.map(|m| {
+                let own = self.server_cpu_pct_publishing.unwrap_or(0.0) + self.loadgen_cpu_pct_publishing.unwrap_or(0.0);
+                format!("{:.0}", (m - own).max(0.0))
+            })),
+            self.threads,
+            opt(self.loadavg_1m.map(|v| format!("{v:.2}")))
         );
         let _ = write!(o, "  tool lag     10 ms timer lateness ms: {}", pct(&self.loadgen_loop_lag_ms));
         if self.viewers_unfinished_at_close > 0 {
-            let _ = write!(o, "\n  warning      {} viewers did not finish closing in time", self.viewers_unfinished_at_close);
+            let _ = write!(
+                o,
+                "\n  warning      {} viewers did not finish closing in time",
+                self.viewers_unfinished_at_close
+            );
         }
         if !self.clean() {
             let _ = write!(o, "\n  RESULT       integrity problems (see above)");

@@ -29,15 +29,7 @@ pub struct SeqTracker {
 impl SeqTracker {
     /// `cap`: the largest seq worth tracking (seqs above it count as invalid).
     pub fn new(cap: u64) -> Self {
-        Self {
-            bits: Vec::new(),
-            cap,
-            max_seen: 0,
-            unique: 0,
-            duplicates: 0,
-            out_of_order: 0,
-            invalid: 0,
-        }
+        Self { bits: Vec::new(), cap, max_seen: 0, unique: 0, duplicates: 0, out_of_order: 0, invalid: 0 }
     }
 
     pub fn record(&mut self, seq: u64) -> Receipt {
@@ -95,12 +87,7 @@ impl SeqTracker {
     pub fn missing(&self, expected: u64) -> u64 {
         let expected = expected.min(self.cap);
         let full_words = (expected / 64) as usize;
-        let mut have: u64 = self
-            .bits
-            .iter()
-            .take(full_words)
-            .map(|w| u64::from(w.count_ones()))
-            .sum();
+        let mut have: u64 = self.bits.iter().take(full_words).map(|w| u64::from(w.count_ones())).sum();
         for seq in (full_words as u64 * 64 + 1)..=expected {
             have += u64::from(self.has(seq));
         }

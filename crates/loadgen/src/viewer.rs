@@ -1,7 +1,7 @@
 //! One WebSocket viewer: connect (bounded concurrency, retries), read frames,
 //! track seqs and latency, resume after 4008, close when told.
 
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -44,6 +44,22 @@ pub struct Shared {
     pub unique_updates: AtomicU64,
     /// Largest `viewers` any state frame announced.
     pub max_viewers_announced: AtomicU64,
+    /// Per seq (index = seq, up to `seq_cap`): when it was released and when
+    /// the first and the last viewer got it, Unix ns. Splits latency into
+    /// "first copy" (store + first write + read) and the fan-out spread.
+    pub per_seq: Vec<SeqTimes>,
+}
+
+pub struct SeqTimes {
+    pub released: AtomicI64,
+    pub first: AtomicI64,
+    pub last: AtomicI64,
+}
+
+impl SeqTimes {
+    pub fn new() -> Self {
+        Self { released: AtomicI64::new(0), first: AtomicI64::new(i64::MAX), last: AtomicI64::new(i64::MIN) }
+    }
 }
 
 impl Shared {
@@ -129,11 +145,7 @@ async fn connect(shared: &Shared, after: u64, stats: &mut ViewerStats, gate: boo
             tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt.min(20)))).await;
         }
         stats.connect_attempts += 1;
-        let permit = if gate {
-            shared.connect_gate.acquire().await.ok()
-        } else {
-            None
-        };
+        let permit = if gate { shared.connect_gate.acquire().await.ok() } else { None };
         let r = connect_once(shared, after).await;
         drop(permit);
         match r {
@@ -151,15 +163,14 @@ async fn connect(shared: &Shared, after: u64, stats: &mut ViewerStats, gate: boo
 }
 
 fn now_ns() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos() as i64)
-        .unwrap_or(0)
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as i64).unwrap_or(0)
 }
 
 enum Next {
     /// Reconnect with after=last seq; `resume` is true for a 4008.
-    Reconnect { resume: bool },
+    Reconnect {
+        resume: bool,
+    },
     Done,
 }
 
@@ -208,7 +219,13 @@ pub async fn run(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) -> Viewer
                         }
                         match released_at_ns {
                             Some(rel) => {
-                                let lat = now_ns() - rel;
+                                let now = now_ns();
+                                if let Some(t) = shared.per_seq.get(seq as usize) {
+                                    t.released.store(rel, Relaxed);
+                                    t.first.fetch_min(now, Relaxed);
+                                    t.last.fetch_max(now, Relaxed);
+                                }
+                                let lat = now - rel;
                                 if lat < 0 {
                                     stats.negative_latency += 1;
                                 }
@@ -294,4 +311,3 @@ pub async fn run(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) -> Viewer
     stats.tracker = Some(tracker);
     stats
 }
-
