@@ -2,6 +2,7 @@
 //! shutdown. `main` and the tests both start servers through here.
 
 use std::net::SocketAddr;
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -77,6 +78,7 @@ impl Server {
         let listen = config.listen;
         let tls = config.tls;
         let state = build_state(config).await?;
+        crate::live::spawn_relay(&state);
         crate::live::resume_live_sessions(&state).await.map_err(|e| StartError::Resume(e.to_string()))?;
         let app = crate::api::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
         let std_listener = std::net::TcpListener::bind(listen).map_err(|e| StartError::Bind(listen, e))?;
@@ -117,12 +119,21 @@ impl Server {
         self.state.shutdown.trigger();
     }
 
-    /// Wait until the server has stopped.
+    /// Wait until the server has stopped: the listener closed, then (bounded)
+    /// every live socket said goodbye (1001) and every writer finished.
     pub async fn wait(self) -> std::io::Result<()> {
-        match self.task.await {
+        let served = match self.task.await {
             Ok(r) => r,
             Err(e) => Err(std::io::Error::other(e)),
+        };
+        let m = &self.state.metrics;
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        while (m.viewers.load(Relaxed) > 0 || m.live_sessions.load(Relaxed) > 0)
+            && tokio::time::Instant::now() < deadline
+        {
+            tokio::time::sleep(Duration::from_millis(10)).await;
         }
+        served
     }
 }
 

@@ -19,17 +19,22 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 pub use item::{HeldImage, Item, Kind};
 pub use writer::{Command, Draft, Reply};
 
+use crate::auth::revocation::Revoked;
 use crate::error::ApiError;
 use crate::model::{Session, SessionState};
 use crate::state::AppState;
 
 /// Who receives an event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum To {
     All,
     Controllers,
     /// Close every socket with this code after what came before.
     Close(u16),
+    /// Close the sockets this revocation hits with 4003.
+    Revoke(Arc<Revoked>),
+    /// Revocations were missed: every socket re-checks its own token.
+    RecheckRevocations,
 }
 
 /// One frame for the fan-out. `seq` is set for released updates only.
@@ -100,6 +105,16 @@ impl Registry {
 
     pub fn get(&self, id: &str) -> Option<Arc<Hub>> {
         self.hubs.lock().ok().and_then(|h| h.get(id).cloned())
+    }
+
+    fn all(&self) -> Vec<Arc<Hub>> {
+        self.hubs.lock().map(|h| h.values().cloned().collect()).unwrap_or_default()
+    }
+
+    fn to_every_hub(&self, to: To) {
+        for hub in self.all() {
+            let _ = hub.events.send(Event { seq: 0, to: to.clone(), frame: Utf8Bytes::from_static("") });
+        }
     }
 
     pub fn live_count(&self) -> usize {
@@ -173,6 +188,31 @@ pub async fn on_ending(state: &AppState, s: &Session) {
     hub.set_status(SessionState::Ended, false, s.delay_seconds);
     hub.announce_state();
     let _ = hub.events.send(Event { seq: 0, to: To::Close(1000), frame: Utf8Bytes::from_static("session ended") });
+}
+
+/// Relay revocations and shutdown into every session's broadcast, so that a
+/// viewer waits on one channel (plus its socket) instead of three.
+pub fn spawn_relay(state: &AppState) {
+    let state = state.clone();
+    let mut revocations = state.revocations.subscribe();
+    tokio::spawn(async move {
+        let shutdown = state.shutdown.clone();
+        let stop = shutdown.wait();
+        tokio::pin!(stop);
+        loop {
+            tokio::select! {
+                _ = &mut stop => {
+                    state.live.to_every_hub(To::Close(socket::GOING_AWAY));
+                    break;
+                }
+                r = revocations.recv() => match r {
+                    Ok(r) => state.live.to_every_hub(To::Revoke(Arc::new(r))),
+                    Err(broadcast::error::RecvError::Lagged(_)) => state.live.to_every_hub(To::RecheckRevocations),
+                    Err(broadcast::error::RecvError::Closed) => break,
+                },
+            }
+        }
+    });
 }
 
 /// At start-up: sessions left live by a previous run get their writers back

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
+use futures_util::SinkExt;
 use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
 
@@ -121,16 +122,17 @@ impl Viewer<'_> {
     }
 }
 
+/// Most frames written before one flush when a viewer has several waiting.
+const BATCH: usize = 64;
+
 /// Serve one authenticated, authorized viewer until it leaves or is closed.
 pub async fn serve(ws: WebSocket, state: AppState, hub: Arc<Hub>, who: Principal, controller: bool, after: u64) {
     // Subscribe before reading the backlog: anything released later is either
     // in the backlog read or arrives here; seq numbers remove the overlap.
     let mut events = hub.events.subscribe();
-    let mut revoked = state.revocations.subscribe();
     hub.viewers.fetch_add(1, Relaxed);
     state.metrics.viewers.fetch_add(1, Relaxed);
     tracing::info!(user = %who.sub, controller, after, "join");
-    let shutdown = state.shutdown.clone();
     let mut v = Viewer { ws, state: &state, hub: &hub, last: after };
     let mut flow = v.send(hub.state_frame()).await;
     if let Flow::Continue = flow {
@@ -139,23 +141,7 @@ pub async fn serve(ws: WebSocket, state: AppState, hub: Arc<Hub>, who: Principal
     while let Flow::Continue = flow {
         flow = tokio::select! {
             ev = events.recv() => match ev {
-                Ok(ev) => match ev.to {
-                    To::Close(code) => { v.close(code, "session ended").await; Flow::Stop }
-                    To::Controllers if !controller => Flow::Continue,
-                    _ if ev.seq == 0 => v.send(ev.frame).await,
-                    _ if ev.seq <= v.last => Flow::Continue,
-                    _ => {
-                        let mut f = Flow::Continue;
-                        if ev.seq > v.last + 1 {
-                            f = v.catch_up(Some(ev.seq - 1)).await;
-                        }
-                        if let Flow::Continue = f {
-                            f = v.send(ev.frame).await;
-                            v.last = ev.seq;
-                        }
-                        f
-                    }
-                },
+                Ok(ev) => v.deliver(ev, &mut events, &who, controller).await,
                 Err(RecvError::Lagged(_)) => {
                     state.metrics.viewers_too_slow.fetch_add(1, Relaxed);
                     tracing::info!(user = %who.sub, last = v.last, "viewer too slow");
@@ -168,18 +154,80 @@ pub async fn serve(ws: WebSocket, state: AppState, hub: Arc<Hub>, who: Principal
                 Some(Ok(m)) => v.on_client(m).await,
                 _ => Flow::Stop,
             },
-            r = revoked.recv() => match r {
-                Ok(r) if r.hits(&who.jti, &who.sub, who.iat) => { v.close(REVOKED, "access revoked").await; Flow::Stop }
-                Err(RecvError::Lagged(_)) if state.revocations.is_revoked_parts(&who.jti, &who.sub, who.iat) => {
-                    v.close(REVOKED, "access revoked").await; Flow::Stop
-                }
-                Err(RecvError::Closed) => Flow::Stop,
-                _ => Flow::Continue,
-            },
-            _ = shutdown.wait() => { v.close(GOING_AWAY, "server going away").await; Flow::Stop }
         };
     }
     hub.viewers.fetch_sub(1, Relaxed);
     state.metrics.viewers.fetch_sub(1, Relaxed);
     tracing::info!(user = %who.sub, last = v.last, "leave");
+}
+
+impl Viewer<'_> {
+    /// Queue a frame without flushing.
+    async fn feed(&mut self, frame: Utf8Bytes) -> Flow {
+        match tokio::time::timeout(SEND_TIMEOUT, self.ws.feed(Message::Text(frame))).await {
+            Ok(Ok(())) => Flow::Continue,
+            _ => Flow::Stop,
+        }
+    }
+
+    async fn flush(&mut self) -> Flow {
+        match tokio::time::timeout(SEND_TIMEOUT, self.ws.flush()).await {
+            Ok(Ok(())) => Flow::Continue,
+            _ => Flow::Stop,
+        }
+    }
+
+    /// Handle one event and whatever else is already waiting (up to BATCH),
+    /// writing the frames with a single flush.
+    async fn deliver(
+        &mut self,
+        first: super::Event,
+        events: &mut tokio::sync::broadcast::Receiver<super::Event>,
+        who: &Principal,
+        controller: bool,
+    ) -> Flow {
+        let mut next = Some(first);
+        let mut n = 0;
+        while let Some(ev) = next.take() {
+            n += 1;
+            let flow = match ev.to {
+                To::Close(code) => {
+                    let _ = self.flush().await;
+                    self.close(code, if code == GOING_AWAY { "server going away" } else { "session ended" }).await;
+                    return Flow::Stop;
+                }
+                To::Revoke(r) if r.hits(&who.jti, &who.sub, who.iat) => Flow::Stop,
+                To::RecheckRevocations if self.state.revocations.is_revoked_parts(&who.jti, &who.sub, who.iat) => {
+                    Flow::Stop
+                }
+                To::Revoke(_) | To::RecheckRevocations => Flow::Continue,
+                To::Controllers if !controller => Flow::Continue,
+                _ if ev.seq == 0 => self.feed(ev.frame).await,
+                _ if ev.seq <= self.last => Flow::Continue,
+                _ => {
+                    let mut f = Flow::Continue;
+                    if ev.seq > self.last + 1 {
+                        f = self.catch_up(Some(ev.seq - 1)).await;
+                    }
+                    if let Flow::Continue = f {
+                        f = self.feed(ev.frame).await;
+                        self.last = ev.seq;
+                    }
+                    f
+                }
+            };
+            if let Flow::Stop = flow {
+                if self.state.revocations.is_revoked_parts(&who.jti, &who.sub, who.iat) {
+                    let _ = self.flush().await;
+                    self.close(REVOKED, "access revoked").await;
+                }
+                return Flow::Stop;
+            }
+            if n < BATCH {
+                // Lagged or empty: the outer loop sees it on the next recv.
+                next = events.try_recv().ok();
+            }
+        }
+        self.flush().await
+    }
 }

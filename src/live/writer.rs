@@ -99,13 +99,15 @@ impl Writer {
     async fn run(mut self, mut rx: mpsc::Receiver<Command>) {
         self.state.metrics.live_sessions.fetch_add(1, Relaxed);
         let shutdown = self.state.shutdown.clone();
+        let stop = shutdown.wait();
+        tokio::pin!(stop);
         let mut tick = tokio::time::interval(Duration::from_secs(1));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let deadline = self.gate.next_deadline().map(tokio::time::Instant::from_std);
             tokio::select! {
                 biased;
-                _ = shutdown.wait() => {
+                _ = &mut stop => {
                     // Items still held are dropped, never released later.
                     let dropped = self.gate.end();
                     self.announce_dropped(&dropped);
