@@ -141,6 +141,11 @@ sleep 0.2
 prioritize "$(child_of "$LOAD_TIMEOUT_PID")"
 wait "$LOAD_TIMEOUT_PID"
 RC=$?
+# How late items left the delay gate (release time - deadline), from /metrics
+# with an admin token minted by `orgallery token` from the same data dir.
+ADMIN_TOKEN="$(timeout 30 "$BIN/orgallery" --data "$DATA" token --sub load-metrics --role admin --ttl 5m 2>/dev/null)"
+echo "== gate lateness (orgallery_gate_lateness_seconds)" >&2
+timeout 10 curl -s -H "Authorization: Bearer $ADMIN_TOKEN" "http://$ADDR/metrics" | grep '^orgallery_gate_lateness' >&2 || true
 set -e
 echo "== orgallery-load exited $RC; stopping the server" >&2
 exit "$RC"

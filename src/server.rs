@@ -29,6 +29,8 @@ pub enum StartError {
     Cert(#[from] crate::certs::CertError),
     #[error("TLS: {0}")]
     Tls(String),
+    #[error("cannot start the gates' runtime: {0}")]
+    Runtime(std::io::Error),
     #[error("cannot resume live sessions: {0}")]
     Resume(String),
     #[error("cannot listen on {0}: {1}")]
@@ -61,7 +63,19 @@ pub async fn build_state(config: Config) -> Result<AppState, StartError> {
         tickets: Default::default(),
         redactor: crate::redaction::Redactor::new(),
         image_permits: Arc::new(tokio::sync::Semaphore::new(2)),
+        gate_runtime: gate_runtime()?,
     })))
+}
+
+/// Start the gates' runtime on its own thread; it lives as long as the process.
+fn gate_runtime() -> Result<tokio::runtime::Handle, StartError> {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(StartError::Runtime)?;
+    let handle = rt.handle().clone();
+    std::thread::Builder::new()
+        .name("orgallery-gates".into())
+        .spawn(move || rt.block_on(std::future::pending::<()>()))
+        .map_err(StartError::Runtime)?;
+    Ok(handle)
 }
 
 /// A running server.

@@ -32,6 +32,9 @@ pub struct Inner {
     pub redactor: Redactor,
     /// Bounds concurrent image decoding (CPU and memory heavy).
     pub image_permits: Arc<tokio::sync::Semaphore>,
+    /// A single-threaded runtime on its own OS thread for the session
+    /// writers, so release deadlines do not queue behind viewer tasks.
+    pub gate_runtime: tokio::runtime::Handle,
 }
 
 #[derive(Clone)]

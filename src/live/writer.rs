@@ -91,7 +91,9 @@ pub fn spawn(state: AppState, hub: Arc<Hub>, s: &Session, first_seq: u64) -> mps
         announced_viewers: usize::MAX,
     };
     let span = tracing::info_span!("writer", session = %s.id);
-    tokio::spawn(w.run(rx).instrument(span));
+    // On the gate runtime: deadlines fire on time however many viewer tasks
+    // the main runtime is busy with.
+    state_rt(&w.state).spawn(w.run(rx).instrument(span));
     tx
 }
 
@@ -311,6 +313,10 @@ impl Writer {
         tracing::debug!(update = %r.id, seq = r.seq, "released");
         Ok(())
     }
+}
+
+fn state_rt(state: &AppState) -> tokio::runtime::Handle {
+    state.gate_runtime.clone()
 }
 
 /// Why an id is not held: unknown, or already released or dropped.
