@@ -146,13 +146,7 @@ impl<K: Clone + Eq + Hash, T> Gate<K, T> {
     /// Errors: [`GateError::Ended`]; [`GateError::Duplicate`] if `id` is held
     /// or its outcome is still remembered; [`GateError::Overflow`] if the
     /// deadline is not representable.
-    pub fn publish(
-        &mut self,
-        now: Instant,
-        id: K,
-        payload: T,
-        flagged: bool,
-    ) -> Result<Instant, GateError> {
+    pub fn publish(&mut self, now: Instant, id: K, payload: T, flagged: bool) -> Result<Instant, GateError> {
         if self.ended {
             return Err(GateError::Ended);
         }
@@ -163,12 +157,7 @@ impl<K: Clone + Eq + Hash, T> Gate<K, T> {
         let counter = self.publish_counter;
         self.publish_counter = counter.checked_add(1).ok_or(GateError::Overflow)?;
         let key = (release_at, counter);
-        let entry = Entry {
-            id: id.clone(),
-            payload,
-            flagged,
-            approved: false,
-        };
+        let entry = Entry { id: id.clone(), payload, flagged, approved: false };
         self.set_mut(entry.class()).insert(key);
         self.items.insert(key, entry);
         self.index.insert(id, key);
@@ -284,15 +273,8 @@ impl<K: Clone + Eq + Hash, T> Gate<K, T> {
                 break; // unreachable: the sets only hold keys of held items
             };
             self.next_seq = seq.checked_add(1);
-            self.outcomes
-                .record(entry.id.clone(), Outcome::Released { seq });
-            out.push(Released {
-                seq,
-                id: entry.id,
-                payload: entry.payload,
-                release_at: key.0,
-                released_at: now,
-            });
+            self.outcomes.record(entry.id.clone(), Outcome::Released { seq });
+            out.push(Released { seq, id: entry.id, payload: entry.payload, release_at: key.0, released_at: now });
         }
         out
     }
@@ -308,11 +290,7 @@ impl<K: Clone + Eq + Hash, T> Gate<K, T> {
         }
         // Only `approve` inserts into `approved` and it always sets
         // `approval_wake`, so this is `Some` whenever an approval waits.
-        let wake = if self.approved.is_empty() {
-            None
-        } else {
-            self.approval_wake
-        };
+        let wake = if self.approved.is_empty() { None } else { self.approval_wake };
         let plain = self.plain.first().map(|k| k.0);
         let flagged = match self.policy {
             Policy::Mask => self.flagged.first().map(|k| k.0),
@@ -390,13 +368,8 @@ impl<K: Clone + Eq + Hash, T> Gate<K, T> {
     }
 
     fn drop_entry(&mut self, entry: Entry<K, T>, reason: DropReason) -> Dropped<K, T> {
-        self.outcomes
-            .record(entry.id.clone(), Outcome::Dropped(reason));
-        Dropped {
-            id: entry.id,
-            payload: entry.payload,
-            reason,
-        }
+        self.outcomes.record(entry.id.clone(), Outcome::Dropped(reason));
+        Dropped { id: entry.id, payload: entry.payload, reason }
     }
 
     fn drop_all(&mut self, reason: DropReason) -> Vec<Dropped<K, T>> {
@@ -406,10 +379,7 @@ impl<K: Clone + Eq + Hash, T> Gate<K, T> {
         self.flagged.clear();
         self.approved.clear();
         self.approval_wake = None;
-        items
-            .into_values()
-            .map(|entry| self.drop_entry(entry, reason))
-            .collect()
+        items.into_values().map(|entry| self.drop_entry(entry, reason)).collect()
     }
 }
 

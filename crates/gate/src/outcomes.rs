@@ -37,12 +37,7 @@ pub(crate) struct Outcomes<K> {
 
 impl<K: Clone + Eq + Hash> Outcomes<K> {
     pub(crate) fn new(capacity: usize) -> Self {
-        Self {
-            capacity,
-            map: HashMap::new(),
-            order: VecDeque::new(),
-            generation: 0,
-        }
+        Self { capacity, map: HashMap::new(), order: VecDeque::new(), generation: 0 }
     }
 
     pub(crate) fn capacity(&self) -> usize {

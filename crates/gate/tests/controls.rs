@@ -31,16 +31,7 @@ fn releases_exactly_at_deadline_not_one_ns_before() {
     assert!(g.poll(at - NS).is_empty());
     assert_eq!(g.len(), 1);
     let out = g.poll(at);
-    assert_eq!(
-        out,
-        vec![Released {
-            seq: 1,
-            id: 1,
-            payload: "a".to_string(),
-            release_at: at,
-            released_at: at
-        }]
-    );
+    assert_eq!(out, vec![Released { seq: 1, id: 1, payload: "a".to_string(), release_at: at, released_at: at }]);
     assert!(g.is_empty());
     assert_eq!(g.next_deadline(), None);
     assert_eq!(g.next_seq(), 2);
@@ -113,14 +104,7 @@ fn retract_drops_forever() {
     g.publish(t0, 2, "b".into(), false).unwrap();
     g.approve(t0, &1).unwrap();
     let d = g.retract(&1).unwrap();
-    assert_eq!(
-        d,
-        Dropped {
-            id: 1,
-            payload: "a".into(),
-            reason: DropReason::Retracted
-        }
-    );
+    assert_eq!(d, Dropped { id: 1, payload: "a".into(), reason: DropReason::Retracted });
     // The approval wake is gone with the item.
     assert_eq!(g.next_deadline(), Some(t0 + secs(10)));
     let out = g.poll(t0 + secs(100));
@@ -138,10 +122,7 @@ fn edit_keeps_deadline_and_clears_approval() {
     g.approve(t0 + secs(1), &1).unwrap();
     assert_eq!(g.edit(&1, "v2".into(), false), Ok(at));
     let v = g.get(&1).unwrap();
-    assert_eq!(
-        (v.payload.as_str(), v.approved, v.flagged),
-        ("v2", false, false)
-    );
+    assert_eq!((v.payload.as_str(), v.approved, v.flagged), ("v2", false, false));
     assert_eq!(v.release_at, at);
     // Approval cleared: not released early any more.
     assert_eq!(g.next_deadline(), Some(at));
@@ -149,10 +130,7 @@ fn edit_keeps_deadline_and_clears_approval() {
     assert!(g.poll(at - NS).is_empty());
     let out = g.poll(at);
     assert_eq!(out[0].payload, "v2");
-    assert_eq!(
-        g.edit(&1, "v3".into(), false),
-        Err(GateError::AlreadyReleased)
-    );
+    assert_eq!(g.edit(&1, "v3".into(), false), Err(GateError::AlreadyReleased));
 }
 
 #[test]
@@ -315,41 +293,23 @@ fn errors_for_unknown_released_dropped_and_duplicate_ids() {
     assert_eq!(g.edit(&7, "x".into(), false), Err(GateError::Unknown));
 
     g.publish(t0, 1, "a".into(), false).unwrap();
-    assert_eq!(
-        g.publish(t0, 1, "again".into(), false),
-        Err(GateError::Duplicate)
-    );
+    assert_eq!(g.publish(t0, 1, "again".into(), false), Err(GateError::Duplicate));
     assert_eq!(g.get(&1).unwrap().payload, "a");
     g.poll(t0 + secs(10));
     assert_eq!(g.approve(t0, &1), Err(GateError::AlreadyReleased));
     assert_eq!(g.retract(&1).unwrap_err(), GateError::AlreadyReleased);
-    assert_eq!(
-        g.edit(&1, "x".into(), false),
-        Err(GateError::AlreadyReleased)
-    );
-    assert_eq!(
-        g.publish(t0, 1, "x".into(), false),
-        Err(GateError::Duplicate)
-    );
+    assert_eq!(g.edit(&1, "x".into(), false), Err(GateError::AlreadyReleased));
+    assert_eq!(g.publish(t0, 1, "x".into(), false), Err(GateError::Duplicate));
 
     g.publish(t0, 2, "b".into(), false).unwrap();
     g.retract(&2).unwrap();
     assert_eq!(g.approve(t0, &2), Err(GateError::AlreadyDropped));
     assert_eq!(g.retract(&2).unwrap_err(), GateError::AlreadyDropped);
-    assert_eq!(
-        g.edit(&2, "x".into(), false),
-        Err(GateError::AlreadyDropped)
-    );
+    assert_eq!(g.edit(&2, "x".into(), false), Err(GateError::AlreadyDropped));
     // A retried publish cannot resurrect a retracted item.
-    assert_eq!(
-        g.publish(t0, 2, "b".into(), false),
-        Err(GateError::Duplicate)
-    );
+    assert_eq!(g.publish(t0, 2, "b".into(), false), Err(GateError::Duplicate));
     assert!(g.poll(t0 + secs(100)).is_empty());
-    assert_eq!(
-        GateError::AlreadyDropped.to_string(),
-        "item was already dropped"
-    );
+    assert_eq!(GateError::AlreadyDropped.to_string(), "item was already dropped");
 }
 
 #[test]
@@ -371,10 +331,7 @@ fn outcome_memory_is_bounded() {
     assert_eq!(g.outcome(&0), Some(Outcome::Released { seq: 6 }));
 
     let mut g: Gate<u32, ()> = Gate::new(Duration::ZERO, Policy::Mask, 1);
-    assert_eq!(
-        g.outcome_capacity(),
-        orgallery_gate::DEFAULT_OUTCOME_CAPACITY
-    );
+    assert_eq!(g.outcome_capacity(), orgallery_gate::DEFAULT_OUTCOME_CAPACITY);
     for id in 0..10_001 {
         g.publish(t0, id, (), false).unwrap();
     }
@@ -409,10 +366,7 @@ fn seq_exhaustion_stops_releases_without_panicking() {
         g.publish(t0, id, (), false).unwrap();
     }
     let out = g.poll(t0);
-    assert_eq!(
-        out.iter().map(|r| r.seq).collect::<Vec<_>>(),
-        vec![u64::MAX - 1, u64::MAX]
-    );
+    assert_eq!(out.iter().map(|r| r.seq).collect::<Vec<_>>(), vec![u64::MAX - 1, u64::MAX]);
     assert_eq!(g.len(), 1);
     assert_eq!(g.next_deadline(), None);
     assert!(g.poll(t0 + secs(1)).is_empty());
@@ -437,18 +391,7 @@ fn held_and_get_views() {
     g.publish(t0, 2, "b".into(), false).unwrap();
     g.publish(t0, 3, "c".into(), false).unwrap();
     g.approve(t0, &3).unwrap();
-    let v: Vec<_> = g
-        .held()
-        .map(|h| {
-            (
-                *h.id,
-                h.payload.clone(),
-                h.release_at,
-                h.flagged,
-                h.approved,
-            )
-        })
-        .collect();
+    let v: Vec<_> = g.held().map(|h| (*h.id, h.payload.clone(), h.release_at, h.flagged, h.approved)).collect();
     assert_eq!(
         v,
         vec![

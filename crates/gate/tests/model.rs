@@ -122,11 +122,7 @@ impl Model {
     }
 
     /// Account for dropped items: safety checks + bookkeeping.
-    fn apply_drops(
-        &mut self,
-        dropped: &[Dropped<Id, Payload>],
-        reason: DropReason,
-    ) -> Result<(), TestCaseError> {
+    fn apply_drops(&mut self, dropped: &[Dropped<Id, Payload>], reason: DropReason) -> Result<(), TestCaseError> {
         let expected: Vec<Id> = self.sorted_held().into_iter().map(|(id, _)| id).collect();
         let got: Vec<Id> = dropped.iter().map(|d| d.id).collect();
         prop_assert_eq!(got, expected);
@@ -154,16 +150,10 @@ impl Model {
             prop_assert!(it.is_some(), "released an id that is not held: {:?}", r.id);
             let it = it.expect("checked").clone();
             prop_assert_eq!(r.payload, (it.inc, it.version), "stale payload");
-            prop_assert!(
-                !self.dropped_incs.contains(&it.inc),
-                "dropped item released"
-            );
+            prop_assert!(!self.dropped_incs.contains(&it.inc), "dropped item released");
             prop_assert!(self.released_incs.insert(it.inc), "released twice");
             prop_assert!(!self.blocked_by_hold(&it), "hold-flagged item released");
-            prop_assert!(
-                it.approved || r.release_at <= self.now,
-                "released before deadline without approval"
-            );
+            prop_assert!(it.approved || r.release_at <= self.now, "released before deadline without approval");
             prop_assert_eq!(r.release_at, it.release_at);
         }
         // Exact agreement with the model: everything due, in order.
@@ -172,9 +162,7 @@ impl Model {
         } else {
             self.sorted_held()
                 .into_iter()
-                .filter(|(_, it)| {
-                    it.approved || (it.release_at <= self.now && !self.blocked_by_hold(it))
-                })
+                .filter(|(_, it)| it.approved || (it.release_at <= self.now && !self.blocked_by_hold(it)))
                 .map(|(id, _)| id)
                 .collect()
         };
@@ -195,22 +183,11 @@ impl Model {
         prop_assert_eq!(g.next_seq(), self.next_seq);
         prop_assert_eq!(g.delay(), self.delay);
         prop_assert_eq!(g.policy(), self.policy);
-        let held: Vec<_> = g
-            .held()
-            .map(|h| (*h.id, *h.payload, h.release_at, h.flagged, h.approved))
-            .collect();
+        let held: Vec<_> = g.held().map(|h| (*h.id, *h.payload, h.release_at, h.flagged, h.approved)).collect();
         let expected: Vec<_> = self
             .sorted_held()
             .into_iter()
-            .map(|(id, it)| {
-                (
-                    id,
-                    (it.inc, it.version),
-                    it.release_at,
-                    it.flagged,
-                    it.approved,
-                )
-            })
+            .map(|(id, it)| (id, (it.inc, it.version), it.release_at, it.flagged, it.approved))
             .collect();
         prop_assert_eq!(&held, &expected);
         for (id, ..) in &expected {
@@ -223,12 +200,7 @@ impl Model {
         } else if self.held.values().any(|it| it.approved) {
             prop_assert!(nd.is_some_and(|t| t <= self.now), "approved item waits");
         } else {
-            let expected = self
-                .held
-                .values()
-                .filter(|it| !self.blocked_by_hold(it))
-                .map(|it| it.release_at)
-                .min();
+            let expected = self.held.values().filter(|it| !self.blocked_by_hold(it)).map(|it| it.release_at).min();
             prop_assert_eq!(nd, expected);
         }
         Ok(())
@@ -273,17 +245,7 @@ fn run(first_seq: u64, cap: usize, hold: bool, ops: Vec<Op>) -> Result<(), TestC
                 prop_assert_eq!(res, expected);
                 if let Ok(release_at) = res {
                     m.next_inc += 1;
-                    m.held.insert(
-                        id,
-                        MItem {
-                            inc,
-                            version: 0,
-                            release_at,
-                            order: m.order,
-                            flagged,
-                            approved: false,
-                        },
-                    );
+                    m.held.insert(id, MItem { inc, version: 0, release_at, order: m.order, flagged, approved: false });
                     m.order += 1;
                 }
             }
@@ -382,10 +344,7 @@ fn run(first_seq: u64, cap: usize, hold: bool, ops: Vec<Op>) -> Result<(), TestC
     prop_assert_eq!(g.next_deadline(), None);
     // Every publish ended up exactly once in released or dropped.
     prop_assert!(m.released_incs.is_disjoint(&m.dropped_incs));
-    prop_assert_eq!(
-        (m.released_incs.len() + m.dropped_incs.len()) as u64,
-        m.next_inc
-    );
+    prop_assert_eq!((m.released_incs.len() + m.dropped_incs.len()) as u64, m.next_inc);
     prop_assert_eq!(m.next_seq - first_seq, m.released_incs.len() as u64);
     Ok(())
 }

@@ -25,12 +25,7 @@ fn image_limits(limits: &Limits) -> image::Limits {
     let mut l = image::Limits::default();
     l.max_image_width = Some(side);
     l.max_image_height = Some(side);
-    l.max_alloc = Some(
-        limits
-            .max_pixels
-            .saturating_mul(MAX_BYTES_PER_PIXEL)
-            .saturating_add(ALLOC_SLACK),
-    );
+    l.max_alloc = Some(limits.max_pixels.saturating_mul(MAX_BYTES_PER_PIXEL).saturating_add(ALLOC_SLACK));
     l
 }
 
@@ -43,27 +38,18 @@ fn map_err(e: ImageError) -> CleanError {
 }
 
 fn guarded<T>(what: &str, f: impl FnOnce() -> Result<T, CleanError>) -> Result<T, CleanError> {
-    catch_unwind(AssertUnwindSafe(f)).unwrap_or_else(|_| {
-        Err(CleanError::Undecodable(format!(
-            "decoder panicked during {what}"
-        )))
-    })
+    catch_unwind(AssertUnwindSafe(f))
+        .unwrap_or_else(|_| Err(CleanError::Undecodable(format!("decoder panicked during {what}"))))
 }
 
 /// Build a decoder for `input` (headers only are parsed here) with limits set.
-pub(crate) fn open<'a>(
-    input: &'a [u8],
-    format: InputFormat,
-    limits: &Limits,
-) -> Result<BoxDecoder<'a>, CleanError> {
+pub(crate) fn open<'a>(input: &'a [u8], format: InputFormat, limits: &Limits) -> Result<BoxDecoder<'a>, CleanError> {
     let il = image_limits(limits);
     guarded("header parsing", || {
         let cursor = Cursor::new(input);
         let mut decoder: BoxDecoder<'a> = match format {
             InputFormat::Jpeg => Box::new(JpegDecoder::new(cursor).map_err(map_err)?),
-            InputFormat::Png => {
-                Box::new(PngDecoder::with_limits(cursor, il.clone()).map_err(map_err)?)
-            }
+            InputFormat::Png => Box::new(PngDecoder::with_limits(cursor, il.clone()).map_err(map_err)?),
             InputFormat::WebP => Box::new(WebPDecoder::new(cursor).map_err(map_err)?),
         };
         decoder.set_limits(il).map_err(map_err)?;
@@ -74,27 +60,20 @@ pub(crate) fn open<'a>(
 /// EXIF orientation as reported by the decoder. An unreadable EXIF block means
 /// "no transform" (the decoder already treats a malformed tag that way).
 pub(crate) fn orientation(decoder: &mut BoxDecoder<'_>) -> Result<Orientation, CleanError> {
-    guarded("orientation lookup", || {
-        decoder.orientation().map_err(map_err)
-    })
+    guarded("orientation lookup", || decoder.orientation().map_err(map_err))
 }
 
 /// Whether applying `o` swaps width and height.
 pub(crate) fn swaps_axes(o: Orientation) -> bool {
     matches!(
         o,
-        Orientation::Rotate90
-            | Orientation::Rotate270
-            | Orientation::Rotate90FlipH
-            | Orientation::Rotate270FlipH
+        Orientation::Rotate90 | Orientation::Rotate270 | Orientation::Rotate90FlipH | Orientation::Rotate270FlipH
     )
 }
 
 /// Decode all pixels.
 pub(crate) fn pixels(decoder: BoxDecoder<'_>) -> Result<DynamicImage, CleanError> {
-    guarded("pixel decoding", || {
-        DynamicImage::from_decoder(decoder).map_err(map_err)
-    })
+    guarded("pixel decoding", || DynamicImage::from_decoder(decoder).map_err(map_err))
 }
 
 /// Apply orientation (may reallocate for 90° rotations).

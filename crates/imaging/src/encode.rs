@@ -30,43 +30,21 @@ pub(crate) fn jpeg(img: &RgbImage) -> Result<Vec<u8>, String> {
 }
 
 pub(crate) fn png_rgba(img: &RgbaImage) -> Result<Vec<u8>, String> {
-    png(
-        img.as_raw(),
-        img.width(),
-        img.height(),
-        ExtendedColorType::Rgba8,
-        4,
-    )
+    png(img.as_raw(), img.width(), img.height(), ExtendedColorType::Rgba8, 4)
 }
 
 pub(crate) fn png_rgb(img: &RgbImage) -> Result<Vec<u8>, String> {
-    png(
-        img.as_raw(),
-        img.width(),
-        img.height(),
-        ExtendedColorType::Rgb8,
-        3,
-    )
+    png(img.as_raw(), img.width(), img.height(), ExtendedColorType::Rgb8, 3)
 }
 
-fn png(
-    raw: &[u8],
-    w: u32,
-    h: u32,
-    color: ExtendedColorType,
-    bytes_per_pixel: u64,
-) -> Result<Vec<u8>, String> {
+fn png(raw: &[u8], w: u32, h: u32, color: ExtendedColorType, bytes_per_pixel: u64) -> Result<Vec<u8>, String> {
     // `write_image` panics on a size mismatch; make that impossible.
     if u64::from(w) * u64::from(h) * bytes_per_pixel != raw.len() as u64 {
         return Err("pixel buffer size mismatch".into());
     }
     let mut out = Vec::with_capacity(raw.len() / 2 + 1024);
-    PngEncoder::new_with_quality(
-        &mut out,
-        CompressionType::Level(PNG_DEFLATE_LEVEL),
-        FilterType::Adaptive,
-    )
-    .write_image(raw, w, h, color)
-    .map_err(|e| format!("PNG encoding failed: {e}"))?;
+    PngEncoder::new_with_quality(&mut out, CompressionType::Level(PNG_DEFLATE_LEVEL), FilterType::Adaptive)
+        .write_image(raw, w, h, color)
+        .map_err(|e| format!("PNG encoding failed: {e}"))?;
     Ok(out)
 }

@@ -44,10 +44,7 @@ impl Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits {
-            max_bytes: Self::DEFAULT_MAX_BYTES,
-            max_pixels: Self::DEFAULT_MAX_PIXELS,
-        }
+        Limits { max_bytes: Self::DEFAULT_MAX_BYTES, max_pixels: Self::DEFAULT_MAX_PIXELS }
     }
 }
 
@@ -99,11 +96,7 @@ pub enum CleanError {
     TooLarge { size: usize, max: usize },
     /// Declared dimensions exceed [`Limits::max_pixels`].
     #[error("image is {width}x{height} pixels; the limit is {max_pixels} pixels")]
-    PixelLimit {
-        width: u32,
-        height: u32,
-        max_pixels: u64,
-    },
+    PixelLimit { width: u32, height: u32, max_pixels: u64 },
     /// Not JPEG, PNG or WebP (by magic bytes).
     #[error("unsupported image format; accepted: JPEG, PNG, WebP")]
     Unsupported,
@@ -151,11 +144,7 @@ fn verify_dims(bytes: &[u8], format: OutputFormat) -> Result<(u32, u32), String>
 
 fn check_pixels(width: u32, height: u32, limits: &Limits) -> Result<(), CleanError> {
     if u64::from(width) * u64::from(height) > limits.max_pixels {
-        return Err(CleanError::PixelLimit {
-            width,
-            height,
-            max_pixels: limits.max_pixels,
-        });
+        return Err(CleanError::PixelLimit { width, height, max_pixels: limits.max_pixels });
     }
     if width == 0 || height == 0 {
         return Err(CleanError::Undecodable("image has a zero dimension".into()));
@@ -168,10 +157,7 @@ fn check_pixels(width: u32, height: u32, limits: &Limits) -> Result<(), CleanErr
 /// metadata, and verify the result. See the crate docs for the full pipeline.
 pub fn clean(input: &[u8], masks: &[Mask], limits: &Limits) -> Result<CleanImage, CleanError> {
     if input.len() > limits.max_bytes {
-        return Err(CleanError::TooLarge {
-            size: input.len(),
-            max: limits.max_bytes,
-        });
+        return Err(CleanError::TooLarge { size: input.len(), max: limits.max_bytes });
     }
     mask::precheck(masks).map_err(CleanError::BadMask)?;
     let format = sniff(input).ok_or(CleanError::Unsupported)?;
@@ -183,50 +169,32 @@ pub fn clean(input: &[u8], masks: &[Mask], limits: &Limits) -> Result<CleanImage
     }
     header.structure.map_err(CleanError::Undecodable)?;
     if header.dims.is_none() {
-        return Err(CleanError::Undecodable(
-            "no image dimensions in header".into(),
-        ));
+        return Err(CleanError::Undecodable("no image dimensions in header".into()));
     }
 
     let mut decoder = decode::open(input, format, limits)?;
     let (dw, dh) = image::ImageDecoder::dimensions(&decoder);
     check_pixels(dw, dh, limits)?;
     let orientation = decode::orientation(&mut decoder)?;
-    let (width, height) = if decode::swaps_axes(orientation) {
-        (dh, dw)
-    } else {
-        (dw, dh)
-    };
+    let (width, height) = if decode::swaps_axes(orientation) { (dh, dw) } else { (dw, dh) };
     let clipped = mask::clip_all(masks, width, height).map_err(CleanError::BadMask)?;
 
     let mut img = decode::pixels(decoder)?;
     if (img.width(), img.height()) != (dw, dh) {
-        return Err(CleanError::Internal(
-            "decoded size differs from header".into(),
-        ));
+        return Err(CleanError::Internal("decoded size differs from header".into()));
     }
     decode::orient(&mut img, orientation)?;
     if (img.width(), img.height()) != (width, height) {
-        return Err(CleanError::Internal(
-            "unexpected size after orientation".into(),
-        ));
+        return Err(CleanError::Internal("unexpected size after orientation".into()));
     }
 
     let (bytes, out_format, painted) = render(img, &clipped)?;
     let verified = verify_dims(&bytes, out_format)
         .map_err(|e| CleanError::Internal(format!("output failed verification: {e}")))?;
     if verified != (width, height) {
-        return Err(CleanError::Internal(
-            "output dimensions differ from input".into(),
-        ));
+        return Err(CleanError::Internal("output dimensions differ from input".into()));
     }
-    Ok(CleanImage {
-        bytes,
-        format: out_format,
-        width,
-        height,
-        painted,
-    })
+    Ok(CleanImage { bytes, format: out_format, width, height, painted })
 }
 
 type Rendered = (Vec<u8>, OutputFormat, Vec<Mask>);
@@ -261,10 +229,7 @@ fn render_opaque(mut rgb: image::RgbImage, masks: &[Mask]) -> Result<Rendered, C
         let bytes = encode::png_rgb(&rgb).map_err(CleanError::Internal)?;
         return Ok((bytes, OutputFormat::Png, masks.to_vec()));
     }
-    let aligned: Vec<Mask> = masks
-        .iter()
-        .map(|m| mask::align_to_grid(m, encode::JPEG_BLOCK, w, h))
-        .collect();
+    let aligned: Vec<Mask> = masks.iter().map(|m| mask::align_to_grid(m, encode::JPEG_BLOCK, w, h)).collect();
     mask::paint_rgb(&mut rgb, &aligned);
     let bytes = encode::jpeg(&rgb).map_err(CleanError::Internal)?;
     Ok((bytes, OutputFormat::Jpeg, aligned))

@@ -21,10 +21,7 @@ pub const MAX_MASKS: usize = 1024;
 /// Checks that need no image: count and non-zero area.
 pub(crate) fn precheck(masks: &[Mask]) -> Result<(), String> {
     if masks.len() > MAX_MASKS {
-        return Err(format!(
-            "{} masks given; at most {MAX_MASKS} allowed",
-            masks.len()
-        ));
+        return Err(format!("{} masks given; at most {MAX_MASKS} allowed", masks.len()));
     }
     for (i, m) in masks.iter().enumerate() {
         if m.w == 0 || m.h == 0 {
@@ -44,10 +41,7 @@ pub(crate) fn clip_all(masks: &[Mask], width: u32, height: u32) -> Result<Vec<Ma
         .enumerate()
         .map(|(i, m)| {
             clip(m, width, height).ok_or_else(|| {
-                format!(
-                    "mask {i} ({},{} {}x{}) lies entirely outside the {width}x{height} image",
-                    m.x, m.y, m.w, m.h
-                )
+                format!("mask {i} ({},{} {}x{}) lies entirely outside the {width}x{height} image", m.x, m.y, m.w, m.h)
             })
         })
         .collect()
@@ -61,12 +55,7 @@ fn clip(m: &Mask, width: u32, height: u32) -> Option<Mask> {
         return None;
     }
     // x1, y1 <= width/height, so the conversions are lossless.
-    Some(Mask {
-        x: m.x,
-        y: m.y,
-        w: u32::try_from(x1 - x0).ok()?,
-        h: u32::try_from(y1 - y0).ok()?,
-    })
+    Some(Mask { x: m.x, y: m.y, w: u32::try_from(x1 - x0).ok()?, h: u32::try_from(y1 - y0).ok()? })
 }
 
 /// Grow a (clipped) mask outward to the `block`×`block` grid, clipped to the
@@ -128,14 +117,8 @@ mod tests {
 
     #[test]
     fn clips_partial_masks() {
-        assert_eq!(
-            clip_all(&[m(90, 40, 50, 50)], 100, 50),
-            Ok(vec![m(90, 40, 10, 10)])
-        );
-        assert_eq!(
-            clip_all(&[m(0, 0, u32::MAX, u32::MAX)], 100, 50),
-            Ok(vec![m(0, 0, 100, 50)])
-        );
+        assert_eq!(clip_all(&[m(90, 40, 50, 50)], 100, 50), Ok(vec![m(90, 40, 10, 10)]));
+        assert_eq!(clip_all(&[m(0, 0, u32::MAX, u32::MAX)], 100, 50), Ok(vec![m(0, 0, 100, 50)]));
     }
 
     #[test]
@@ -152,10 +135,7 @@ mod tests {
     fn grid_alignment_grows_and_clips() {
         assert_eq!(align_to_grid(&m(3, 9, 2, 2), 8, 100, 50), m(0, 8, 8, 8));
         assert_eq!(align_to_grid(&m(8, 8, 8, 8), 8, 100, 50), m(8, 8, 8, 8));
-        assert_eq!(
-            align_to_grid(&m(97, 45, 3, 5), 8, 100, 50),
-            m(96, 40, 4, 10)
-        );
+        assert_eq!(align_to_grid(&m(97, 45, 3, 5), 8, 100, 50), m(96, 40, 4, 10));
     }
 
     #[test]

@@ -54,38 +54,26 @@ pub(crate) fn header(input: &[u8], format: InputFormat) -> Header {
     match format {
         InputFormat::Jpeg => {
             let (info, structure) = verify::inspect_jpeg(input);
-            Header {
-                dims: info.dims,
-                structure,
-            }
+            Header { dims: info.dims, structure }
         }
         InputFormat::Png => match verify::png_header_dims(input) {
-            Ok(dims) => Header {
-                dims: Some(dims),
-                structure: verify::inspect_png(input),
-            },
-            Err(e) => Header {
-                dims: None,
-                structure: Err(e),
-            },
+            Ok(dims) => Header { dims: Some(dims), structure: verify::inspect_png(input) },
+            Err(e) => Header { dims: None, structure: Err(e) },
         },
         InputFormat::WebP => webp_header(input),
     }
 }
 
 fn le16(b: &[u8], at: usize) -> Option<u32> {
-    b.get(at..at + 2)
-        .map(|s| u32::from(u16::from_le_bytes([s[0], s[1]])))
+    b.get(at..at + 2).map(|s| u32::from(u16::from_le_bytes([s[0], s[1]])))
 }
 
 fn le24(b: &[u8], at: usize) -> Option<u32> {
-    b.get(at..at + 3)
-        .map(|s| u32::from_le_bytes([s[0], s[1], s[2], 0]))
+    b.get(at..at + 3).map(|s| u32::from_le_bytes([s[0], s[1], s[2], 0]))
 }
 
 fn le32(b: &[u8], at: usize) -> Option<u32> {
-    b.get(at..at + 4)
-        .map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
+    b.get(at..at + 4).map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
 }
 
 fn webp_header(input: &[u8]) -> Header {

@@ -37,9 +37,7 @@ where
             }
             pos += 1;
         }
-        let marker = *bytes
-            .get(pos)
-            .ok_or_else(|| "truncated JPEG: no EOI".to_string())?;
+        let marker = *bytes.get(pos).ok_or_else(|| "truncated JPEG: no EOI".to_string())?;
         pos += 1;
         match marker {
             0x00 => return Err(format!("stuffed byte outside scan at offset {pos}")),
@@ -58,9 +56,7 @@ where
                     return Err(format!("marker 0x{marker:02X} has length {len} < 2"));
                 }
                 let end = pos.saturating_add(len);
-                let body = bytes
-                    .get(pos + 2..end)
-                    .ok_or_else(|| format!("truncated segment 0x{marker:02X}"))?;
+                let body = bytes.get(pos + 2..end).ok_or_else(|| format!("truncated segment 0x{marker:02X}"))?;
                 on_segment(marker, body)?;
                 pos = end;
                 if marker == 0xDA {
@@ -76,13 +72,8 @@ where
 /// (`FF D0`..`FF D7`) belong to the scan.
 fn skip_entropy_data(bytes: &[u8], mut pos: usize) -> Result<usize, String> {
     loop {
-        let rest = bytes
-            .get(pos..)
-            .ok_or_else(|| "truncated JPEG scan".to_string())?;
-        let rel = rest
-            .iter()
-            .position(|&b| b == 0xFF)
-            .ok_or_else(|| "truncated JPEG scan: no EOI".to_string())?;
+        let rest = bytes.get(pos..).ok_or_else(|| "truncated JPEG scan".to_string())?;
+        let rel = rest.iter().position(|&b| b == 0xFF).ok_or_else(|| "truncated JPEG scan: no EOI".to_string())?;
         let ff = pos + rel;
         match bytes.get(ff + 1) {
             None => return Err("truncated JPEG scan: no EOI".into()),
@@ -184,10 +175,7 @@ pub(crate) fn verify_jpeg(bytes: &[u8]) -> Result<(u32, u32), String> {
         return Err("no EOI".into());
     }
     if end != bytes.len() {
-        return Err(format!(
-            "{} bytes after EOI",
-            bytes.len().saturating_sub(end)
-        ));
+        return Err(format!("{} bytes after EOI", bytes.len().saturating_sub(end)));
     }
     dims.ok_or_else(|| "no frame header".to_string())
 }
@@ -236,9 +224,7 @@ fn check_dht(mut body: &[u8]) -> Result<(), String> {
         if total > 256 {
             return Err("DHT declares too many codes".into());
         }
-        body = rest
-            .get(16 + total..)
-            .ok_or_else(|| "short DHT".to_string())?;
+        body = rest.get(16 + total..).ok_or_else(|| "short DHT".to_string())?;
     }
     Ok(())
 }
@@ -286,9 +272,7 @@ where
     }
     let mut pos = 8usize;
     loop {
-        let head = bytes
-            .get(pos..pos.saturating_add(8))
-            .ok_or_else(|| "truncated PNG: no IEND".to_string())?;
+        let head = bytes.get(pos..pos.saturating_add(8)).ok_or_else(|| "truncated PNG: no IEND".to_string())?;
         let len = u32::from_be_bytes([head[0], head[1], head[2], head[3]]);
         if len > 0x7FFF_FFFF {
             return Err("PNG chunk length out of range".into());
@@ -296,9 +280,8 @@ where
         let ty = [head[4], head[5], head[6], head[7]];
         let data_start = pos + 8;
         let data_end = data_start.saturating_add(len as usize);
-        let data = bytes
-            .get(data_start..data_end)
-            .ok_or_else(|| format!("truncated PNG chunk {}", ty.escape_ascii()))?;
+        let data =
+            bytes.get(data_start..data_end).ok_or_else(|| format!("truncated PNG chunk {}", ty.escape_ascii()))?;
         let crc = bytes
             .get(data_end..data_end.saturating_add(4))
             .ok_or_else(|| format!("truncated PNG chunk {}", ty.escape_ascii()))?;
@@ -388,10 +371,7 @@ pub(crate) fn verify_png(bytes: &[u8]) -> Result<(u32, u32), String> {
         return Err("no IEND".into());
     }
     if end != bytes.len() {
-        return Err(format!(
-            "{} bytes after IEND",
-            bytes.len().saturating_sub(end)
-        ));
+        return Err(format!("{} bytes after IEND", bytes.len().saturating_sub(end)));
     }
     dims.ok_or_else(|| "no IHDR".to_string())
 }
@@ -420,9 +400,7 @@ pub(crate) fn png_header_dims(bytes: &[u8]) -> Result<(u32, u32), String> {
     if bytes.get(8..16) != Some(&[0, 0, 0, 13, b'I', b'H', b'D', b'R'][..]) {
         return Err("first PNG chunk is not IHDR".into());
     }
-    let data = bytes
-        .get(16..29)
-        .ok_or_else(|| "truncated IHDR".to_string())?;
+    let data = bytes.get(16..29).ok_or_else(|| "truncated IHDR".to_string())?;
     check_ihdr(data)
 }
 
@@ -444,11 +422,7 @@ const CRC_TABLE: [u32; 256] = {
         let mut c = n as u32;
         let mut k = 0;
         while k < 8 {
-            c = if c & 1 != 0 {
-                0xEDB8_8320 ^ (c >> 1)
-            } else {
-                c >> 1
-            };
+            c = if c & 1 != 0 { 0xEDB8_8320 ^ (c >> 1) } else { c >> 1 };
             k += 1;
         }
         table[n] = c;
@@ -577,9 +551,7 @@ mod tests {
     #[test]
     fn accepts_minimal_png_and_rejects_metadata() {
         assert_eq!(verify_png(&minimal_png(&[])), Ok((3, 2)));
-        for ty in [
-            b"tEXt", b"zTXt", b"iTXt", b"eXIf", b"iCCP", b"gAMA", b"sRGB", b"tIME",
-        ] {
+        for ty in [b"tEXt", b"zTXt", b"iTXt", b"eXIf", b"iCCP", b"gAMA", b"sRGB", b"tIME"] {
             let p = minimal_png(&chunk(ty, b"Comment\0secret"));
             assert!(verify_png(&p).is_err());
             assert!(inspect_png(&p).is_ok());

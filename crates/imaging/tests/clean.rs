@@ -7,8 +7,7 @@ use image::codecs::png::PngEncoder;
 use image::codecs::webp::WebPEncoder;
 use image::{ExtendedColorType, ImageDecoder, ImageEncoder, RgbImage, RgbaImage};
 use orgallery_imaging::{
-    clean, sniff, verify_clean, CleanError, CleanImage, InputFormat, Limits, Mask, OutputFormat,
-    MAX_MASKS,
+    clean, sniff, verify_clean, CleanError, CleanImage, InputFormat, Limits, Mask, OutputFormat, MAX_MASKS,
 };
 use proptest::prelude::*;
 
@@ -18,35 +17,25 @@ use proptest::prelude::*;
 /// unambiguous.
 fn gradient(w: u32, h: u32) -> RgbImage {
     RgbImage::from_fn(w, h, |x, y| {
-        image::Rgb([
-            (40 + (x * 200 / w.max(1))) as u8,
-            (40 + (y * 200 / h.max(1))) as u8,
-            (140 + ((x + y) % 50)) as u8,
-        ])
+        image::Rgb([(40 + (x * 200 / w.max(1))) as u8, (40 + (y * 200 / h.max(1))) as u8, (140 + ((x + y) % 50)) as u8])
     })
 }
 
 fn encode_jpeg(img: &RgbImage) -> Vec<u8> {
     let mut out = Vec::new();
-    JpegEncoder::new_with_quality(&mut out, 95)
-        .encode_image(img)
-        .unwrap();
+    JpegEncoder::new_with_quality(&mut out, 95).encode_image(img).unwrap();
     out
 }
 
 fn encode_png(raw: &[u8], w: u32, h: u32, color: ExtendedColorType) -> Vec<u8> {
     let mut out = Vec::new();
-    PngEncoder::new(&mut out)
-        .write_image(raw, w, h, color)
-        .unwrap();
+    PngEncoder::new(&mut out).write_image(raw, w, h, color).unwrap();
     out
 }
 
 fn encode_webp(raw: &[u8], w: u32, h: u32, color: ExtendedColorType) -> Vec<u8> {
     let mut out = Vec::new();
-    WebPEncoder::new_lossless(&mut out)
-        .encode(raw, w, h, color)
-        .unwrap();
+    WebPEncoder::new_lossless(&mut out).encode(raw, w, h, color).unwrap();
     out
 }
 
@@ -75,9 +64,7 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
 const SERIAL: &[u8] = b"SN-4471-PATIENT";
 
 fn rationals(vals: &[(u32, u32)]) -> Vec<u8> {
-    vals.iter()
-        .flat_map(|(n, d)| n.to_le_bytes().into_iter().chain(d.to_le_bytes()))
-        .collect()
+    vals.iter().flat_map(|(n, d)| n.to_le_bytes().into_iter().chain(d.to_le_bytes())).collect()
 }
 
 fn gps_latitude() -> Vec<u8> {
@@ -139,10 +126,7 @@ fn exif_tiff(orientation: u16, thumbnail: &[u8]) -> (Vec<u8>, u32) {
         ],
         ifd1_off,
     ));
-    t.extend(ifd(
-        &[ifd_entry(0xA431, 2, 16, serial_off.to_le_bytes())],
-        0,
-    ));
+    t.extend(ifd(&[ifd_entry(0xA431, 2, 16, serial_off.to_le_bytes())], 0));
     t.extend(ifd(
         &[
             ifd_entry(0x0000, 1, 4, [2, 3, 0, 0]),
@@ -157,12 +141,7 @@ fn exif_tiff(orientation: u16, thumbnail: &[u8]) -> (Vec<u8>, u32) {
         &[
             ifd_entry(0x0103, 3, 1, [6, 0, 0, 0]),
             ifd_entry(0x0201, 4, 1, thumb_off.to_le_bytes()),
-            ifd_entry(
-                0x0202,
-                4,
-                1,
-                u32::try_from(thumbnail.len()).unwrap().to_le_bytes(),
-            ),
+            ifd_entry(0x0202, 4, 1, u32::try_from(thumbnail.len()).unwrap().to_le_bytes()),
         ],
         0,
     ));
@@ -251,16 +230,8 @@ fn hostile_jpeg(w: u32, h: u32, orientation: u16) -> (Vec<u8>, RgbImage, u32) {
     let img = gradient(w, h);
     let base = encode_jpeg(&img);
     let (exif, gps_off) = exif_app1(orientation, &thumbnail());
-    let mut jpeg = splice_after_soi(
-        &base,
-        &[
-            exif,
-            xmp_app1(),
-            iptc_app13(),
-            jpeg_segment(0xFE, b"MRN 12345678"),
-            icc_app2(),
-        ],
-    );
+    let mut jpeg =
+        splice_after_soi(&base, &[exif, xmp_app1(), iptc_app13(), jpeg_segment(0xFE, b"MRN 12345678"), icc_app2()]);
     jpeg.extend_from_slice(b"TRAILER-SECRET");
     (jpeg, img, gps_off)
 }
@@ -276,11 +247,7 @@ fn inside(m: &Mask, x: u32, y: u32) -> bool {
 fn assert_clean_output(out: &CleanImage, needles: &[(&str, Vec<u8>)]) {
     verify_clean(&out.bytes, out.format).unwrap();
     for (what, needle) in needles {
-        assert!(
-            !contains(&out.bytes, needle),
-            "{what} survived cleaning: {:?}",
-            String::from_utf8_lossy(needle)
-        );
+        assert!(!contains(&out.bytes, needle), "{what} survived cleaning: {:?}", String::from_utf8_lossy(needle));
     }
 }
 
@@ -291,11 +258,7 @@ fn crc32(data: &[u8]) -> u32 {
     for &b in data {
         crc ^= u32::from(b);
         for _ in 0..8 {
-            crc = if crc & 1 != 0 {
-                0xEDB8_8320 ^ (crc >> 1)
-            } else {
-                crc >> 1
-            };
+            crc = if crc & 1 != 0 { 0xEDB8_8320 ^ (crc >> 1) } else { crc >> 1 };
         }
     }
     !crc
@@ -394,18 +357,8 @@ fn jpeg_with_all_metadata_is_scrubbed_and_masked() {
     assert!(verify_clean(&input, OutputFormat::Jpeg).is_err());
 
     let masks = [
-        Mask {
-            x: 10,
-            y: 5,
-            w: 20,
-            h: 12,
-        },
-        Mask {
-            x: 80,
-            y: 50,
-            w: 100,
-            h: 100,
-        }, // partly outside: clipped
+        Mask { x: 10, y: 5, w: 20, h: 12 },
+        Mask { x: 80, y: 50, w: 100, h: 100 }, // partly outside: clipped
     ];
     let out = clean(&input, &masks, &Limits::default()).unwrap();
     assert_eq!(out.format, OutputFormat::Jpeg);
@@ -415,35 +368,11 @@ fn jpeg_with_all_metadata_is_scrubbed_and_masked() {
     assert!(!contains(&out.bytes, b"\xFF\xFE"), "COM marker present");
 
     // Painted regions: clipped, then grown to the 8x8 grid.
-    assert_eq!(
-        out.painted,
-        vec![
-            Mask {
-                x: 8,
-                y: 0,
-                w: 24,
-                h: 24
-            },
-            Mask {
-                x: 80,
-                y: 48,
-                w: 16,
-                h: 16
-            },
-        ]
-    );
+    assert_eq!(out.painted, vec![Mask { x: 8, y: 0, w: 24, h: 24 }, Mask { x: 80, y: 48, w: 16, h: 16 },]);
 
     let decoded = decode_rgba(&out.bytes);
     assert_eq!(decoded.dimensions(), (96, 64));
-    let clipped = [
-        masks[0],
-        Mask {
-            x: 80,
-            y: 50,
-            w: 16,
-            h: 14,
-        },
-    ];
+    let clipped = [masks[0], Mask { x: 80, y: 50, w: 16, h: 14 }];
     let mut outside_diff = 0u64;
     let mut outside_n = 0u64;
     for (x, y, p) in decoded.enumerate_pixels() {
@@ -457,9 +386,7 @@ fn jpeg_with_all_metadata_is_scrubbed_and_masked() {
                 p.0
             );
             let o = original.get_pixel(x, y).0;
-            outside_diff += (0..3)
-                .map(|i| u64::from(p.0[i].abs_diff(o[i])))
-                .sum::<u64>();
+            outside_diff += (0..3).map(|i| u64::from(p.0[i].abs_diff(o[i]))).sum::<u64>();
             outside_n += 3;
         }
     }
@@ -489,12 +416,7 @@ fn exif_orientation_6_rotates_and_masks_use_upright_coordinates() {
     let input = splice_after_soi(&encode_jpeg(&stored), &[exif]);
 
     // y = 48 only exists in the upright (32x64) image.
-    let mask = Mask {
-        x: 0,
-        y: 48,
-        w: 32,
-        h: 16,
-    };
+    let mask = Mask { x: 0, y: 48, w: 32, h: 16 };
     let out = clean(&input, &[mask], &Limits::default()).unwrap();
     assert_eq!((out.width, out.height), (32, 64));
     let decoded = decode_rgba(&out.bytes);
@@ -504,10 +426,7 @@ fn exif_orientation_6_rotates_and_masks_use_upright_coordinates() {
     let tr = decoded.get_pixel(28, 3).0;
     let tl = decoded.get_pixel(3, 3).0;
     assert!(tr[0] > 200 && tr[1] < 60, "top-right should be red: {tr:?}");
-    assert!(
-        tl[0] < 200 || tl[1] > 60,
-        "top-left should not be red: {tl:?}"
-    );
+    assert!(tl[0] < 200 || tl[1] > 60, "top-left should not be red: {tl:?}");
     for (x, y, p) in decoded.enumerate_pixels() {
         if inside(&mask, x, y) {
             assert_eq!(p.0, [0, 0, 0, 255]);
@@ -516,18 +435,12 @@ fn exif_orientation_6_rotates_and_masks_use_upright_coordinates() {
     // The output carries no orientation tag (no EXIF at all).
     assert!(!contains(&out.bytes, b"Exif"));
     let mut dec = image::codecs::jpeg::JpegDecoder::new(std::io::Cursor::new(&out.bytes)).unwrap();
-    assert_eq!(
-        dec.orientation().unwrap(),
-        image::metadata::Orientation::NoTransforms
-    );
+    assert_eq!(dec.orientation().unwrap(), image::metadata::Orientation::NoTransforms);
 
     // The same mask is entirely outside the stored (unrotated) frame, so
     // without the EXIF tag it is refused.
     let plain = encode_jpeg(&stored);
-    assert!(matches!(
-        clean(&plain, &[mask], &Limits::default()),
-        Err(CleanError::BadMask(_))
-    ));
+    assert!(matches!(clean(&plain, &[mask], &Limits::default()), Err(CleanError::BadMask(_))));
 }
 
 #[test]
@@ -543,17 +456,7 @@ fn opaque_png_with_text_chunks_becomes_clean_jpeg() {
     // The decoder accepts the hand-built chunks.
     assert_eq!(image::load_from_memory(&input).unwrap().width(), 50);
 
-    let out = clean(
-        &input,
-        &[Mask {
-            x: 0,
-            y: 0,
-            w: 5,
-            h: 5,
-        }],
-        &Limits::default(),
-    )
-    .unwrap();
+    let out = clean(&input, &[Mask { x: 0, y: 0, w: 5, h: 5 }], &Limits::default()).unwrap();
     assert_eq!(out.format, OutputFormat::Jpeg);
     assert_eq!((out.width, out.height), (50, 30));
     assert_clean_output(&out, &needles);
@@ -586,12 +489,7 @@ fn transparent_png_stays_png_with_alpha() {
     let mut input = splice_after_ihdr(&png, &png_metadata_chunks());
     input.extend_from_slice(b"TRAILER-SECRET");
 
-    let mask = Mask {
-        x: 15,
-        y: 2,
-        w: 10,
-        h: 5,
-    };
+    let mask = Mask { x: 15, y: 2, w: 10, h: 5 };
     let out = clean(&input, &[mask], &Limits::default()).unwrap();
     assert_eq!(out.format, OutputFormat::Png);
     assert_eq!(out.painted, vec![mask], "PNG masks are not grid-aligned");
@@ -653,10 +551,7 @@ fn webp_with_metadata(w: u32, h: u32, plain: &[u8], alpha: bool) -> Vec<u8> {
     body.extend(chunk(b"VP8X", &vp8x));
     body.extend_from_slice(image_chunk);
     body.extend(chunk(b"EXIF", &tiff));
-    body.extend(chunk(
-        b"XMP ",
-        b"<x:xmpmeta>http://ns.adobe.com/xap/1.0/ Jane Q. Patient</x:xmpmeta>",
-    ));
+    body.extend(chunk(b"XMP ", b"<x:xmpmeta>http://ns.adobe.com/xap/1.0/ Jane Q. Patient</x:xmpmeta>"));
     let mut v = b"RIFF".to_vec();
     v.extend_from_slice(&u32::try_from(body.len()).unwrap().to_le_bytes());
     v.extend(body);
@@ -682,17 +577,7 @@ fn webp_is_decoded_and_cleaned() {
     // Extended WebP with EXIF + XMP chunks.
     let input = webp_with_metadata(48, 40, &plain, false);
     assert!(contains(&input, SERIAL));
-    let out = clean(
-        &input,
-        &[Mask {
-            x: 40,
-            y: 32,
-            w: 8,
-            h: 8,
-        }],
-        &Limits::default(),
-    )
-    .unwrap();
+    let out = clean(&input, &[Mask { x: 40, y: 32, w: 8, h: 8 }], &Limits::default()).unwrap();
     assert_clean_output(
         &out,
         &[
@@ -714,11 +599,7 @@ fn webp_is_decoded_and_cleaned() {
 }
 
 fn assert_fast(start: Instant) {
-    assert!(
-        start.elapsed() < Duration::from_millis(500),
-        "bomb rejection took {:?}",
-        start.elapsed()
-    );
+    assert!(start.elapsed() < Duration::from_millis(500), "bomb rejection took {:?}", start.elapsed());
 }
 
 #[test]
@@ -734,14 +615,7 @@ fn png_bomb_header_is_refused_before_decoding() {
     let err = clean(&input, &[], &Limits::default()).unwrap_err();
     assert_fast(start);
     assert!(
-        matches!(
-            err,
-            CleanError::PixelLimit {
-                width: 100_000,
-                height: 100_000,
-                max_pixels: 50_000_000
-            }
-        ),
+        matches!(err, CleanError::PixelLimit { width: 100_000, height: 100_000, max_pixels: 50_000_000 }),
         "{err:?}"
     );
     assert_eq!(err.http_status(), 413);
@@ -751,54 +625,22 @@ fn png_bomb_header_is_refused_before_decoding() {
 fn jpeg_and_webp_bomb_headers_are_refused() {
     // SOF0 declaring 65535x65535, nothing else (not even EOI).
     let mut jpeg = vec![0xFF, 0xD8];
-    jpeg.extend(jpeg_segment(
-        0xC0,
-        &[8, 0xFF, 0xFF, 0xFF, 0xFF, 1, 1, 0x11, 0],
-    ));
+    jpeg.extend(jpeg_segment(0xC0, &[8, 0xFF, 0xFF, 0xFF, 0xFF, 1, 1, 0x11, 0]));
     let start = Instant::now();
     let err = clean(&jpeg, &[], &Limits::default()).unwrap_err();
     assert_fast(start);
-    assert!(
-        matches!(
-            err,
-            CleanError::PixelLimit {
-                width: 65535,
-                height: 65535,
-                ..
-            }
-        ),
-        "{err:?}"
-    );
+    assert!(matches!(err, CleanError::PixelLimit { width: 65535, height: 65535, .. }), "{err:?}");
 
     let mut webp = b"RIFF\x1e\0\0\0WEBPVP8X\x0a\0\0\0\0\0\0\0".to_vec();
     webp.extend_from_slice(&[0xFF, 0xFF, 0x00, 0xFF, 0xFF, 0x00]);
     let err = clean(&webp, &[], &Limits::default()).unwrap_err();
-    assert!(
-        matches!(
-            err,
-            CleanError::PixelLimit {
-                width: 65536,
-                height: 65536,
-                ..
-            }
-        ),
-        "{err:?}"
-    );
+    assert!(matches!(err, CleanError::PixelLimit { width: 65536, height: 65536, .. }), "{err:?}");
 
     // The limit is configurable.
     let small = encode_jpeg(&gradient(64, 32));
-    let limits = Limits {
-        max_pixels: 64 * 32 - 1,
-        ..Limits::default()
-    };
-    assert!(matches!(
-        clean(&small, &[], &limits),
-        Err(CleanError::PixelLimit { .. })
-    ));
-    let limits = Limits {
-        max_pixels: 64 * 32,
-        ..Limits::default()
-    };
+    let limits = Limits { max_pixels: 64 * 32 - 1, ..Limits::default() };
+    assert!(matches!(clean(&small, &[], &limits), Err(CleanError::PixelLimit { .. })));
+    let limits = Limits { max_pixels: 64 * 32, ..Limits::default() };
     assert!(clean(&small, &[], &limits).is_ok());
 }
 
@@ -807,27 +649,18 @@ fn truncated_inputs_are_undecodable() {
     let jpeg = encode_jpeg(&gradient(64, 48));
     for cut in [jpeg.len() / 2, jpeg.len() - 2, 20, 3] {
         let err = clean(&jpeg[..cut], &[], &Limits::default()).unwrap_err();
-        assert!(
-            matches!(err, CleanError::Undecodable(_)),
-            "cut {cut}: {err:?}"
-        );
+        assert!(matches!(err, CleanError::Undecodable(_)), "cut {cut}: {err:?}");
     }
     let img = gradient(64, 48);
     let png = encode_png(img.as_raw(), 64, 48, ExtendedColorType::Rgb8);
     for cut in [png.len() / 2, png.len() - 12, png.len() - 1, 30] {
         let err = clean(&png[..cut], &[], &Limits::default()).unwrap_err();
-        assert!(
-            matches!(err, CleanError::Undecodable(_)),
-            "cut {cut}: {err:?}"
-        );
+        assert!(matches!(err, CleanError::Undecodable(_)), "cut {cut}: {err:?}");
     }
     let webp = encode_webp(img.as_raw(), 64, 48, ExtendedColorType::Rgb8);
     for cut in [webp.len() / 2, webp.len() - 1, 16] {
         let err = clean(&webp[..cut], &[], &Limits::default()).unwrap_err();
-        assert!(
-            matches!(err, CleanError::Undecodable(_)),
-            "cut {cut}: {err:?}"
-        );
+        assert!(matches!(err, CleanError::Undecodable(_)), "cut {cut}: {err:?}");
     }
 }
 
@@ -862,11 +695,9 @@ fn unsupported_and_garbage_inputs() {
         assert_eq!(err.http_status(), 415);
     }
     // Correct magic, garbage after it.
-    for input in [
-        &b"\xFF\xD8\xFF\xE0garbage"[..],
-        b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR",
-        b"RIFF\x10\0\0\0WEBPVP8 \x04\0\0\0abcd",
-    ] {
+    for input in
+        [&b"\xFF\xD8\xFF\xE0garbage"[..], b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR", b"RIFF\x10\0\0\0WEBPVP8 \x04\0\0\0abcd"]
+    {
         let err = clean(input, &[], &Limits::default()).unwrap_err();
         assert!(matches!(err, CleanError::Undecodable(_)), "{err:?}");
     }
@@ -880,25 +711,13 @@ fn unsupported_and_garbage_inputs() {
 fn oversized_input_is_too_large() {
     let input = vec![0u8; Limits::default().max_bytes + 1];
     let err = clean(&input, &[], &Limits::default()).unwrap_err();
-    assert!(
-        matches!(err, CleanError::TooLarge { size, max } if size == max + 1),
-        "{err:?}"
-    );
+    assert!(matches!(err, CleanError::TooLarge { size, max } if size == max + 1), "{err:?}");
     assert_eq!(err.http_status(), 413);
 
     let jpeg = encode_jpeg(&gradient(32, 32));
-    let limits = Limits {
-        max_bytes: jpeg.len() - 1,
-        ..Limits::default()
-    };
-    assert!(matches!(
-        clean(&jpeg, &[], &limits),
-        Err(CleanError::TooLarge { .. })
-    ));
-    let limits = Limits {
-        max_bytes: jpeg.len(),
-        ..Limits::default()
-    };
+    let limits = Limits { max_bytes: jpeg.len() - 1, ..Limits::default() };
+    assert!(matches!(clean(&jpeg, &[], &limits), Err(CleanError::TooLarge { .. })));
+    let limits = Limits { max_bytes: jpeg.len(), ..Limits::default() };
     assert!(clean(&jpeg, &[], &limits).is_ok());
 }
 
@@ -907,118 +726,32 @@ fn bad_masks_are_rejected() {
     let jpeg = encode_jpeg(&gradient(64, 32));
     let l = Limits::default();
     let bad = [
-        Mask {
-            x: 0,
-            y: 0,
-            w: 0,
-            h: 10,
-        },
-        Mask {
-            x: 0,
-            y: 0,
-            w: 10,
-            h: 0,
-        },
-        Mask {
-            x: 64,
-            y: 0,
-            w: 10,
-            h: 10,
-        },
-        Mask {
-            x: 0,
-            y: 32,
-            w: 10,
-            h: 10,
-        },
-        Mask {
-            x: u32::MAX,
-            y: u32::MAX,
-            w: u32::MAX,
-            h: u32::MAX,
-        },
+        Mask { x: 0, y: 0, w: 0, h: 10 },
+        Mask { x: 0, y: 0, w: 10, h: 0 },
+        Mask { x: 64, y: 0, w: 10, h: 10 },
+        Mask { x: 0, y: 32, w: 10, h: 10 },
+        Mask { x: u32::MAX, y: u32::MAX, w: u32::MAX, h: u32::MAX },
     ];
     for m in bad {
-        let err = clean(
-            &jpeg,
-            &[
-                Mask {
-                    x: 0,
-                    y: 0,
-                    w: 1,
-                    h: 1,
-                },
-                m,
-            ],
-            &l,
-        )
-        .unwrap_err();
+        let err = clean(&jpeg, &[Mask { x: 0, y: 0, w: 1, h: 1 }, m], &l).unwrap_err();
         assert!(matches!(err, CleanError::BadMask(_)), "{m:?}: {err:?}");
         assert_eq!(err.http_status(), 422);
     }
-    let many = vec![
-        Mask {
-            x: 0,
-            y: 0,
-            w: 1,
-            h: 1
-        };
-        MAX_MASKS + 1
-    ];
-    assert!(matches!(
-        clean(&jpeg, &many, &l),
-        Err(CleanError::BadMask(_))
-    ));
+    let many = vec![Mask { x: 0, y: 0, w: 1, h: 1 }; MAX_MASKS + 1];
+    assert!(matches!(clean(&jpeg, &many, &l), Err(CleanError::BadMask(_))));
     // Zero-area masks are refused before the input is even looked at.
-    let err = clean(
-        b"not an image",
-        &[Mask {
-            x: 0,
-            y: 0,
-            w: 0,
-            h: 0,
-        }],
-        &l,
-    )
-    .unwrap_err();
+    let err = clean(b"not an image", &[Mask { x: 0, y: 0, w: 0, h: 0 }], &l).unwrap_err();
     assert!(matches!(err, CleanError::BadMask(_)), "{err:?}");
     // Edge-touching masks are fine and fully clipped masks cover the image.
-    let out = clean(
-        &jpeg,
-        &[
-            Mask {
-                x: 63,
-                y: 31,
-                w: 1,
-                h: 1,
-            },
-            Mask {
-                x: 0,
-                y: 0,
-                w: u32::MAX,
-                h: u32::MAX,
-            },
-        ],
-        &l,
-    )
-    .unwrap();
-    assert!(decode_rgba(&out.bytes)
-        .pixels()
-        .all(|p| p.0 == [0, 0, 0, 255]));
+    let out =
+        clean(&jpeg, &[Mask { x: 63, y: 31, w: 1, h: 1 }, Mask { x: 0, y: 0, w: u32::MAX, h: u32::MAX }], &l).unwrap();
+    assert!(decode_rgba(&out.bytes).pixels().all(|p| p.0 == [0, 0, 0, 255]));
 }
 
 #[test]
 fn masks_deserialize_from_contract_json() {
     let masks: Vec<Mask> = serde_json::from_str(r#"[{"x":1,"y":2,"w":3,"h":4}]"#).unwrap();
-    assert_eq!(
-        masks,
-        vec![Mask {
-            x: 1,
-            y: 2,
-            w: 3,
-            h: 4
-        }]
-    );
+    assert_eq!(masks, vec![Mask { x: 1, y: 2, w: 3, h: 4 }]);
     assert!(serde_json::from_str::<Vec<Mask>>(r#"[{"x":1,"y":2,"w":3}]"#).is_err());
     assert!(serde_json::from_str::<Vec<Mask>>(r#"[{"x":-1,"y":2,"w":3,"h":4}]"#).is_err());
     assert!(serde_json::from_str::<Vec<Mask>>(r#"[{"x":1,"y":2,"w":3,"h":4,"width":9}]"#).is_err());
@@ -1034,22 +767,10 @@ fn grayscale_and_16_bit_inputs_are_handled() {
 
     let gray_jpeg = {
         let mut v = Vec::new();
-        JpegEncoder::new_with_quality(&mut v, 90)
-            .encode_image(&gray)
-            .unwrap();
+        JpegEncoder::new_with_quality(&mut v, 90).encode_image(&gray).unwrap();
         v
     };
-    let out = clean(
-        &gray_jpeg,
-        &[Mask {
-            x: 0,
-            y: 0,
-            w: 8,
-            h: 8,
-        }],
-        &Limits::default(),
-    )
-    .unwrap();
+    let out = clean(&gray_jpeg, &[Mask { x: 0, y: 0, w: 8, h: 8 }], &Limits::default()).unwrap();
     assert_eq!(decode_rgba(&out.bytes).get_pixel(4, 4).0, [0, 0, 0, 255]);
 
     let rgba16: Vec<u8> = (0..(8 * 8))
@@ -1072,11 +793,7 @@ fn verify_clean_rejects_raw_uploads() {
     assert!(verify_clean(&input, OutputFormat::Png).is_err());
     let img = gradient(8, 8);
     let png = encode_png(img.as_raw(), 8, 8, ExtendedColorType::Rgb8);
-    assert!(verify_clean(
-        &splice_after_ihdr(&png, &png_metadata_chunks()),
-        OutputFormat::Png
-    )
-    .is_err());
+    assert!(verify_clean(&splice_after_ihdr(&png, &png_metadata_chunks()), OutputFormat::Png).is_err());
     assert!(verify_clean(&png, OutputFormat::Png).is_ok());
     assert!(verify_clean(&png, OutputFormat::Jpeg).is_err());
 }
@@ -1086,16 +803,9 @@ fn verify_clean_rejects_raw_uploads() {
 fn small_valid_inputs() -> Vec<Vec<u8>> {
     let img = gradient(24, 16);
     let (hostile, _, _) = hostile_jpeg(24, 16, 6);
-    let mut png = splice_after_ihdr(
-        &encode_png(img.as_raw(), 24, 16, ExtendedColorType::Rgb8),
-        &png_metadata_chunks(),
-    );
+    let mut png = splice_after_ihdr(&encode_png(img.as_raw(), 24, 16, ExtendedColorType::Rgb8), &png_metadata_chunks());
     png.extend_from_slice(b"trailer");
-    vec![
-        hostile,
-        png,
-        encode_webp(img.as_raw(), 24, 16, ExtendedColorType::Rgb8),
-    ]
+    vec![hostile, png, encode_webp(img.as_raw(), 24, 16, ExtendedColorType::Rgb8)]
 }
 
 proptest! {
