@@ -63,6 +63,10 @@ impl Hub {
         Utf8Bytes::from(v.to_string())
     }
 
+    pub fn is_ended(&self) -> bool {
+        self.status.lock().map(|s| s.0 == SessionState::Ended).unwrap_or(true)
+    }
+
     fn set_status(&self, s: SessionState, curtain: bool, delay: u32) {
         if let Ok(mut st) = self.status.lock() {
             *st = (s, curtain, delay);

@@ -138,6 +138,11 @@ pub async fn serve(ws: WebSocket, state: AppState, hub: Arc<Hub>, who: Principal
     if let Flow::Continue = flow {
         flow = v.catch_up(None).await;
     }
+    if matches!(flow, Flow::Continue) && hub.is_ended() {
+        // An ended session has nothing more to send: the backlog, then goodbye.
+        v.close(1000, "session ended").await;
+        flow = Flow::Stop;
+    }
     while let Flow::Continue = flow {
         flow = tokio::select! {
             ev = events.recv() => match ev {

@@ -205,6 +205,10 @@ async fn end_drops_held_items_and_closes_viewers() {
     assert_eq!(st["state"], "ended");
     assert_eq!(v.close_code(WAIT).await, Some(1000));
     assert!(released(&ts, &id, &student).await.is_empty(), "held items are dropped at end, not released");
+    // Joining an ended session: its state, its (empty) backlog, then 1000.
+    let mut late = viewer(&ts, &id, &student, 0).await;
+    assert_eq!(late.expect("state", WAIT).await["state"], "ended");
+    assert_eq!(late.close_code(WAIT).await, Some(1000));
     assert_error(
         &ts.post(&format!("/api/sessions/{id}/updates"), &surgeon, json!({"kind": "text", "text": "x"})).await,
         StatusCode::CONFLICT,
