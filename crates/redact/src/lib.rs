@@ -21,7 +21,8 @@ use serde::{Deserialize, Serialize};
 pub use detect::registered::PatientMatcher;
 
 /// What the surgeon registered for the session's patient (`PUT /api/sessions/{id}/identifiers`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// `Debug` prints counts only: identifiers must never reach a log.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Identifiers {
     /// Full names, any format ("Ming Fan", "FAN, MING", "Benjamín A. Zaragoza").
@@ -32,6 +33,19 @@ pub struct Identifiers {
     pub dates: Vec<String>,
     /// Anything else: phone numbers, SSNs, emails, account or plan numbers.
     pub other: Vec<String>,
+}
+
+impl std::fmt::Debug for Identifiers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "Identifiers([redacted: {} names, {} mrns, {} dates, {} other])",
+            self.names.len(),
+            self.mrns.len(),
+            self.dates.len(),
+            self.other.len()
+        )
+    }
 }
 
 /// Kind of protected health information. Serialized as `"NAME"`, `"DATE"`, …, `"OTHER_ID"`.

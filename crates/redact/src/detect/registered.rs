@@ -19,8 +19,9 @@ fn common_words() -> &'static FastSet<&'static str> {
     })
 }
 
-/// Compiled per session from [`Identifiers`]. `Send + Sync`.
-#[derive(Debug, Clone, Default)]
+/// Compiled per session from [`Identifiers`]. `Send + Sync`. No `Debug`:
+/// it holds the patient's identifiers.
+#[derive(Clone, Default)]
 pub struct PatientMatcher {
     /// Automaton over the normalized `ids` (same order).
     ac: Option<aho_corasick::AhoCorasick>,
