@@ -50,13 +50,15 @@ pub async fn build_state(config: Config) -> Result<AppState, StartError> {
         FailureLimiter::new(config.login.per_user, config.login.window),
         FailureLimiter::new(config.login.per_address, config.login.window),
     );
+    let identifiers = IdentifierVault::open(&config.data_dir)
+        .map_err(|e| StartError::DataDir(config.data_dir.display().to_string(), e))?;
     Ok(AppState(Arc::new(Inner {
         config,
         store,
         tokens,
         revocations,
         login_limits: Mutex::new(limits),
-        identifiers: IdentifierVault::default(),
+        identifiers,
         metrics: Default::default(),
         shutdown: Shutdown::default(),
         live: Default::default(),

@@ -140,7 +140,7 @@ async fn identifiers(
         return Err(ApiError::invalid("invalid_identifiers", "at most 100 entries per list of 200 characters each"));
     }
     let count = body.count();
-    state.identifiers.set(&s.id, body);
+    state.identifiers.set(state.store.as_ref(), &s.id, body).await?;
     crate::live::on_identifiers_changed(&state, &s.id).await;
     tracing::info!(count, "patient identifiers registered");
     Ok(axum::Json(json!({"registered": count})).into_response())
@@ -160,7 +160,7 @@ async fn end(State(state): State<AppState>, who: Principal, Path(id): Path<Strin
     lifecycle::end(&mut s, Utc::now())?;
     crate::live::on_ending(&state, &s).await;
     state.store.save_session(&s).await?;
-    state.identifiers.forget(&s.id);
+    state.identifiers.forget(state.store.as_ref(), &s.id).await?;
     crate::live::on_session_changed(&state, &s).await;
     tracing::info!("session ended");
     Ok(axum::Json(s).into_response())

@@ -161,8 +161,12 @@ pub async fn on_identifiers_changed(state: &AppState, session_id: &str) {
     }
 }
 
-/// The session went live (or is live at start-up): start its writer task.
+/// The session went live (or is live at start-up): start its writer task,
+/// with the patient's identifiers unsealed first (after a restart).
 pub async fn on_started(state: &AppState, s: &Session) -> Result<(), ApiError> {
+    if state.identifiers.get(&s.id).is_none() {
+        state.identifiers.load(state.store.as_ref(), &s.id).await?;
+    }
     let hub = state.live.hub(s, state.config.viewer_queue);
     hub.set_status(s.state, s.curtain, s.delay_seconds);
     let first_seq = state.store.last_seq(&s.id).await? + 1;

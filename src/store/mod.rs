@@ -71,6 +71,10 @@ pub trait Store: Send + Sync + 'static {
     async fn append_update(&self, session_id: &str, update: &StoredUpdate) -> StoreResult<()>;
     async fn updates_after(&self, session_id: &str, after: u64, limit: u32) -> StoreResult<Vec<StoredUpdate>>;
     async fn last_seq(&self, session_id: &str) -> StoreResult<u64>;
+    /// Sealed patient identifiers of a session: (nonce, ciphertext).
+    async fn put_sealed_identifiers(&self, session_id: &str, nonce: &[u8], sealed: &[u8]) -> StoreResult<()>;
+    async fn sealed_identifiers(&self, session_id: &str) -> StoreResult<Option<(Vec<u8>, Vec<u8>)>>;
+    async fn delete_sealed_identifiers(&self, session_id: &str) -> StoreResult<()>;
     async fn put_media(&self, id: &str, session_id: &str, content_type: &str, file: &str) -> StoreResult<()>;
     /// (session_id, content_type, file) of a released media item.
     async fn media(&self, id: &str) -> StoreResult<Option<(String, String, String)>>;

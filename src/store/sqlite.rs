@@ -391,6 +391,38 @@ impl Store for SqliteStore {
         u64::try_from(m).map_err(|_| corrupt("seq"))
     }
 
+    async fn put_sealed_identifiers(&self, session_id: &str, nonce: &[u8], sealed: &[u8]) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO session_identifiers (session_id, nonce, sealed) VALUES (?, ?, ?) \
+             ON CONFLICT(session_id) DO UPDATE SET nonce = excluded.nonce, sealed = excluded.sealed",
+        )
+        .bind(session_id)
+        .bind(nonce)
+        .bind(sealed)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn sealed_identifiers(&self, session_id: &str) -> StoreResult<Option<(Vec<u8>, Vec<u8>)>> {
+        let row = sqlx::query("SELECT nonce, sealed FROM session_identifiers WHERE session_id = ?")
+            .bind(session_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        row.map(|r| Ok((r.try_get("nonce").map_err(backend)?, r.try_get("sealed").map_err(backend)?))).transpose()
+    }
+
+    async fn delete_sealed_identifiers(&self, session_id: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM session_identifiers WHERE session_id = ?")
+            .bind(session_id)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
     async fn put_media(&self, id: &str, session_id: &str, content_type: &str, file: &str) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO media (id, session_id, content_type, file, released, created_at) VALUES (?,?,?,?,1,?)",

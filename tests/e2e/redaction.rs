@@ -108,3 +108,36 @@ async fn policy_hold_keeps_flagged_items_until_approved() {
     assert_eq!(second["seq"], 2);
     assert!(!second["update"]["text"].as_str().expect("t").contains("Okafor"));
 }
+
+#[tokio::test]
+async fn identifiers_survive_a_restart_only_sealed_and_die_with_the_session() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().to_path_buf();
+    let (id, surgeon) = {
+        let ts = TestServer::start_with(|c| c.data_dir = data.clone()).await;
+        let (id, surgeon, _) = ts.live().await;
+        ts.patch(&format!("/api/sessions/{id}"), &surgeon, json!({"delay_seconds": 0})).await;
+        let ids = json!({"names": ["Zebulon Quarshie"], "mrns": ["88120467"]});
+        assert_eq!(ts.put(&format!("/api/sessions/{id}/identifiers"), &surgeon, ids).await.0, StatusCode::OK);
+        (id, surgeon)
+    };
+    // On disk only sealed: neither the database nor its WAL holds them in clear.
+    for f in ["orgallery.db", "orgallery.db-wal"] {
+        let bytes = std::fs::read(data.join(f)).unwrap_or_default();
+        let hay = String::from_utf8_lossy(&bytes);
+        assert!(!hay.contains("Quarshie") && !hay.contains("88120467"), "{f} holds an identifier in clear");
+    }
+    let ts = TestServer::start_with(|c| c.data_dir = data.clone()).await;
+    let (s, held) = ts
+        .post(
+            &format!("/api/sessions/{id}/updates"),
+            &surgeon,
+            json!({"kind": "text", "text": "quarshie stable, mrn 8812 0467"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{held}");
+    let text = held["text"].as_str().expect("text");
+    assert!(!text.to_lowercase().contains("quarshie") && !text.contains("8812"), "after a restart: {text}");
+    assert_eq!(ts.post(&format!("/api/sessions/{id}/end"), &surgeon, json!({})).await.0, StatusCode::OK);
+    assert!(ts.server.state.store.sealed_identifiers(&id).await.expect("store").is_none(), "deleted at end");
+}
