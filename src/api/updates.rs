@@ -15,12 +15,11 @@ use super::extract::{Json, Path};
 use super::load_session;
 use crate::auth::{authorize, Permission, Principal};
 use crate::error::ApiError;
-use crate::live::{self, Command, Draft, HeldImage, Kind};
+use crate::live::{self, Command, Draft, HeldImage, Kind, MAX_LABEL_CHARS};
 use crate::model::{Session, SessionState};
 use crate::state::AppState;
 
 pub const MAX_TEXT_BYTES: usize = 16 * 1024;
-const MAX_LABEL_CHARS: usize = 200;
 const MAX_CAPTION_BYTES: usize = 4 * 1024;
 pub const MAX_IMAGE_BYTES: usize = 20 * 1024 * 1024;
 

@@ -17,7 +17,7 @@ use serde_json::json;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 pub use item::{HeldImage, Item, Kind};
-pub use writer::{Command, Draft, Reply};
+pub use writer::{Command, Draft, Reply, MAX_LABEL_CHARS};
 
 use crate::auth::revocation::Revoked;
 use crate::error::ApiError;

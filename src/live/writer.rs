@@ -22,6 +22,9 @@ use crate::session::identifiers::PatientIdentifiers;
 use crate::state::AppState;
 use crate::store::StoredUpdate;
 
+/// Longest marker label, in characters.
+pub const MAX_LABEL_CHARS: usize = 200;
+
 /// What a publisher hands in, before redaction.
 pub struct Draft {
     pub kind: Kind,
@@ -226,6 +229,12 @@ impl Writer {
             Command::Edit { id, text, reply } => {
                 let r = match self.gate.get(&id).map(|h| h.payload.clone()) {
                     None => Err(missing(&self.gate, &id)),
+                    Some(item) if item.kind == Kind::Marker && text.chars().count() > MAX_LABEL_CHARS => {
+                        Err(ApiError::invalid(
+                            "label_too_long",
+                            format!("label is longer than {MAX_LABEL_CHARS} characters"),
+                        ))
+                    }
                     Some(mut item) => {
                         self.redact_into(&mut item, Some(text));
                         let flagged = item.flagged();

@@ -261,6 +261,12 @@ async fn bad_images_and_updates_are_refused_and_store_nothing() {
         StatusCode::UNPROCESSABLE_ENTITY,
         "label_too_long",
     );
+    ts.patch(&format!("/api/sessions/{id}"), &surgeon, json!({"delay_seconds": 600})).await;
+    let (_, m) = ts.post(&p, &surgeon, json!({"kind": "marker", "label": "closure"})).await;
+    let marker = format!("{p}/{}", m["id"].as_str().expect("id"));
+    let long = json!({"text": "l".repeat(201)});
+    assert_error(&ts.patch(&marker, &surgeon, long).await, StatusCode::UNPROCESSABLE_ENTITY, "label_too_long");
+    assert_eq!(ts.post(&format!("{marker}/retract"), &surgeon, json!({})).await.0, StatusCode::OK);
     assert_error(&ts.get(&format!("{p}?limit=0"), &surgeon).await, StatusCode::UNPROCESSABLE_ENTITY, "invalid_limit");
     assert_error(&ts.get(&format!("{p}?after=-1"), &surgeon).await, StatusCode::BAD_REQUEST, "bad_request");
     assert_error(&ts.get("/api/media/no-such-media", &surgeon).await, StatusCode::NOT_FOUND, "not_found");
