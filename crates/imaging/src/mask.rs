@@ -77,30 +77,27 @@ pub(crate) fn align_to_grid(m: &Mask, block: u32, width: u32, height: u32) -> Ma
 
 /// Paint opaque black; masks must already be clipped to the image.
 pub(crate) fn paint_rgb(img: &mut RgbImage, masks: &[Mask]) {
-    let stride = img.width() as usize * 3;
-    let buf: &mut [u8] = img;
-    for m in masks {
-        for row in m.y as usize..(m.y as usize + m.h as usize) {
-            let start = row * stride + m.x as usize * 3;
-            let end = start + m.w as usize * 3;
-            if let Some(px) = buf.get_mut(start..end) {
-                px.fill(0);
-            }
-        }
-    }
+    let width = img.width() as usize;
+    paint(img, width, &[0, 0, 0], masks);
 }
 
 /// Paint opaque black (alpha 255); masks must already be clipped to the image.
 pub(crate) fn paint_rgba(img: &mut RgbaImage, masks: &[Mask]) {
-    let stride = img.width() as usize * 4;
-    let buf: &mut [u8] = img;
+    let width = img.width() as usize;
+    paint(img, width, &[0, 0, 0, 255], masks);
+}
+
+/// Fill every masked pixel of a packed buffer with `pixel` (one value per channel).
+fn paint(buf: &mut [u8], width: usize, pixel: &[u8], masks: &[Mask]) {
+    let channels = pixel.len();
+    let stride = width * channels;
     for m in masks {
         for row in m.y as usize..(m.y as usize + m.h as usize) {
-            let start = row * stride + m.x as usize * 4;
-            let end = start + m.w as usize * 4;
+            let start = row * stride + m.x as usize * channels;
+            let end = start + m.w as usize * channels;
             if let Some(px) = buf.get_mut(start..end) {
-                for p in px.chunks_exact_mut(4) {
-                    p.copy_from_slice(&[0, 0, 0, 255]);
+                for p in px.chunks_exact_mut(channels) {
+                    p.copy_from_slice(pixel);
                 }
             }
         }
