@@ -12,11 +12,12 @@
 //! | [`config`] | settings from flags, `ORGALLERY_*` variables and a TOML file; [`config::Secret`] |
 //! | [`cli`] | the `orgallery` command line (`serve`, `demo`, `user add`, `token`, `certs`) |
 //! | [`server`] | building the state, binding HTTP/HTTPS, graceful shutdown |
+//! | [`http1`] | the plain-HTTP listener (hyper HTTP/1.1, bare sockets for WebSocket upgrades) |
 //! | [`state`] | [`state::AppState`], the handle every handler gets |
 //! | [`api`] | axum routers, one file per resource; error normalisation, request ids, spans |
 //! | [`auth`] | passwords (Argon2id), JWTs, revocation, login throttling, the permission table |
 //! | [`session`] | session rules (draft → live → ended, consent) and the patient's identifiers |
-//! | [`live`] | live sessions: the writer task owning the gates, the fan-out hub, viewer sockets, tickets |
+//! | [`live`] | live sessions: the writer task owning the gates, the sharded fan-out, viewer sockets, tickets |
 //! | [`redaction`] | the `redact` interface every viewer-visible text passes |
 //! | [`store`] | persistence behind the [`store::Store`] trait; SQLite by default |
 //! | [`model`] | the domain records |
@@ -40,6 +41,7 @@ pub mod live;
 pub mod metrics;
 pub mod model;
 pub mod redaction;
+pub mod http1;
 pub mod server;
 pub mod session;
 pub mod state;

@@ -96,7 +96,7 @@ impl Server {
         let state = build_state(config).await?;
         crate::live::spawn_relay(&state);
         crate::live::resume_live_sessions(&state).await.map_err(|e| StartError::Resume(e.to_string()))?;
-        let app = crate::api::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+        let router = crate::api::router(state.clone());
         let std_listener = std::net::TcpListener::bind(listen).map_err(|e| StartError::Bind(listen, e))?;
         std_listener.set_nonblocking(true).map_err(|e| StartError::Bind(listen, e))?;
         let addr = std_listener.local_addr().map_err(|e| StartError::Bind(listen, e))?;
@@ -119,12 +119,12 @@ impl Server {
                 h.graceful_shutdown(Some(Duration::from_secs(10)));
             });
             let server = axum_server::from_tcp_rustls(std_listener, rustls).handle(handle);
+            let app = router.into_make_service_with_connect_info::<SocketAddr>();
             tokio::spawn(async move { server.serve(app).await })
         } else {
             let listener = tokio::net::TcpListener::from_std(std_listener).map_err(|e| StartError::Bind(listen, e))?;
-            tokio::spawn(async move {
-                axum::serve(listener, app).with_graceful_shutdown(async move { shutdown.wait().await }).await
-            })
+            drop(shutdown);
+            tokio::spawn(crate::http1::serve(listener, router, state.clone()))
         };
         let scheme = if tls { "https" } else { "http" };
         Ok(Server { addr, url: format!("{scheme}://{addr}"), state, task })

@@ -5,7 +5,6 @@
 
 use std::time::Instant;
 
-use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
@@ -19,6 +18,7 @@ use crate::auth::principal::{authenticate, token_from_headers, Source};
 use crate::auth::{authorize, Permission, Principal};
 use crate::error::ApiError;
 use crate::live::socket;
+use crate::live::upgrade::WsUpgrade;
 use crate::live::tickets::TICKET_TTL;
 use crate::state::AppState;
 
@@ -56,7 +56,7 @@ async fn live(
     Path(id): Path<String>,
     Query(q): Query<LiveQuery>,
     headers: HeaderMap,
-    upgrade: WebSocketUpgrade,
+    upgrade: WsUpgrade,
 ) -> Result<Response, ApiError> {
     tracing::Span::current().record("session", id.as_str());
     let origin = headers.get(header::ORIGIN).map(|o| o.to_str().unwrap_or("invalid"));
@@ -65,13 +65,6 @@ async fn live(
             return Err(ApiError::Forbidden { code: "cross_origin", message: "cross-origin upgrade refused".into() });
         }
     }
-    let upgrade = upgrade
-        .read_buffer_size(4 * 1024)
-        .write_buffer_size(0)
-        .max_write_buffer_size(256 * 1024)
-        .max_message_size(64 * 1024)
-        .max_frame_size(64 * 1024);
-
     // Credentials: a one-use ticket, or Bearer, or the cookie (only with an Origin).
     let who = match (&q.ticket, token_from_headers(&headers)) {
         (Some(t), _) => state.tickets.take(t, Instant::now()).ok_or("ticket"),
@@ -94,7 +87,7 @@ async fn live(
         _ => return Ok(upgrade.on_upgrade(|ws| socket::close_now(ws, socket::REVOKED, "not allowed"))),
     };
     let controller = session.is_controller(&who.sub);
-    let hub = state.live.hub(&session, state.config.viewer_queue);
+    let hub = state.live.hub(&state, &session);
     let after = q.after.unwrap_or(0);
     Ok(upgrade.on_upgrade(move |ws| socket::serve(ws, state, hub, who, controller, after)))
 }

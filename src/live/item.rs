@@ -1,7 +1,6 @@
 //! What passes through the gates: a held item (redacted, in memory only) and
 //! the JSON shapes viewers and controllers receive.
 
-use axum::extract::ws::Utf8Bytes;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -110,6 +109,6 @@ impl Item {
 
 /// The live frame for a released update: built from the stored JSON once and
 /// shared by every viewer.
-pub fn update_frame(seq: u64, stored_update: &str) -> Utf8Bytes {
-    Utf8Bytes::from(format!("{{\"type\":\"update\",\"seq\":{seq},\"update\":{stored_update}}}"))
+pub fn update_frame(seq: u64, stored_update: &str) -> String {
+    format!("{{\"type\":\"update\",\"seq\":{seq},\"update\":{stored_update}}}")
 }

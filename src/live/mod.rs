@@ -1,22 +1,27 @@
-//! Live sessions. Each session has a [`Hub`]: the broadcast that fans
-//! released items out to its viewers (serialized once, shared by all), its
+//! Live sessions. Each session has a [`Hub`]: its fan-out shards, which
+//! write released items to the viewers (framed once, shared by all), its
 //! viewer count, and — while live — the command channel of its single writer
 //! task, which owns the gates and assigns `seq`.
 
 mod item;
+mod shard;
+mod slot;
 pub mod socket;
 pub mod tickets;
+pub mod upgrade;
+mod wire;
 mod writer;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use axum::extract::ws::Utf8Bytes;
 use serde_json::json;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 pub use item::{HeldImage, Item, Kind};
+pub use shard::{REVOKED, TOO_SLOW};
+pub use wire::Wire;
 pub use writer::{Command, Draft, Reply, MAX_LABEL_CHARS};
 
 use crate::auth::revocation::Revoked;
@@ -37,17 +42,25 @@ pub enum To {
     RecheckRevocations,
 }
 
-/// One frame for the fan-out. `seq` is set for released updates only.
+/// One frame for the fan-out, already framed for the wire. `seq` is set for
+/// released updates only; for `To::Close` the frame is the close frame.
 #[derive(Debug, Clone)]
 pub struct Event {
     pub seq: u64,
     pub to: To,
-    pub frame: Utf8Bytes,
+    pub frame: Wire,
+}
+
+impl Event {
+    fn signal(to: To) -> Self {
+        Event { seq: 0, to, frame: Wire::new() }
+    }
 }
 
 pub struct Hub {
     pub session_id: String,
-    pub events: broadcast::Sender<Event>,
+    shards: Vec<shard::ShardTx>,
+    next_viewer: AtomicU64,
     pub viewers: AtomicUsize,
     /// The writer's command channel while the session is live.
     writer: Mutex<Option<mpsc::Sender<Command>>>,
@@ -56,11 +69,32 @@ pub struct Hub {
 }
 
 impl Hub {
-    pub fn state_frame(&self) -> Utf8Bytes {
+    pub fn state_frame(&self) -> Wire {
         let (state, curtain, delay) = self.status.lock().map(|s| *s).unwrap_or((SessionState::Ended, true, 0));
         let v = json!({"type": "state", "state": state, "curtain": curtain, "delay_seconds": delay,
                        "viewers": self.viewers.load(Ordering::Relaxed)});
-        Utf8Bytes::from(v.to_string())
+        wire::text(v.to_string())
+    }
+
+    /// Hand an event to every shard (each writes it to its viewers).
+    pub fn send(&self, ev: Event) {
+        let ev = Arc::new(ev);
+        for s in &self.shards {
+            let _ = s.send(shard::ShardMsg::Event(ev.clone()));
+        }
+    }
+
+    /// Close every viewer with `code` after what was sent before.
+    pub fn close_all(&self, code: u16, reason: &str) {
+        self.send(Event { seq: 0, to: To::Close(code), frame: wire::close(code, reason) });
+    }
+
+    fn next_viewer_id(&self) -> u64 {
+        self.next_viewer.fetch_add(1, Ordering::Relaxed)
+    }
+
+    fn shard_for(&self, viewer: u64) -> Option<&shard::ShardTx> {
+        self.shards.get((viewer % self.shards.len().max(1) as u64) as usize)
     }
 
     pub fn is_ended(&self) -> bool {
@@ -74,7 +108,7 @@ impl Hub {
     }
 
     pub fn announce_state(&self) {
-        let _ = self.events.send(Event { seq: 0, to: To::All, frame: self.state_frame() });
+        self.send(Event { seq: 0, to: To::All, frame: self.state_frame() });
     }
 
     pub fn writer(&self) -> Option<mpsc::Sender<Command>> {
@@ -87,18 +121,26 @@ pub struct Registry {
     hubs: Mutex<HashMap<String, Arc<Hub>>>,
 }
 
+/// Fan-out shards per session: one per core (at least one, at most eight).
+fn shard_count() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 8)
+}
+
 impl Registry {
-    /// The hub of a session, created on first use.
-    pub fn hub(&self, s: &Session, queue: usize) -> Arc<Hub> {
+    /// The hub of a session, created (with its shard tasks) on first use.
+    /// Must be called on the server's main runtime.
+    pub fn hub(&self, state: &AppState, s: &Session) -> Arc<Hub> {
         let mut hubs = match self.hubs.lock() {
             Ok(h) => h,
             Err(p) => p.into_inner(),
         };
         hubs.entry(s.id.clone())
             .or_insert_with(|| {
+                let queue = state.config.viewer_queue;
                 Arc::new(Hub {
                     session_id: s.id.clone(),
-                    events: broadcast::channel(queue.max(2)).0,
+                    shards: (0..shard_count()).map(|_| shard::spawn(state.clone(), s.id.clone(), queue)).collect(),
+                    next_viewer: AtomicU64::new(1),
                     viewers: AtomicUsize::new(0),
                     writer: Mutex::new(None),
                     status: Mutex::new((s.state, s.curtain, s.delay_seconds)),
@@ -117,7 +159,7 @@ impl Registry {
 
     fn to_every_hub(&self, to: To) {
         for hub in self.all() {
-            let _ = hub.events.send(Event { seq: 0, to: to.clone(), frame: Utf8Bytes::from_static("") });
+            hub.send(Event::signal(to.clone()));
         }
     }
 
@@ -135,7 +177,7 @@ pub async fn ask<R>(
     if s.state != SessionState::Live {
         return Err(ApiError::conflict("not_live", "the session is not live"));
     }
-    let hub = state.live.hub(s, state.config.viewer_queue);
+    let hub = state.live.hub(state, s);
     let tx = hub.writer().ok_or_else(|| ApiError::conflict("not_live", "the session is not live"))?;
     let (reply, rx) = oneshot::channel();
     tx.send(make(reply)).await.map_err(|_| ApiError::conflict("not_live", "the session is not live"))?;
@@ -144,7 +186,7 @@ pub async fn ask<R>(
 
 /// A session's settings changed (delay, policy, moderators, consent, state).
 pub async fn on_session_changed(state: &AppState, s: &Session) {
-    let hub = state.live.hub(s, state.config.viewer_queue);
+    let hub = state.live.hub(state, s);
     let curtain = hub.status.lock().map(|st| st.1).unwrap_or(false);
     hub.set_status(s.state, curtain && s.state == SessionState::Live, s.delay_seconds);
     if let Some(tx) = hub.writer() {
@@ -167,7 +209,7 @@ pub async fn on_started(state: &AppState, s: &Session) -> Result<(), ApiError> {
     if state.identifiers.get(&s.id).is_none() {
         state.identifiers.load(state.store.as_ref(), &s.id).await?;
     }
-    let hub = state.live.hub(s, state.config.viewer_queue);
+    let hub = state.live.hub(state, s);
     hub.set_status(s.state, s.curtain, s.delay_seconds);
     let first_seq = state.store.last_seq(&s.id).await? + 1;
     let mut w = match hub.writer.lock() {
@@ -195,7 +237,7 @@ pub async fn on_ending(state: &AppState, s: &Session) {
     }
     hub.set_status(SessionState::Ended, false, s.delay_seconds);
     hub.announce_state();
-    let _ = hub.events.send(Event { seq: 0, to: To::Close(1000), frame: Utf8Bytes::from_static("session ended") });
+    hub.close_all(1000, "session ended");
 }
 
 /// Relay revocations and shutdown into every session's broadcast, so that a
@@ -210,7 +252,9 @@ pub fn spawn_relay(state: &AppState) {
         loop {
             tokio::select! {
                 _ = &mut stop => {
-                    state.live.to_every_hub(To::Close(socket::GOING_AWAY));
+                    for hub in state.live.all() {
+                        hub.close_all(socket::GOING_AWAY, "server going away");
+                    }
                     break;
                 }
                 r = revocations.recv() => match r {

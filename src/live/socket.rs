@@ -1,30 +1,40 @@
-//! One viewer's WebSocket: the backlog after `after`, then live frames from
-//! the session's broadcast, in `seq` order without gaps or duplicates. A
-//! viewer that falls behind the bounded queue is closed with 4008 and resumes
-//! from the store; revocation closes with 4003, shutdown with 1001.
+//! One viewer's WebSocket from the upgrade to the hand-over to the fan-out:
+//! the state message and the backlog after `after`, written here; then the
+//! viewer joins a shard for live frames, and a small reader task answers
+//! what the client sends. Close codes: 4008 too slow, 4003 revoked or not
+//! allowed, 4001 unauthenticated, 1001 going away, 1000 session ended.
 
-use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket};
-use futures_util::SinkExt;
+use bytes::Bytes;
+use futures_util::StreamExt;
 use serde::Deserialize;
-use tokio::sync::broadcast::error::RecvError;
+use tokio::io::AsyncWriteExt;
+use tokio::sync::oneshot;
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+use tokio_tungstenite::WebSocketStream;
+use tracing::Instrument;
 
-use super::{Hub, To};
+use super::shard::{ShardMsg, ShardTx};
+use super::slot::Slot;
+use super::upgrade::{Conn, ReadOnly, Reader};
+use super::wire::{self, Wire};
+use super::Hub;
 use crate::auth::Principal;
 use crate::state::AppState;
 use crate::store::StoredUpdate;
 
-pub const TOO_SLOW: u16 = 4008;
-pub const REVOKED: u16 = 4003;
+pub use super::shard::{REVOKED, TOO_SLOW};
 pub const UNAUTHENTICATED: u16 = 4001;
 pub const GOING_AWAY: u16 = 1001;
 
-/// A send that does not complete in this time means the client stopped reading.
+/// A write that makes no progress in this time means the client stopped reading.
 const SEND_TIMEOUT: Duration = Duration::from_secs(20);
 const BACKLOG_PAGE: u32 = 500;
+/// Client messages are small: a question is at most a few KiB.
+const MAX_CLIENT_MESSAGE: usize = 64 * 1024;
 
 #[derive(Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -41,198 +51,119 @@ enum ClientMsg {
 }
 
 /// Close right after the upgrade (browsers cannot read an HTTP status).
-pub async fn close_now(mut ws: WebSocket, code: u16, reason: &'static str) {
-    let _ = ws.send(Message::Close(Some(CloseFrame { code, reason: Utf8Bytes::from_static(reason) }))).await;
+pub async fn close_now(mut conn: Conn, code: u16, reason: &'static str) {
+    let frame = wire::close(code, reason);
+    let _ = tokio::time::timeout(Duration::from_secs(2), async {
+        conn.write.write_all(&frame).await?;
+        conn.write.shutdown().await
+    })
+    .await;
 }
 
-struct Viewer<'a> {
-    ws: WebSocket,
-    state: &'a AppState,
-    hub: &'a Hub,
-    last: u64,
-}
-
-enum Flow {
-    Continue,
-    Stop,
-}
-
-impl Viewer<'_> {
-    async fn send(&mut self, frame: Utf8Bytes) -> Flow {
-        match tokio::time::timeout(SEND_TIMEOUT, self.ws.send(Message::Text(frame))).await {
-            Ok(Ok(())) => Flow::Continue,
-            _ => Flow::Stop,
+/// Serve one authenticated, authorized viewer: state and backlog here, then
+/// hand it to a fan-out shard and start its reader.
+pub async fn serve(conn: Conn, state: AppState, hub: Arc<Hub>, who: Principal, controller: bool, after: u64) {
+    let span = tracing::info_span!("viewer", session = %hub.session_id, user = %who.sub);
+    async move {
+        let Conn { read, write, early } = conn;
+        let (mut slot, stopped) = Slot::new(write, who, controller, after, hub.clone(), state.clone());
+        slot.enqueue(hub.state_frame());
+        if backlog(&state, &hub.session_id, &mut slot).await.is_err() {
+            return;
         }
-    }
-
-    async fn close(&mut self, code: u16, reason: &'static str) {
-        let frame = Message::Close(Some(CloseFrame { code, reason: Utf8Bytes::from_static(reason) }));
-        let _ = tokio::time::timeout(Duration::from_secs(2), self.ws.send(frame)).await;
-    }
-
-    /// Send stored updates with last < seq <= upto (all if `upto` is None).
-    async fn catch_up(&mut self, upto: Option<u64>) -> Flow {
-        loop {
-            let page = match self.state.store.updates_after(&self.hub.session_id, self.last, BACKLOG_PAGE).await {
-                Ok(p) => p,
-                Err(e) => {
-                    tracing::error!(error = %e, "backlog read failed");
-                    return Flow::Stop;
-                }
-            };
-            let n = page.len();
-            for StoredUpdate { seq, body, .. } in page {
-                if upto.is_some_and(|u| seq > u) {
-                    return Flow::Continue;
-                }
-                if seq != self.last + 1 {
-                    tracing::error!(seq, last = self.last, "gap in the stored log");
-                }
-                if let Flow::Stop = self.send(super::item::update_frame(seq, &body)).await {
-                    return Flow::Stop;
-                }
-                self.last = seq;
-            }
-            if n < BACKLOG_PAGE as usize || upto.is_some_and(|u| self.last >= u) {
-                return Flow::Continue;
-            }
-        }
-    }
-
-    async fn on_client(&mut self, msg: Message) -> Flow {
-        match msg {
-            Message::Text(t) => match serde_json::from_str::<ClientMsg>(t.as_str()) {
-                Ok(ClientMsg::Ping) => self.send(Utf8Bytes::from_static(r#"{"type":"pong"}"#)).await,
-                Ok(ClientMsg::Ask { .. } | ClientMsg::Upvote { .. }) => {
-                    self.send(Utf8Bytes::from_static(
-                        r#"{"type":"error","error":{"code":"unsupported","message":"questions are not available yet"}}"#,
-                    ))
-                    .await
-                }
-                Err(_) => {
-                    self.send(Utf8Bytes::from_static(
-                        r#"{"type":"error","error":{"code":"bad_message","message":"unknown or malformed message"}}"#,
-                    ))
-                    .await
-                }
-            },
-            Message::Close(_) => Flow::Stop,
-            _ => Flow::Continue,
-        }
-    }
-}
-
-/// Most frames written before one flush when a viewer has several waiting.
-const BATCH: usize = 64;
-
-/// Serve one authenticated, authorized viewer until it leaves or is closed.
-pub async fn serve(ws: WebSocket, state: AppState, hub: Arc<Hub>, who: Principal, controller: bool, after: u64) {
-    // Subscribe before reading the backlog: anything released later is either
-    // in the backlog read or arrives here; seq numbers remove the overlap.
-    let mut events = hub.events.subscribe();
-    hub.viewers.fetch_add(1, Relaxed);
-    state.metrics.viewers.fetch_add(1, Relaxed);
-    tracing::info!(user = %who.sub, controller, after, "join");
-    let mut v = Viewer { ws, state: &state, hub: &hub, last: after };
-    let mut flow = v.send(hub.state_frame()).await;
-    if let Flow::Continue = flow {
-        flow = v.catch_up(None).await;
-    }
-    if matches!(flow, Flow::Continue) && hub.is_ended() {
+        let Some(shard) = hub.shard_for(slot.id).cloned() else { return };
         // An ended session has nothing more to send: the backlog, then goodbye.
-        v.close(1000, "session ended").await;
-        flow = Flow::Stop;
+        // (If it ends after this check, the shard closes the viewer on joining.)
+        if hub.is_ended() {
+            slot.enqueue(wire::close(1000, "session ended"));
+            let _ = slot.drain(Duration::from_secs(2)).await;
+            return;
+        }
+        tokio::spawn(read_client(read, early, shard.clone(), slot.id, stopped).in_current_span());
+        let _ = shard.send(ShardMsg::Join(Box::new(slot)));
     }
-    while let Flow::Continue = flow {
-        flow = tokio::select! {
-            ev = events.recv() => match ev {
-                Ok(ev) => v.deliver(ev, &mut events, &who, controller).await,
-                Err(RecvError::Lagged(_)) => {
-                    state.metrics.viewers_too_slow.fetch_add(1, Relaxed);
-                    tracing::info!(user = %who.sub, last = v.last, "viewer too slow");
-                    v.close(TOO_SLOW, "too slow: reconnect with after=last seq").await;
-                    Flow::Stop
-                }
-                Err(RecvError::Closed) => { v.close(GOING_AWAY, "going away").await; Flow::Stop }
-            },
-            msg = v.ws.recv() => match msg {
-                Some(Ok(m)) => v.on_client(m).await,
-                _ => Flow::Stop,
-            },
-        };
-    }
-    hub.viewers.fetch_sub(1, Relaxed);
-    state.metrics.viewers.fetch_sub(1, Relaxed);
-    tracing::info!(user = %who.sub, last = v.last, "leave");
+    .instrument(span)
+    .await
 }
 
-impl Viewer<'_> {
-    /// Queue a frame without flushing.
-    async fn feed(&mut self, frame: Utf8Bytes) -> Flow {
-        match tokio::time::timeout(SEND_TIMEOUT, self.ws.feed(Message::Text(frame))).await {
-            Ok(Ok(())) => Flow::Continue,
-            _ => Flow::Stop,
+/// Write what the viewer has queued, then every stored update after its
+/// last `seq`, page by page. Used on joining and to fill a gap.
+pub async fn backlog(state: &AppState, session_id: &str, slot: &mut Slot) -> Result<(), ()> {
+    slot.drain(SEND_TIMEOUT).await?;
+    loop {
+        let page = match state.store.updates_after(session_id, slot.last, BACKLOG_PAGE).await {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::error!(error = %e, "backlog read failed");
+                return Err(());
+            }
+        };
+        let n = page.len();
+        for StoredUpdate { seq, body, .. } in page {
+            if seq != slot.last + 1 {
+                tracing::error!(seq, last = slot.last, "gap in the stored log");
+            }
+            slot.enqueue(wire::text(super::item::update_frame(seq, &body)));
+            slot.last = seq;
+        }
+        slot.drain(SEND_TIMEOUT).await?;
+        if n < BACKLOG_PAGE as usize {
+            return Ok(());
         }
     }
+}
 
-    async fn flush(&mut self) -> Flow {
-        match tokio::time::timeout(SEND_TIMEOUT, self.ws.flush()).await {
-            Ok(Ok(())) => Flow::Continue,
-            _ => Flow::Stop,
+/// The answer to one client text message.
+fn client_reply(text: &str) -> Wire {
+    let json: &'static str = match serde_json::from_str::<ClientMsg>(text) {
+        Ok(ClientMsg::Ping) => r#"{"type":"pong"}"#,
+        Ok(ClientMsg::Ask { .. } | ClientMsg::Upvote { .. }) => {
+            r#"{"type":"error","error":{"code":"unsupported","message":"questions are not available yet"}}"#
         }
-    }
+        Err(_) => r#"{"type":"error","error":{"code":"bad_message","message":"unknown or malformed message"}}"#,
+    };
+    wire::text(Bytes::from_static(json.as_bytes()))
+}
 
-    /// Handle one event and whatever else is already waiting (up to BATCH),
-    /// writing the frames with a single flush.
-    async fn deliver(
-        &mut self,
-        first: super::Event,
-        events: &mut tokio::sync::broadcast::Receiver<super::Event>,
-        who: &Principal,
-        controller: bool,
-    ) -> Flow {
-        let mut next = Some(first);
-        let mut n = 0;
-        while let Some(ev) = next.take() {
-            n += 1;
-            let flow = match ev.to {
-                To::Close(code) => {
-                    let _ = self.flush().await;
-                    self.close(code, if code == GOING_AWAY { "server going away" } else { "session ended" }).await;
-                    return Flow::Stop;
-                }
-                To::Revoke(r) if r.hits(&who.jti, &who.sub, who.iat) => Flow::Stop,
-                To::RecheckRevocations if self.state.revocations.is_revoked_parts(&who.jti, &who.sub, who.iat) => {
-                    Flow::Stop
-                }
-                To::Revoke(_) | To::RecheckRevocations => Flow::Continue,
-                To::Controllers if !controller => Flow::Continue,
-                _ if ev.seq == 0 => self.feed(ev.frame).await,
-                _ if ev.seq <= self.last => Flow::Continue,
-                _ => {
-                    let mut f = Flow::Continue;
-                    if ev.seq > self.last + 1 {
-                        f = self.catch_up(Some(ev.seq - 1)).await;
-                    }
-                    if let Flow::Continue = f {
-                        f = self.feed(ev.frame).await;
-                        self.last = ev.seq;
-                    }
-                    f
-                }
-            };
-            if let Flow::Stop = flow {
-                if self.state.revocations.is_revoked_parts(&who.jti, &who.sub, who.iat) {
-                    let _ = self.flush().await;
-                    self.close(REVOKED, "access revoked").await;
-                }
-                return Flow::Stop;
+/// Read what the client sends until it leaves or the fan-out drops it
+/// (`stopped`). Replies go through the shard, in order with live frames.
+async fn read_client(read: Reader, early: Bytes, shard: ShardTx, id: u64, mut stopped: oneshot::Receiver<()>) {
+    let config = WebSocketConfig::default()
+        .read_buffer_size(4 * 1024)
+        .max_message_size(Some(MAX_CLIENT_MESSAGE))
+        .max_frame_size(Some(MAX_CLIENT_MESSAGE));
+    let mut ws = WebSocketStream::from_partially_read(ReadOnly(read), early.to_vec(), Role::Server, Some(config)).await;
+    loop {
+        let msg = tokio::select! {
+            _ = &mut stopped => return,
+            m = ws.next() => m,
+        };
+        let reply = match msg {
+            Some(Ok(Message::Text(t))) => client_reply(t.as_str()),
+            Some(Ok(Message::Ping(p))) => wire::pong(p),
+            Some(Ok(Message::Close(c))) => {
+                let code = c.map(|c| u16::from(c.code)).filter(|c| *c != 1005).unwrap_or(1000);
+                let _ = shard.send(ShardMsg::Leave { id, echo: Some(wire::close(code, "")) });
+                return;
             }
-            if n < BATCH {
-                // Lagged or empty: the outer loop sees it on the next recv.
-                next = events.try_recv().ok();
+            Some(Ok(_)) => continue,
+            Some(Err(e)) => {
+                let (code, reason) = match e {
+                    WsError::Capacity(_) => (1009, "message too big"),
+                    WsError::Utf8(_) => (1007, "invalid UTF-8"),
+                    _ => (1002, "protocol error"),
+                };
+                tracing::debug!(error = %e, "client protocol error");
+                let _ = shard.send(ShardMsg::Leave { id, echo: Some(wire::close(code, reason)) });
+                return;
             }
+            None => {
+                let _ = shard.send(ShardMsg::Leave { id, echo: None });
+                return;
+            }
+        };
+        if shard.send(ShardMsg::Direct { id, frame: reply }).is_err() {
+            return;
         }
-        self.flush().await
     }
 }

@@ -6,7 +6,6 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use axum::extract::ws::Utf8Bytes;
 use chrono::Utc;
 use orgallery_gate::{DropReason, Dropped, Gate, GateError, Policy, Released};
 use serde_json::{json, Value};
@@ -145,7 +144,7 @@ impl Writer {
     }
 
     fn send(&self, to: To, v: Value) {
-        let _ = self.hub.events.send(Event { seq: 0, to, frame: Utf8Bytes::from(v.to_string()) });
+        self.hub.send(Event { seq: 0, to, frame: super::wire::text(v.to_string()) });
     }
 
     fn announce_dropped(&self, dropped: &[Dropped<String, Item>]) {
@@ -318,7 +317,7 @@ impl Writer {
             .append_update(&self.session_id, &StoredUpdate { seq: r.seq, id: r.id.clone(), body: body.clone() })
             .await?;
         self.state.metrics.updates_released.fetch_add(1, Relaxed);
-        let _ = self.hub.events.send(Event { seq: r.seq, to: To::All, frame: update_frame(r.seq, &body) });
+        self.hub.send(Event { seq: r.seq, to: To::All, frame: super::wire::text(update_frame(r.seq, &body)) });
         tracing::debug!(update = %r.id, seq = r.seq, "released");
         Ok(())
     }
