@@ -18,8 +18,8 @@ use crate::auth::principal::{authenticate, token_from_headers, Source};
 use crate::auth::{authorize, Permission, Principal};
 use crate::error::ApiError;
 use crate::live::socket;
-use crate::live::upgrade::WsUpgrade;
 use crate::live::tickets::TICKET_TTL;
+use crate::live::upgrade::WsUpgrade;
 use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {

@@ -37,9 +37,15 @@ pub enum ShardMsg {
     /// A viewer that has its backlog and is ready for live frames.
     Join(Box<Slot>),
     /// A reply to one viewer (pong, error), in order with the rest.
-    Direct { id: u64, frame: Wire },
+    Direct {
+        id: u64,
+        frame: Wire,
+    },
     /// The client left; `echo` answers its close frame.
-    Leave { id: u64, echo: Option<Wire> },
+    Leave {
+        id: u64,
+        echo: Option<Wire>,
+    },
 }
 
 pub type ShardTx = mpsc::UnboundedSender<ShardMsg>;

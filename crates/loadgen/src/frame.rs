@@ -8,7 +8,9 @@
 //! quotes are escaped as `\"`), so a match of `"seq":` or `"released_at":"`
 //! is always a key. Other frames (state, rare) are parsed with serde_json.
 
-use memchr::memmem;
+use std::sync::LazyLock;
+
+use memchr::memmem::{Finder, FinderRev};
 
 /// What one text frame from the server says, as far as the tool cares.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,15 +29,22 @@ pub enum Frame {
 const UPDATE_TYPE: &[u8] = b"\"type\":\"update\"";
 const SEQ_KEY: &[u8] = b"\"seq\":";
 const RELEASED_KEY: &[u8] = b"\"released_at\":\"";
+/// How the server starts every update frame; checked first, searched for otherwise.
+const UPDATE_PREFIX: &[u8] = b"{\"type\":\"update\",";
+
+// Searchers are built once: building one per frame was a visible share of the tool's CPU.
+static FIND_UPDATE: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(UPDATE_TYPE));
+static FIND_SEQ: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new(SEQ_KEY));
+static FIND_RELEASED: LazyLock<FinderRev<'static>> = LazyLock::new(|| FinderRev::new(RELEASED_KEY));
 
 /// Classify one text frame.
 pub fn classify(frame: &[u8]) -> Frame {
-    if memmem::find(frame, UPDATE_TYPE).is_some() {
-        let Some(seq) = extract_u64(frame, SEQ_KEY) else {
+    if frame.starts_with(UPDATE_PREFIX) || FIND_UPDATE.find(frame).is_some() {
+        let Some(seq) = FIND_SEQ.find(frame).and_then(|at| u64_after(&frame[at + SEQ_KEY.len()..])) else {
             return Frame::Malformed;
         };
         // `released_at` sits near the end of the update, after the text.
-        let released_at_ns = memmem::rfind(frame, RELEASED_KEY).and_then(|at| {
+        let released_at_ns = FIND_RELEASED.rfind(frame).and_then(|at| {
             let rest = &frame[at + RELEASED_KEY.len()..];
             let end = memchr::memchr(b'"', rest)?;
             parse_rfc3339_ns(&rest[..end])
@@ -52,11 +61,8 @@ pub fn classify(frame: &[u8]) -> Frame {
     }
 }
 
-/// The unsigned integer that follows the first occurrence of `key` (which
-/// ends with the colon), allowing whitespace after the colon.
-pub fn extract_u64(frame: &[u8], key: &[u8]) -> Option<u64> {
-    let at = memmem::find(frame, key)?;
-    let rest = &frame[at + key.len()..];
+/// The unsigned integer at the start of `rest`, after optional whitespace.
+fn u64_after(rest: &[u8]) -> Option<u64> {
     let start = rest.iter().position(|b| !b.is_ascii_whitespace())?;
     let digits = &rest[start..];
     let len = digits.iter().take_while(|b| b.is_ascii_digit()).count();

@@ -11,6 +11,7 @@ mod report;
 mod sys;
 mod track;
 mod viewer;
+mod ws;
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
@@ -24,7 +25,6 @@ use reqwest::Url;
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
 use tokio::time::MissedTickBehavior;
-use tokio_tungstenite::tungstenite::http::HeaderValue;
 
 use crate::api::{split_credentials, Api, Error};
 use crate::report::{Percentiles, Report};
@@ -257,7 +257,7 @@ async fn run(args: Args, nofile: Option<u64>) -> Result<Report, Error> {
     );
     let shared = Arc::new(Shared {
         live_url: format!("{ws_base}/api/sessions/{session}/live"),
-        auth: HeaderValue::from_str(&format!("Bearer {viewer_token}"))?,
+        auth: format!("Bearer {viewer_token}"),
         connect_gate: Semaphore::new(args.connect_concurrency as usize),
         connect_retries: args.connect_retries,
         seq_cap: expected_total * 2 + 1000,

@@ -5,20 +5,12 @@ use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use futures_util::StreamExt;
 use hdrhistogram::Histogram;
-use tokio::net::TcpStream;
 use tokio::sync::{watch, Semaphore};
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::tungstenite::http::{header, HeaderValue};
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
-use tokio_tungstenite::tungstenite::{Error as WsError, Message};
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 use crate::frame::{classify, Frame};
 use crate::track::SeqTracker;
-
-type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+use crate::ws::{self, Conn, ConnectError, Msg};
 
 /// Reconnects a viewer may make in one run (4008 resumes and drops together).
 const MAX_RECONNECTS: u32 = 50;
@@ -29,7 +21,8 @@ const BATCH: usize = 256;
 pub struct Shared {
     /// ws://host:port/api/sessions/{id}/live
     pub live_url: String,
-    pub auth: HeaderValue,
+    /// The Authorization header value.
+    pub auth: String,
     pub connect_gate: Semaphore,
     pub connect_retries: u32,
     pub seq_cap: u64,
@@ -101,44 +94,20 @@ pub struct ViewerStats {
     pub reconnect_failures: u64,
 }
 
-fn ws_config() -> WebSocketConfig {
-    // tungstenite reserves 128 KiB read and write buffers by default; 10,000
-    // viewers would spend 2.5 GiB on that. Frames here are a few KiB.
-    WebSocketConfig::default()
-        .read_buffer_size(8 * 1024)
-        .write_buffer_size(0)
-        .max_write_buffer_size(64 * 1024)
-        .max_message_size(Some(1 << 20))
-        .max_frame_size(Some(1 << 20))
+/// A failed connect: its description, and whether trying again makes sense.
+fn connect_error(e: &ConnectError) -> (String, bool) {
+    let retry = !matches!(e, ConnectError::Status(400 | 401 | 403 | 404));
+    (e.to_string(), retry)
 }
 
-/// Why a connect failed, and whether trying again may help.
-fn connect_error(e: &WsError) -> (String, bool) {
-    match e {
-        WsError::Http(resp) => {
-            let s = resp.status().as_u16();
-            // Auth and permission answers do not change with retries.
-            (format!("HTTP {s}"), !matches!(s, 400 | 401 | 403 | 404))
-        }
-        WsError::Io(io) => (format!("io: {}", io.kind()), true),
-        other => (other.to_string(), true),
-    }
+async fn connect_once(shared: &Shared, after: u64) -> Result<Conn, ConnectError> {
+    let url = format!("{}?after={after}", shared.live_url);
+    tokio::time::timeout(Duration::from_secs(15), ws::connect(&url, &shared.auth))
+        .await
+        .map_err(|_| ConnectError::Io(std::io::ErrorKind::TimedOut.into()))?
 }
 
-async fn connect_once(shared: &Shared, after: u64) -> Result<Ws, WsError> {
-    let mut req = format!("{}?after={after}", shared.live_url).into_client_request()?;
-    req.headers_mut().insert(header::AUTHORIZATION, shared.auth.clone());
-    let (ws, _resp) = tokio::time::timeout(
-        Duration::from_secs(15),
-        tokio_tungstenite::connect_async_with_config(req, Some(ws_config()), true),
-    )
-    .await
-    .map_err(|_| WsError::Io(std::io::ErrorKind::TimedOut.into()))??;
-    Ok(ws)
-}
-
-/// Connect with retries. `gate`: hold a connect-concurrency permit meanwhile.
-async fn connect(shared: &Shared, after: u64, stats: &mut ViewerStats, gate: bool) -> Result<Ws, String> {
+async fn connect(shared: &Shared, after: u64, stats: &mut ViewerStats, gate: bool) -> Result<Conn, String> {
     let mut last = String::new();
     for attempt in 0..=shared.connect_retries {
         if attempt > 0 {
@@ -174,7 +143,7 @@ enum Next {
     Done,
 }
 
-pub async fn run(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) -> ViewerStats {
+pub async fn run(shared: Arc<Shared>, stop: watch::Receiver<bool>) -> ViewerStats {
     let mut stats = ViewerStats::default();
     let first = connect(&shared, 0, &mut stats, true).await;
     shared.settled.fetch_add(1, Relaxed);
@@ -190,17 +159,26 @@ pub async fn run(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) -> Viewer
     let mut tracker = SeqTracker::new(shared.seq_cap);
     let mut batch = Vec::with_capacity(BATCH);
     let mut reconnects = 0u32;
+    // One stop future for the viewer's whole life (re-creating it for every
+    // frame cost the tool as much as reading the frame).
+    let mut stop_watch = stop.clone();
+    let stopped = stop_watch.changed();
+    tokio::pin!(stopped);
 
     'outer: loop {
         let next = loop {
             let msg = tokio::select! {
                 biased;
-                r = stop.changed() => {
+                r = &mut stopped => {
                     // Stop (or the coordinator is gone): close cleanly, bounded.
                     let _ = r;
                     let _ = tokio::time::timeout(Duration::from_secs(3), async {
-                        let _ = ws.close(None).await;
-                        while let Some(Ok(_)) = ws.next().await {}
+                        let _ = ws.send_close().await;
+                        while let Ok(Some(m)) = ws.next().await {
+                            if matches!(m, Msg::Close(_)) {
+                                break;
+                            }
+                        }
                     })
                     .await;
                     break Next::Done;
@@ -208,7 +186,7 @@ pub async fn run(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) -> Viewer
                 m = ws.next() => m,
             };
             match msg {
-                Some(Ok(Message::Text(t))) => match classify(t.as_bytes()) {
+                Ok(Some(Msg::Text(t))) => match classify(t) {
                     Frame::Update { seq, released_at_ns } => {
                         stats.update_frames += 1;
                         shared.update_frames.fetch_add(1, Relaxed);
@@ -246,37 +224,34 @@ pub async fn run(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) -> Viewer
                     Frame::Other => stats.other_frames += 1,
                     Frame::Malformed => stats.malformed_frames += 1,
                 },
-                Some(Ok(Message::Close(frame))) => {
-                    let code = frame.map(|f| u16::from(f.code));
-                    match code {
-                        Some(4008) => {
-                            stats.closes_4008 += 1;
-                            break Next::Reconnect { resume: true };
-                        }
-                        Some(1001) => {
-                            stats.closes_1001 += 1;
-                            break Next::Done;
-                        }
-                        Some(4003) => {
-                            stats.closes_4003 += 1;
-                            break Next::Done;
-                        }
-                        Some(4001) => {
-                            stats.closes_4001 += 1;
-                            break Next::Done;
-                        }
-                        Some(1000) => {
-                            stats.closes_1000 += 1;
-                            break Next::Done;
-                        }
-                        _ => {
-                            stats.closes_other += 1;
-                            break Next::Reconnect { resume: false };
-                        }
+                Ok(Some(Msg::Close(code))) => match code {
+                    Some(4008) => {
+                        stats.closes_4008 += 1;
+                        break Next::Reconnect { resume: true };
                     }
-                }
-                Some(Ok(_)) => {} // binary, ping, pong, raw frames
-                Some(Err(_)) | None => {
+                    Some(1001) => {
+                        stats.closes_1001 += 1;
+                        break Next::Done;
+                    }
+                    Some(4003) => {
+                        stats.closes_4003 += 1;
+                        break Next::Done;
+                    }
+                    Some(4001) => {
+                        stats.closes_4001 += 1;
+                        break Next::Done;
+                    }
+                    Some(1000) => {
+                        stats.closes_1000 += 1;
+                        break Next::Done;
+                    }
+                    _ => {
+                        stats.closes_other += 1;
+                        break Next::Reconnect { resume: false };
+                    }
+                },
+                Ok(Some(Msg::Other)) => {} // binary, ping, pong
+                Err(_) | Ok(None) => {
                     stats.drops += 1;
                     break Next::Reconnect { resume: false };
                 }
