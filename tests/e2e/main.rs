@@ -4,6 +4,7 @@
 
 mod browser;
 mod cli;
+mod fanout;
 mod gates;
 mod images;
 mod invites;
