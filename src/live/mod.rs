@@ -4,6 +4,7 @@
 //! task, which owns the gates and assigns `seq`.
 
 mod item;
+mod outbox;
 mod shard;
 mod slot;
 pub mod socket;
@@ -149,6 +150,12 @@ impl Registry {
             .clone()
     }
 
+    fn remove(&self, id: &str) {
+        if let Ok(mut h) = self.hubs.lock() {
+            h.remove(id);
+        }
+    }
+
     pub fn get(&self, id: &str) -> Option<Arc<Hub>> {
         self.hubs.lock().ok().and_then(|h| h.get(id).cloned())
     }
@@ -238,6 +245,9 @@ pub async fn on_ending(state: &AppState, s: &Session) {
     hub.set_status(SessionState::Ended, false, s.delay_seconds);
     hub.announce_state();
     hub.close_all(1000, "session ended");
+    // Forget the hub: its shards finish the closes and stop. A viewer who
+    // comes later gets a fresh hub that sends the archive and closes.
+    state.live.remove(&s.id);
 }
 
 /// Relay revocations and shutdown into every session's broadcast, so that a

@@ -19,7 +19,8 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tracing::Instrument;
 
-use super::slot::{Push, Slot};
+use super::outbox::Push;
+use super::slot::Slot;
 use super::wire::{self, Wire};
 use super::{Event, To};
 use crate::state::AppState;
@@ -63,7 +64,7 @@ pub fn spawn(state: AppState, session_id: String, limit: usize) -> ShardTx {
         blocked: Vec::new(),
         last_seq: 0,
         final_close: None,
-        me: tx.clone(),
+        me: tx.downgrade(),
     };
     // Unconstrained: the shard yields on its own every YIELD_EVERY sockets;
     // tokio's per-task budget would otherwise fail writes after 128.
@@ -84,7 +85,9 @@ struct Shard {
     last_seq: u64,
     /// Once the session ended or the server is going away, late joiners get this.
     final_close: Option<Wire>,
-    me: ShardTx,
+    /// For catch-up tasks to bring viewers back. Weak, so that the channel
+    /// closes (and the shard stops) once the hub is gone.
+    me: mpsc::WeakUnboundedSender<ShardMsg>,
 }
 
 enum Verdict {
@@ -97,14 +100,21 @@ impl Shard {
     async fn run(mut self, mut rx: mpsc::UnboundedReceiver<ShardMsg>) {
         let mut sweep = tokio::time::interval(Duration::from_secs(1));
         sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut open = true;
         loop {
             tokio::select! {
-                msg = rx.recv() => match msg {
+                msg = rx.recv(), if open => match msg {
                     Some(m) => self.on_msg(m).await,
-                    None => break,
+                    // The hub is gone (session ended): finish the closes under way.
+                    None => open = false,
                 },
                 _ = std::future::poll_fn(|cx| self.poll_blocked(cx)), if !self.blocked.is_empty() => {}
-                _ = sweep.tick() => self.sweep(Instant::now()),
+                // Only viewers with queued bytes can stall; an idle shard has no timer.
+                _ = sweep.tick(), if !self.blocked.is_empty() => self.sweep(Instant::now()),
+                else => break,
+            }
+            if !open && self.blocked.is_empty() {
+                break;
             }
         }
     }
@@ -115,7 +125,7 @@ impl Shard {
             ShardMsg::Join(slot) => self.join(*slot),
             ShardMsg::Direct { id, frame } => {
                 if let Some(&i) = self.index.get(&id) {
-                    if self.slots[i].closing.is_none() {
+                    if self.slots[i].outbox.closing.is_none() {
                         let v = self.offer(i, frame);
                         self.apply(i, v);
                     }
@@ -125,7 +135,7 @@ impl Shard {
                 if let Some(&i) = self.index.get(&id) {
                     match echo {
                         Some(frame) => {
-                            self.slots[i].begin_close(frame, true, Instant::now());
+                            self.slots[i].outbox.begin_close(frame, true, Instant::now());
                             let v = self.settle(i);
                             self.apply(i, v);
                         }
@@ -160,7 +170,7 @@ impl Shard {
     /// What one event means for one viewer.
     fn decide(&mut self, i: usize, ev: &Event) -> Verdict {
         let s = &mut self.slots[i];
-        if s.closing.is_some() {
+        if s.outbox.closing.is_some() {
             return Verdict::Keep;
         }
         match &ev.to {
@@ -174,7 +184,7 @@ impl Shard {
             To::Controllers if s.controller => self.offer(i, ev.frame.clone()),
             To::Controllers => Verdict::Keep,
             To::Close(_) => {
-                s.begin_close(ev.frame.clone(), false, Instant::now());
+                s.outbox.begin_close(ev.frame.clone(), false, Instant::now());
                 self.settle(i)
             }
             To::Revoke(r) if r.hits(&s.who.jti, &s.who.sub, s.who.iat) => self.revoke(i),
@@ -185,14 +195,14 @@ impl Shard {
 
     fn revoke(&mut self, i: usize) -> Verdict {
         tracing::info!(user = %self.slots[i].who.sub, "access revoked: closing");
-        self.slots[i].begin_close(wire::close(REVOKED, "access revoked"), true, Instant::now());
+        self.slots[i].outbox.begin_close(wire::close(REVOKED, "access revoked"), true, Instant::now());
         self.settle(i)
     }
 
     /// Give a frame to viewer `i`, closing it with 4008 when it is too far behind.
     fn offer(&mut self, i: usize, frame: Wire) -> Verdict {
         let s = &mut self.slots[i];
-        match s.push(frame, self.limit) {
+        match s.outbox.push(frame, self.limit) {
             Push::Sent => Verdict::Keep,
             Push::Queued => {
                 self.list_blocked(i);
@@ -204,7 +214,11 @@ impl Shard {
                 tracing::info!(user = %s.who.sub, last = s.last, "viewer too slow");
                 // Frames dropped from the queue are in the store: the client
                 // resumes with after = the last seq it received.
-                s.begin_close(wire::close(TOO_SLOW, "too slow: reconnect with after=last seq"), true, Instant::now());
+                s.outbox.begin_close(
+                    wire::close(TOO_SLOW, "too slow: reconnect with after=last seq"),
+                    true,
+                    Instant::now(),
+                );
                 self.settle(i)
             }
         }
@@ -212,7 +226,7 @@ impl Shard {
 
     /// After a close frame was queued: drop the viewer if it is already out.
     fn settle(&mut self, i: usize) -> Verdict {
-        match self.slots[i].try_drain() {
+        match self.slots[i].outbox.try_drain() {
             Ok(true) => Verdict::Remove,
             Ok(false) => {
                 self.list_blocked(i);
@@ -263,19 +277,19 @@ impl Shard {
     fn join(&mut self, mut slot: Slot) {
         let now = Instant::now();
         if let Some(frame) = &self.final_close {
-            slot.begin_close(frame.clone(), false, now);
+            slot.outbox.begin_close(frame.clone(), false, now);
         } else if slot.is_revoked() {
-            slot.begin_close(wire::close(REVOKED, "access revoked"), true, now);
+            slot.outbox.begin_close(wire::close(REVOKED, "access revoked"), true, now);
         } else if slot.last < self.last_seq {
             self.catch_up(slot);
             return;
         }
-        if slot.closing.is_some() && slot.try_drain() != Ok(false) {
+        if slot.outbox.closing.is_some() && slot.outbox.try_drain() != Ok(false) {
             return;
         }
         let i = self.slots.len();
         self.index.insert(slot.id, i);
-        let blocked = slot.is_blocked();
+        let blocked = slot.outbox.is_blocked();
         self.slots.push(slot);
         if blocked {
             self.list_blocked(i);
@@ -284,7 +298,9 @@ impl Shard {
 
     /// Write the viewer's gap from the store on its own task, then rejoin.
     fn catch_up(&self, slot: Slot) {
-        let (state, session, me) = (self.state.clone(), self.session_id.clone(), self.me.clone());
+        // No hub any more: the session is over and the viewer is let go.
+        let Some(me) = self.me.upgrade() else { return };
+        let (state, session) = (self.state.clone(), self.session_id.clone());
         tokio::spawn(
             async move {
                 let mut slot = slot;
@@ -305,12 +321,12 @@ impl Shard {
                 self.blocked.swap_remove(k);
                 continue;
             };
-            match self.slots[i].poll_drain(cx) {
+            match self.slots[i].outbox.poll_drain(cx) {
                 Poll::Pending => k += 1,
                 Poll::Ready(r) => {
                     self.blocked.swap_remove(k);
                     self.slots[i].listed_blocked = false;
-                    if r.is_err() || self.slots[i].closing.is_some() {
+                    if r.is_err() || self.slots[i].outbox.closing.is_some() {
                         self.remove(i);
                     }
                 }
@@ -327,8 +343,8 @@ impl Shard {
             let id = self.blocked[k];
             let stale = self.index.get(&id).map(|&i| {
                 let s = &self.slots[i];
-                let closing_late = s.closing.is_some_and(|d| now >= d);
-                let stalled = s.stalled_since.is_some_and(|t| now.duration_since(t) >= STALL_LIMIT);
+                let closing_late = s.outbox.closing.is_some_and(|d| now >= d);
+                let stalled = s.outbox.stalled_since.is_some_and(|t| now.duration_since(t) >= STALL_LIMIT);
                 (i, closing_late || stalled)
             });
             match stale {

@@ -67,7 +67,7 @@ pub async fn serve(conn: Conn, state: AppState, hub: Arc<Hub>, who: Principal, c
     async move {
         let Conn { read, write, early } = conn;
         let (mut slot, stopped) = Slot::new(write, who, controller, after, hub.clone(), state.clone());
-        slot.enqueue(hub.state_frame());
+        slot.outbox.enqueue(hub.state_frame());
         if backlog(&state, &hub.session_id, &mut slot).await.is_err() {
             return;
         }
@@ -75,8 +75,8 @@ pub async fn serve(conn: Conn, state: AppState, hub: Arc<Hub>, who: Principal, c
         // An ended session has nothing more to send: the backlog, then goodbye.
         // (If it ends after this check, the shard closes the viewer on joining.)
         if hub.is_ended() {
-            slot.enqueue(wire::close(1000, "session ended"));
-            let _ = slot.drain(Duration::from_secs(2)).await;
+            slot.outbox.enqueue(wire::close(1000, "session ended"));
+            let _ = slot.outbox.drain(Duration::from_secs(2)).await;
             return;
         }
         tokio::spawn(read_client(read, early, shard.clone(), slot.id, stopped).in_current_span());
@@ -89,7 +89,7 @@ pub async fn serve(conn: Conn, state: AppState, hub: Arc<Hub>, who: Principal, c
 /// Write what the viewer has queued, then every stored update after its
 /// last `seq`, page by page. Used on joining and to fill a gap.
 pub async fn backlog(state: &AppState, session_id: &str, slot: &mut Slot) -> Result<(), ()> {
-    slot.drain(SEND_TIMEOUT).await?;
+    slot.outbox.drain(SEND_TIMEOUT).await?;
     loop {
         let page = match state.store.updates_after(session_id, slot.last, BACKLOG_PAGE).await {
             Ok(p) => p,
@@ -103,10 +103,10 @@ pub async fn backlog(state: &AppState, session_id: &str, slot: &mut Slot) -> Res
             if seq != slot.last + 1 {
                 tracing::error!(seq, last = slot.last, "gap in the stored log");
             }
-            slot.enqueue(wire::text(super::item::update_frame(seq, &body)));
+            slot.outbox.enqueue(wire::text(super::item::update_frame(seq, &body)));
             slot.last = seq;
         }
-        slot.drain(SEND_TIMEOUT).await?;
+        slot.outbox.drain(SEND_TIMEOUT).await?;
         if n < BACKLOG_PAGE as usize {
             return Ok(());
         }
