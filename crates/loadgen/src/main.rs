@@ -85,6 +85,11 @@ pub struct Args {
     /// Runtime worker threads; 1 = current-thread runtime (leaves the server a core).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=64))]
     threads: u32,
+    /// Run the viewers on this many extra threads, each with its own
+    /// current-thread runtime (cheaper per frame than a work-stealing
+    /// runtime); 0 = on the main runtime with the publisher.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=64))]
+    viewer_threads: u32,
     /// Print the report as one JSON line on stdout (the human report goes to stderr).
     #[arg(long)]
     json: bool,
@@ -216,6 +221,39 @@ async fn publish(api: &Api, token: &str, session: &str, args: &Args) -> PublishO
 
 /// Scheduling lag of this process's own runtime: how late a 10 ms timer
 /// fires. Large values mean the tool, not the server, delayed receipts.
+/// Threads that each drive a current-thread runtime for a share of the viewers.
+struct ViewerPool {
+    handles: Vec<tokio::runtime::Handle>,
+    stops: Vec<tokio::sync::oneshot::Sender<()>>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl ViewerPool {
+    fn start(k: usize) -> std::io::Result<Self> {
+        let mut pool = ViewerPool { handles: Vec::new(), stops: Vec::new(), threads: Vec::new() };
+        for i in 0..k {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+            let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+            pool.handles.push(rt.handle().clone());
+            pool.stops.push(stop);
+            pool.threads.push(std::thread::Builder::new().name(format!("viewers-{i}")).spawn(move || {
+                let _ = rt.block_on(stopped);
+                rt.shutdown_timeout(Duration::from_secs(1));
+            })?);
+        }
+        Ok(pool)
+    }
+}
+
+impl Drop for ViewerPool {
+    fn drop(&mut self) {
+        self.stops.clear();
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
 fn spawn_lag_probe(running: Arc<AtomicBool>) -> tokio::task::JoinHandle<Histogram<u64>> {
     tokio::spawn(async move {
         let mut h = histogram();
@@ -271,9 +309,14 @@ async fn run(args: Args, nofile: Option<u64>) -> Result<Report, Error> {
     });
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut viewers = JoinSet::new();
+    let pool = ViewerPool::start(args.viewer_threads as usize)?;
     let t_connect = Instant::now();
-    for _ in 0..n {
-        viewers.spawn(viewer::run(shared.clone(), stop_rx.clone()));
+    for i in 0..n {
+        let v = viewer::run(shared.clone(), stop_rx.clone());
+        match pool.handles.get(i % pool.handles.len().max(1)) {
+            Some(h) => viewers.spawn_on(v, h),
+            None => viewers.spawn(v),
+        };
     }
     let mut last_log = Instant::now();
     while shared.settled.load(Relaxed) < n && t_connect.elapsed() < args.connect_timeout {
