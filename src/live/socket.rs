@@ -35,6 +35,8 @@ const SEND_TIMEOUT: Duration = Duration::from_secs(20);
 const BACKLOG_PAGE: u32 = 500;
 /// Client messages are small: a question is at most a few KiB.
 const MAX_CLIENT_MESSAGE: usize = 64 * 1024;
+/// The reader's buffer (it grows for a longer message): every idle viewer has one.
+const READ_CHUNK: usize = 2 * 1024;
 
 #[derive(Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -129,10 +131,11 @@ fn client_reply(text: &str) -> Wire {
 /// (`stopped`). Replies go through the shard, in order with live frames.
 async fn read_client(read: Reader, early: Bytes, shard: ShardTx, id: u64, mut stopped: oneshot::Receiver<()>) {
     let config = WebSocketConfig::default()
-        .read_buffer_size(4 * 1024)
+        .read_buffer_size(READ_CHUNK)
         .max_message_size(Some(MAX_CLIENT_MESSAGE))
         .max_frame_size(Some(MAX_CLIENT_MESSAGE));
-    let mut ws = WebSocketStream::from_partially_read(ReadOnly(read), early.to_vec(), Role::Server, Some(config)).await;
+    // Consume `early`: it may share the HTTP layer's whole read buffer.
+    let mut ws = WebSocketStream::from_partially_read(ReadOnly(read), Vec::from(early), Role::Server, Some(config)).await;
     loop {
         let msg = tokio::select! {
             _ = &mut stopped => return,
