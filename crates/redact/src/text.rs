@@ -37,11 +37,17 @@ pub type FastMap<K, V> = std::collections::HashMap<K, V, FnvBuild>;
 /// Lowercases and strips diacritics ("Trần" → "tran", "Łukasz" → "lukasz", "O’Neil" → "o'neil").
 pub fn fold(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
+    fold_into(s, &mut out);
+    out
+}
+
+/// [`fold`], appended to `out`.
+pub fn fold_into(s: &str, out: &mut String) {
     if s.is_ascii() {
         for c in s.chars() {
             out.push(c.to_ascii_lowercase());
         }
-        return out;
+        return;
     }
     for c in s.chars() {
         match c {
@@ -65,7 +71,6 @@ pub fn fold(s: &str) -> String {
             }
         }
     }
-    out
 }
 
 /// A word: letters with inner apostrophes or hyphens ("O'Neil", "Jackson-Pratt", "Hartmann's").
@@ -77,7 +82,10 @@ pub struct Word<'a> {
     /// End including the possessive.
     pub full_end: usize,
     pub text: &'a str,
-    pub folded: std::borrow::Cow<'a, str>,
+    /// [`fold`] of `text`: a slice of the lowercased message, or of the fold arena if not ASCII.
+    pub folded: &'a str,
+    /// Code points in `text`.
+    pub nchars: usize,
     pub possessive: bool,
     /// First letter uppercase.
     pub cap: bool,
@@ -85,33 +93,54 @@ pub struct Word<'a> {
     pub allcaps: bool,
     /// Single letter directly followed by '.' ("J." in "J. Doe").
     pub initial: bool,
+    /// Dictionary flags of `folded` (`eponyms::flag`), set by `Names::annotate`; 0 before.
+    pub flags: u32,
 }
 
 fn is_apos(c: char) -> bool {
     matches!(c, '\'' | '’' | 'ʼ')
 }
 
-/// Splits `text` into words (see [`Word`]).
-pub fn words(text: &str) -> Vec<Word<'_>> {
+/// Splits `text` into words (see [`Word`]). `lower` must be `text.to_ascii_lowercase()` (same
+/// byte offsets); ASCII words take their folded form from it, the others are folded into
+/// `arena`, so tokenizing allocates only the word list.
+pub fn words<'a>(text: &'a str, lower: &'a str, arena: &'a mut String) -> Vec<Word<'a>> {
     let b = text.as_bytes();
-    let mut out = Vec::with_capacity(b.len() / 6 + 1);
+    let mut out: Vec<Word<'a>> = Vec::with_capacity(b.len() / 6 + 1);
+    // (word index, arena range) of the non-ASCII words, patched in once the arena is complete
+    let mut pending: Vec<(usize, usize, usize)> = Vec::new();
     let mut i = 0;
     while i < b.len() {
-        let (c, clen) = char_at(text, i);
-        if !is_letter(c) {
-            i += clen;
-            continue;
-        }
+        let c0 = b[i];
+        let clen = if c0 < 0x80 {
+            if !c0.is_ascii_alphabetic() {
+                i += 1;
+                continue;
+            }
+            1
+        } else {
+            let (c, clen) = char_at(text, i);
+            if !c.is_alphabetic() {
+                i += clen;
+                continue;
+            }
+            clen
+        };
         let start = i;
         let mut end = i + clen;
         while end < b.len() {
-            let (d, dlen) = char_at(text, end);
-            if is_letter(d) || (!d.is_ascii() && is_combining_mark(d)) {
+            let d = b[end];
+            if d.is_ascii_alphabetic() {
+                end += 1;
+                continue;
+            }
+            let (dc, dlen) = if d < 0x80 { (char::from(d), 1) } else { char_at(text, end) };
+            if !dc.is_ascii() && (dc.is_alphabetic() || is_combining_mark(dc)) {
                 end += dlen;
                 continue;
             }
             // keep an apostrophe or hyphen only if a letter follows
-            if (is_apos(d) || d == '-') && end + dlen < b.len() && is_letter(char_at(text, end + dlen).0) {
+            if (is_apos(dc) || dc == '-') && end + dlen < b.len() && is_letter_at(text, end + dlen) {
                 end += dlen;
                 continue;
             }
@@ -121,6 +150,10 @@ pub fn words(text: &str) -> Vec<Word<'_>> {
         if end < b.len() && b[end].is_ascii_digit() {
             let mut j = end;
             while j < b.len() {
+                if b[j].is_ascii_alphanumeric() {
+                    j += 1;
+                    continue;
+                }
                 let (d, dlen) = char_at(text, j);
                 if !d.is_alphanumeric() {
                     break;
@@ -137,34 +170,57 @@ pub fn words(text: &str) -> Vec<Word<'_>> {
         let full = &text[start..end];
         let (stem_end, possessive) = possessive_split(full);
         let stem = &full[..stem_end];
-        let first = stem.chars().next().unwrap_or(' ');
-        let cap = first.is_uppercase();
-        let (letters, allcaps) = if stem.is_ascii() {
-            let b = stem.as_bytes();
-            let letters = b.iter().filter(|c| c.is_ascii_alphabetic()).count();
-            (letters, cap && letters >= 2 && !b.iter().any(u8::is_ascii_lowercase))
+        let sb = stem.as_bytes();
+        let (cap, letters, allcaps, nchars, ascii) = if stem.is_ascii() {
+            let cap = sb.first().is_some_and(u8::is_ascii_uppercase);
+            let letters = sb.iter().filter(|c| c.is_ascii_alphabetic()).count();
+            (cap, letters, cap && letters >= 2 && !sb.iter().any(u8::is_ascii_lowercase), sb.len(), true)
         } else {
+            let cap = stem.chars().next().is_some_and(char::is_uppercase);
             let letters = stem.chars().filter(|c| c.is_alphabetic()).count();
-            (letters, letters >= 2 && !stem.chars().any(|c| c.is_lowercase()))
+            (cap, letters, letters >= 2 && !stem.chars().any(|c| c.is_lowercase()), stem.chars().count(), false)
         };
-        let initial = letters == 1 && text[end..].starts_with('.');
+        let initial = letters == 1 && b.get(end) == Some(&b'.');
+        let folded = if ascii {
+            lower.get(start..start + stem_end).unwrap_or("")
+        } else {
+            let a = arena.len();
+            fold_into(stem, arena);
+            pending.push((out.len(), a, arena.len()));
+            ""
+        };
         out.push(Word {
             start,
             end: start + stem_end,
             full_end: end,
             text: stem,
-            folded: if stem.bytes().all(|b| b.is_ascii_lowercase() || b == b'-' || b == b'\'') {
-                std::borrow::Cow::Borrowed(stem)
-            } else {
-                std::borrow::Cow::Owned(fold(stem))
-            },
+            folded,
+            nchars,
             possessive,
             cap,
             allcaps,
             initial,
+            flags: 0,
         });
     }
+    if !pending.is_empty() {
+        let arena: &'a String = arena;
+        for (w, a, e) in pending {
+            if let (Some(word), Some(f)) = (out.get_mut(w), arena.get(a..e)) {
+                word.folded = f;
+            }
+        }
+    }
     out
+}
+
+/// Words of `text` with leaked buffers (tests only; flags not set).
+#[cfg(test)]
+pub fn words_of(text: &str) -> Vec<Word<'static>> {
+    let text: &'static str = Box::leak(text.to_string().into_boxed_str());
+    let lower: &'static str = Box::leak(text.to_ascii_lowercase().into_boxed_str());
+    let arena: &'static mut String = Box::leak(Box::default());
+    words(text, lower, arena)
 }
 
 /// The char starting at byte `i` (a char boundary) and its length; ASCII fast path.
@@ -179,13 +235,27 @@ fn is_letter(c: char) -> bool {
     c.is_ascii_alphabetic() || (!c.is_ascii() && c.is_alphabetic())
 }
 
+/// The char at byte `i` (a char boundary) is a letter.
+fn is_letter_at(text: &str, i: usize) -> bool {
+    match text.as_bytes().get(i) {
+        Some(&b) if b < 0x80 => b.is_ascii_alphabetic(),
+        _ => is_letter(char_at(text, i).0),
+    }
+}
+
+/// Length without a possessive "'s" / "’s" (any case of the s), and whether there was one.
 fn possessive_split(w: &str) -> (usize, bool) {
-    for suf in ["'s", "’s", "'S", "’S"] {
-        if w.len() > suf.len() + 1 && w.ends_with(suf) {
-            return (w.len() - suf.len(), true);
+    let b = w.as_bytes();
+    let n = b.len();
+    if n >= 2 && matches!(b[n - 1], b's' | b'S') {
+        if n > 3 && b[n - 2] == b'\'' {
+            return (n - 2, true);
+        }
+        if n > 5 && b[n - 4..n - 1] == *"’".as_bytes() {
+            return (n - 4, true);
         }
     }
-    (w.len(), false)
+    (n, false)
 }
 
 /// Converts sorted, non-overlapping byte spans to code-point findings.
@@ -327,12 +397,16 @@ mod tests {
 
     #[test]
     fn tokenizes_possessives_and_initials() {
-        let w = words("Mr. Sato's J. Doe SpO2 Jackson-Pratt");
+        let w = words_of("Mr. Sato's J. Doe SpO2 Jackson-Pratt");
         let t: Vec<&str> = w.iter().map(|w| w.text).collect();
         assert_eq!(t, vec!["Mr", "Sato", "J", "Doe", "Jackson-Pratt"]);
         assert!(w[1].possessive);
         assert!(w[2].initial);
         assert!(w[0].cap && !w[0].allcaps);
+        let w = words_of("Trần’s ŁUKASZ O’Neil’S é");
+        let t: Vec<(&str, &str)> = w.iter().map(|w| (w.text, w.folded)).collect();
+        assert_eq!(t, vec![("Trần", "tran"), ("ŁUKASZ", "lukasz"), ("O’Neil", "o'neil"), ("é", "e")]);
+        assert!(w[0].possessive && w[2].possessive && w[1].allcaps && w[3].nchars == 1);
     }
 
     #[test]

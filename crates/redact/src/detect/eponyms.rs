@@ -311,6 +311,10 @@ pub mod flag {
     pub const STATE_CODE: u32 = 1 << 12;
     pub const ARTICLE: u32 = 1 << 13;
     pub const POST_VERB: u32 = 1 << 14;
+    /// First word of an [`super::EPONYM_PHRASES`] pair.
+    pub const PHRASE_FIRST: u32 = 1 << 15;
+    /// Second word of an [`super::EPONYM_PHRASES`] pair.
+    pub const PHRASE_SECOND: u32 = 1 << 16;
 }
 
 fn words_of(src: &'static str) -> impl Iterator<Item = &'static str> {
@@ -325,6 +329,8 @@ impl Lexicon {
         l.add(words_of(EPONYMS), flag::EPONYM);
         l.add(MEDICAL_NOUNS.iter().copied(), flag::MEDICAL_NOUN);
         l.add(ORG_WORDS.iter().copied(), flag::ORG);
+        l.add(EPONYM_PHRASES.iter().map(|p| p.0), flag::PHRASE_FIRST);
+        l.add(EPONYM_PHRASES.iter().map(|p| p.1), flag::PHRASE_SECOND);
         l
     }
 
@@ -347,6 +353,20 @@ impl Lexicon {
                 && folded.split('-').filter(|p| !p.is_empty()).all(|p| p.len() > 1 && self.flags(p) & flag::NAME != 0)
     }
 
+    /// [`Lexicon::is_name`] given the word's flags.
+    pub fn is_name_flagged(&self, folded: &str, flags: u32) -> bool {
+        flags & flag::NAME != 0
+            || folded.contains('-')
+                && folded.split('-').filter(|p| !p.is_empty()).all(|p| p.len() > 1 && self.flags(p) & flag::NAME != 0)
+    }
+
+    /// [`Lexicon::is_eponym`] given the word's flags.
+    pub fn is_eponym_flagged(&self, folded: &str, flags: u32) -> bool {
+        flags & flag::EPONYM != 0
+            || (folded.contains('-') && folded.split('-').any(|p| self.flags(p) & flag::EPONYM != 0))
+    }
+
+    #[cfg(test)]
     pub fn is_common(&self, folded: &str) -> bool {
         self.flags(folded) & flag::COMMON != 0
     }
@@ -361,14 +381,27 @@ impl Lexicon {
         EPONYM_PHRASES.iter().any(|(x, y)| *x == a && *y == b)
     }
 
+    /// [`Lexicon::is_eponym_phrase`] for two words whose flags are known: the list is scanned
+    /// only when both words occur in it.
+    pub fn is_eponym_phrase_flagged(&self, a: &str, a_flags: u32, b: &str, b_flags: u32) -> bool {
+        a_flags & flag::PHRASE_FIRST != 0 && b_flags & flag::PHRASE_SECOND != 0 && self.is_eponym_phrase(a, b)
+    }
+
     /// A word of an organisation name ("Hospital", "Clinic").
+    #[cfg(test)]
     pub fn is_org_word(&self, folded: &str) -> bool {
         self.flags(folded) & flag::ORG != 0
     }
 
     /// A medical noun (or a surgical "-ectomy/-otomy/-plasty…" word).
+    #[cfg(test)]
     pub fn is_medical_noun(&self, folded: &str) -> bool {
-        self.flags(folded) & flag::MEDICAL_NOUN != 0
+        Self::is_medical_noun_flagged(folded, self.flags(folded))
+    }
+
+    /// [`Lexicon::is_medical_noun`] given the word's flags.
+    pub fn is_medical_noun_flagged(folded: &str, flags: u32) -> bool {
+        flags & flag::MEDICAL_NOUN != 0
             || ["ectomy", "otomy", "ostomy", "plasty", "pexy", "rrhaphy", "scopy", "itis", "oma"]
                 .iter()
                 .any(|s| folded.len() > s.len() + 2 && folded.ends_with(s))
