@@ -5,34 +5,53 @@ use crate::Finding;
 use unicode_normalization::char::is_combining_mark;
 use unicode_normalization::UnicodeNormalization;
 
-/// FNV-1a: the dictionaries hold short keys, SipHash is needlessly slow for them.
-#[derive(Debug, Clone, Copy)]
-pub struct Fnv(u64);
+/// A multiply-rotate hash over 8-byte words (FxHash style): the dictionaries hold short keys
+/// and are fixed at startup, so SipHash's DoS resistance buys nothing and byte-wise FNV costs
+/// several instructions per byte.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FastHasher(u64);
 
-impl Default for Fnv {
-    fn default() -> Self {
-        Fnv(0xcbf2_9ce4_8422_2325)
+const HASH_K: u64 = 0x9e37_79b9_7f4a_7c15;
+
+impl FastHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(HASH_K);
     }
 }
 
-impl std::hash::Hasher for Fnv {
+impl std::hash::Hasher for FastHasher {
     fn finish(&self) -> u64 {
-        self.0
+        // fold the well-mixed high half into the low bits (hashbrown indexes with the low bits)
+        self.0 ^ (self.0 >> 29)
     }
     fn write(&mut self, bytes: &[u8]) {
-        for b in bytes {
-            self.0 ^= u64::from(*b);
-            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.add(u64::from_le_bytes(w));
         }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut w = [0u8; 8];
+            w[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(w) ^ ((rest.len() as u64) << 59));
+        }
+    }
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+    fn write_u32(&mut self, i: u32) {
+        self.add(u64::from(i));
     }
 }
 
-/// Hash builder for [`Fnv`].
-pub type FnvBuild = std::hash::BuildHasherDefault<Fnv>;
+/// Hash builder for [`FastHasher`].
+pub type FastBuild = std::hash::BuildHasherDefault<FastHasher>;
 /// A set with the fast hasher.
-pub type FastSet<T> = std::collections::HashSet<T, FnvBuild>;
+pub type FastSet<T> = std::collections::HashSet<T, FastBuild>;
 /// A map with the fast hasher.
-pub type FastMap<K, V> = std::collections::HashMap<K, V, FnvBuild>;
+pub type FastMap<K, V> = std::collections::HashMap<K, V, FastBuild>;
 
 /// Lowercases and strips diacritics ("Trần" → "tran", "Łukasz" → "lukasz", "O’Neil" → "o'neil").
 pub fn fold(s: &str) -> String {
@@ -280,11 +299,20 @@ pub fn to_char_findings(text: &str, spans: &[ByteSpan]) -> Vec<Finding> {
     out
 }
 
-/// Cheap byte-level facts about a message, used to skip regexes that cannot match.
+/// Cheap byte-level facts about a message, used to skip regexes that cannot match. Each flag is
+/// a necessary condition for a match of the regex it guards (Unicode `\d` and `\s` included:
+/// non-ASCII bytes are treated as possible digits or spaces).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Shape {
     pub digits: usize,
     pub dots: usize,
+    pub colons: usize,
+    /// "::" somewhere (compressed IPv6)
+    pub double_colon: bool,
+    /// a '+' somewhere
+    pub plus: bool,
+    /// four digit runs joined by single dots ("10.141.253.30")
+    pub dotted_quad: bool,
     /// digit, one of "/-.", digit
     pub digit_sep_digit: bool,
     /// digit, space, digit
@@ -295,12 +323,29 @@ pub struct Shape {
     pub dash: bool,
     /// a number starting with 9, or 10–12 followed by a digit (ages over 89)
     pub age_like: bool,
+    /// a digit run starting with 9 or 1 that may have two digits or more (`age_like`, or a
+    /// non-ASCII byte after a single digit)
+    pub age_number: bool,
+    /// an `age_number` followed, after spaces, hyphens or non-ASCII bytes, by y/m/f
+    /// ("93 yo", "102-year-old", "91 F")
+    pub age_unit: bool,
+    /// ten ASCII digits within 53 bytes (the longest North American phone form), or a '+'
+    pub phone_like: bool,
+    /// digit groups that can form a numeric date: two separators ("1962-05-02", "7.32/45/88"),
+    /// a group of 4+ after one ("02/2015"), or exactly eight digits ("19620502")
+    pub numeric_date_like: bool,
+    /// runs of 1–2 digits around '/' or '-' ("5/29", "08-27")
+    pub short_date_like: bool,
     /// a run of exactly five digits (ZIP codes)
     pub five_digit_run: bool,
-    /// a month name or abbreviation somewhere (any case)
+    /// a word starting with a month name or abbreviation (any case)
     pub month_word: bool,
-    /// a residence word (lives, resides, address, home, moved, born, P.O. box…)
+    /// a word starting with a residence hint (lives, resides, address, home, moved, born, box…)
     pub residence_word: bool,
+    /// a word starting "ninety", "hundred", "centenarian" or "nonagenarian" (ages in words)
+    pub number_word: bool,
+    /// a word starting "age" or "turn" ("age 93", "turned 99")
+    pub age_word: bool,
 }
 
 const MONTH_HINTS: [&str; 12] = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
@@ -312,60 +357,211 @@ fn hints() -> &'static aho_corasick::AhoCorasick {
     AC.get_or_init(|| {
         aho_corasick::AhoCorasick::builder()
             .ascii_case_insensitive(true)
-            .build(MONTH_HINTS.iter().chain(RESIDENCE_HINTS.iter()))
+            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+            .build(MONTH_HINTS.iter().chain(&RESIDENCE_HINTS))
             .expect("static automaton")
     })
+}
+
+/// Byte classes for the single-pass scans.
+mod class {
+    pub const DIGIT: u8 = 1;
+    pub const ALPHA: u8 = 2;
+    /// ASCII word character for `(?-u:\b)`: letter, digit or '_'.
+    pub const WORD: u8 = 4;
+    pub const TABLE: [u8; 256] = {
+        let mut t = [0u8; 256];
+        let mut i = 0;
+        while i < 256 {
+            let c = i as u8;
+            t[i] = if c.is_ascii_digit() {
+                DIGIT | WORD
+            } else if c.is_ascii_alphabetic() {
+                ALPHA | WORD
+            } else if c == b'_' {
+                WORD
+            } else {
+                0
+            };
+            i += 1;
+        }
+        t
+    };
 }
 
 impl Shape {
     pub fn of(text: &str) -> Shape {
         let b = text.as_bytes();
+        let n = b.len();
         let mut s = Shape::default();
-        let mut run = 0usize;
-        for i in 0..b.len() {
+        // positions of the last ten ASCII digits (ring buffer), for `phone_like`
+        let mut last10 = [0usize; 10];
+        // previous digit runs (start, end) for the date gates, and '.'-joined runs in a row
+        let mut prev: Option<(usize, usize)> = None;
+        let mut prev2: Option<(usize, usize)> = None;
+        let mut dotted = 0usize;
+        let mut living = false;
+        let mut prev_word = false;
+        let mut i = 0;
+        while i < n {
             let c = b[i];
-            if c.is_ascii_digit() {
-                run += 1;
-                if run == 5 && !b.get(i + 1).is_some_and(u8::is_ascii_digit) {
-                    s.five_digit_run = true;
+            let cl = class::TABLE[usize::from(c)];
+            if cl & class::ALPHA != 0 {
+                if !prev_word {
+                    s.word_hint(&b[i..], &mut living);
                 }
-            } else {
-                run = 0;
+                prev_word = true;
+                i += 1;
+                continue;
             }
-            if c.is_ascii_digit() {
-                s.digits += 1;
-                let start = i == 0 || !b[i - 1].is_ascii_digit();
-                if start && (c == b'9' || c == b'1') && b.get(i + 1).is_some_and(u8::is_ascii_digit) {
-                    s.age_like = true;
+            if cl & class::DIGIT == 0 {
+                prev_word = c == b'_';
+                match c {
+                    b'.' => s.dots += 1,
+                    b'-' => s.dash = true,
+                    b':' => {
+                        s.colons += 1;
+                        s.double_colon |= b.get(i + 1) == Some(&b':');
+                    }
+                    b'+' => s.plus = true,
+                    _ => {}
                 }
-                if let (Some(&n), Some(&m)) = (b.get(i + 1), b.get(i + 2)) {
-                    if matches!(n, b'/' | b'-' | b'.') && m.is_ascii_digit() {
+                i += 1;
+                continue;
+            }
+            // a maximal run of ASCII digits
+            prev_word = true;
+            let start = i;
+            while i < n && b[i].is_ascii_digit() {
+                last10[s.digits % 10] = i;
+                s.digits += 1;
+                if s.digits >= 10 && i - last10[(s.digits - 10) % 10] < 53 {
+                    s.phone_like = true;
+                }
+                if let (Some(&nx), Some(&m)) = (b.get(i + 1), b.get(i + 2)) {
+                    if matches!(nx, b'/' | b'-' | b'.') && m.is_ascii_digit() {
                         s.digit_sep_digit = true;
                     }
-                    if n == b' ' && m.is_ascii_digit() {
+                    if nx == b' ' && m.is_ascii_digit() {
                         s.digit_space_digit = true;
                     }
-                    if n == b' ' && m.is_ascii_uppercase() {
+                    if nx == b' ' && m.is_ascii_uppercase() {
                         s.digit_space_upper = true;
                     }
                 }
-            } else if c == b'.' {
-                s.dots += 1;
-            } else if c == b'-' {
-                s.dash = true;
+                i += 1;
             }
+            let end = i;
+            let len = end - start;
+            if len == 5 {
+                s.five_digit_run = true;
+            }
+            if len == 8 {
+                s.numeric_date_like = true;
+            }
+            if matches!(b[start], b'9' | b'1') {
+                s.age_like |= len >= 2;
+                if len >= 2 || b.get(end).is_some_and(|&x| x >= 0x80) {
+                    s.age_number = true;
+                    let mut k = end;
+                    while k < n && (b[k].is_ascii_whitespace() || b[k] == b'-' || b[k] >= 0x80) {
+                        k += 1;
+                    }
+                    if b.get(k).is_some_and(|x| matches!(x, b'y' | b'Y' | b'm' | b'M' | b'f' | b'F')) {
+                        s.age_unit = true;
+                    }
+                }
+            }
+            let dot_joined = prev.is_some_and(|(_, pe)| pe + 1 == start && b[pe] == b'.');
+            dotted = if dot_joined { dotted + 1 } else { 1 };
+            s.dotted_quad |= dotted >= 4;
+            if let Some((ps, pe)) = prev {
+                let sep = b[pe];
+                if pe + 1 == start && matches!(sep, b'/' | b'-' | b'.') {
+                    if len >= 4 || prev2.is_some_and(|(_, ppe)| ppe + 1 == ps && matches!(b[ppe], b'/' | b'-' | b'.')) {
+                        s.numeric_date_like = true;
+                    }
+                    if sep != b'.' && len <= 2 && pe - ps <= 2 {
+                        s.short_date_like = true;
+                    }
+                }
+            }
+            prev2 = prev;
+            prev = Some((start, end));
         }
-        for m in hints().find_iter(text) {
-            if m.pattern().as_usize() < MONTH_HINTS.len() {
-                s.month_word = true;
-            } else {
-                s.residence_word = true;
-            }
-            if s.month_word && s.residence_word {
-                break;
-            }
-        }
+        // the international form needs a '+'
+        s.phone_like |= s.plus;
+        s.finish_word_hints(text, living);
         s
+    }
+}
+
+/// `b` starts with `word`, ASCII case-insensitively.
+fn starts_ci(b: &[u8], word: &[u8]) -> bool {
+    b.len() >= word.len() && b[..word.len()].eq_ignore_ascii_case(word)
+}
+
+impl Shape {
+    /// Word flags (month, residence, number and age words) from an ASCII letter `t[0]` at an
+    /// ASCII word boundary. Every pattern these flags guard needs its keyword at such a
+    /// boundary, so other positions need not be looked at.
+    fn word_hint(&mut self, t: &[u8], living: &mut bool) {
+        let any = |ws: &[&str]| ws.iter().any(|w| starts_ci(t, w.as_bytes()));
+        match t.first().map(u8::to_ascii_lowercase) {
+            Some(b'j') => self.month_word |= any(&["jan", "jun", "jul"]),
+            Some(b'f') => self.month_word |= starts_ci(t, b"feb"),
+            Some(b'm') => {
+                self.month_word |= any(&["mar", "may"]);
+                self.residence_word |= starts_ci(t, b"moved");
+            }
+            Some(b'a') => {
+                self.month_word |= any(&["apr", "aug"]);
+                self.residence_word |= starts_ci(t, b"addr");
+                self.age_word |= starts_ci(t, b"age");
+            }
+            Some(b's') => self.month_word |= starts_ci(t, b"sep"),
+            Some(b'o') => self.month_word |= starts_ci(t, b"oct"),
+            Some(b'n') => {
+                self.month_word |= starts_ci(t, b"nov");
+                self.number_word |= any(&["ninety", "nonagenarian"]);
+            }
+            Some(b'd') => self.month_word |= starts_ci(t, b"dec"),
+            Some(b'l') => {
+                self.residence_word |= starts_ci(t, b"live");
+                *living |= starts_ci(t, b"living");
+            }
+            Some(b'r') => self.residence_word |= any(&["resid", "relocated", "raised"]),
+            Some(b'h') => {
+                self.residence_word |= starts_ci(t, b"home");
+                self.number_word |= starts_ci(t, b"hundred");
+            }
+            Some(b'b') => self.residence_word |= any(&["box", "born"]),
+            Some(b'g') => self.residence_word |= starts_ci(t, b"grew"),
+            Some(b't') => self.age_word |= starts_ci(t, b"turn"),
+            Some(b'c') => self.number_word |= starts_ci(t, b"centenarian"),
+            _ => {}
+        }
+    }
+
+    /// The month and residence flags stay within the original "contains a hint" test, so no
+    /// pattern runs where it did not before; with 'ſ' or 'K' (which match 's' and 'k'
+    /// case-insensitively) the original test is used as is.
+    fn finish_word_hints(&mut self, text: &str, living: bool) {
+        let unusual = !text.is_ascii() && (text.contains('ſ') || text.contains('\u{212A}'));
+        if unusual {
+            self.month_word = false;
+            self.residence_word = false;
+            for m in hints().find_iter(text) {
+                if m.pattern().as_usize() < MONTH_HINTS.len() {
+                    self.month_word = true;
+                } else {
+                    self.residence_word = true;
+                }
+            }
+        } else if living && !self.residence_word {
+            // "living" holds no hint: keep the original test (a hint anywhere)
+            self.residence_word = hints().find_iter(text).any(|m| m.pattern().as_usize() >= MONTH_HINTS.len());
+        }
     }
 }
 

@@ -71,8 +71,8 @@ impl Detectors {
         if text.is_empty() {
             return;
         }
-        self.contact.detect(text, out);
         let shape = crate::text::Shape::of(text);
+        self.contact.detect_shaped(text, &shape, out);
         self.numbers.detect_shaped(text, &shape, out);
         let date_hits = self.dates.detect_shaped(text, &shape, out);
         self.address.detect_shaped(text, &shape, out);

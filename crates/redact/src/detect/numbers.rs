@@ -12,7 +12,7 @@ pub struct Numbers {
     phone: Regex,
     chain: Regex,
     /// keyword → (what it announces, whether it ends a two-word phrase)
-    keywords: FastMap<&'static str, (Option<Ctx>, bool)>,
+    keywords: FastMap<&'static [u8], (Option<Ctx>, bool)>,
 }
 
 /// Context words (lowercase; two-word phrases joined by one space) and what they announce.
@@ -205,11 +205,11 @@ impl Numbers {
             phone: Regex::new(r"(?:\+1[\s.-]?|(?-u:\b)1[\s.-])?(?:\(\d{3}\)\s?|(?-u:\b)\d{3}[\s.-]?)\d{3}[\s.-]?\d{4}(?-u:\b)|\+\d{1,3}(?:[\s.-]?\d{2,5}){2,5}(?-u:\b)").expect("static regex"),
             chain: Regex::new(r"(?-u:\b)[A-Z]?\d{1,6}(?: \d{1,6})+(?-u:\b)").expect("static regex"),
             keywords: {
-                let mut m: FastMap<&'static str, (Option<Ctx>, bool)> = FastMap::default();
+                let mut m: FastMap<&'static [u8], (Option<Ctx>, bool)> = FastMap::default();
                 for &(k, ctx) in KEYWORDS {
-                    m.entry(k).or_insert((None, false)).0 = Some(ctx);
+                    m.entry(k.as_bytes()).or_insert((None, false)).0 = Some(ctx);
                     if let Some((_, tail)) = k.rsplit_once(' ') {
-                        m.entry(tail).or_insert((None, false)).1 = true;
+                        m.entry(tail.as_bytes()).or_insert((None, false)).1 = true;
                     }
                 }
                 m
@@ -227,61 +227,61 @@ impl Numbers {
         if let Some(p) = b[lo..start].iter().rposition(|c| matches!(c, b';' | b'|' | b'\n' | b'(')) {
             lo += p + 1;
         }
-        // words of the window, nearest first: runs of ASCII alphanumerics and "#/'-" (every
-        // other byte, non-ASCII included, separates), trimmed of "-/'"
+        // words of the window, nearest first, produced lazily: runs of ASCII alphanumerics and
+        // "#/'-" (every other byte, non-ASCII included, separates), trimmed of "-/'", 1–24 bytes
         let tok_byte = |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'#' | b'/' | b'\'' | b'-');
         let trim = |c: u8| matches!(c, b'-' | b'/' | b'\'');
-        let mut toks: [&[u8]; 12] = [&[]; 12];
-        let mut nt = 0;
         let mut e = start;
-        while e > lo && nt < toks.len() {
-            if !tok_byte(b[e - 1]) {
-                e -= 1;
-                continue;
-            }
-            let mut s = e;
-            while s > lo && tok_byte(b[s - 1]) {
-                s -= 1;
-            }
-            let mut t = &b[s..e];
-            e = s;
-            while let [first, rest @ ..] = t {
-                if !trim(*first) {
-                    break;
+        let mut next_token = || -> Option<&[u8]> {
+            loop {
+                while e > lo && !tok_byte(b[e - 1]) {
+                    e -= 1;
                 }
-                t = rest;
-            }
-            while let [rest @ .., last] = t {
-                if !trim(*last) {
-                    break;
+                if e <= lo {
+                    return None;
                 }
-                t = rest;
+                let mut s = e;
+                while s > lo && tok_byte(b[s - 1]) {
+                    s -= 1;
+                }
+                let mut t = &b[s..e];
+                e = s;
+                while let [first, rest @ ..] = t {
+                    if !trim(*first) {
+                        break;
+                    }
+                    t = rest;
+                }
+                while let [rest @ .., last] = t {
+                    if !trim(*last) {
+                        break;
+                    }
+                    t = rest;
+                }
+                if !t.is_empty() && t.len() <= 24 {
+                    return Some(t);
+                }
             }
-            if t.is_empty() || t.len() > 24 {
-                continue;
-            }
-            toks[nt] = t;
-            nt += 1;
-        }
+        };
         let mut generic = false;
         let mut buf = [0u8; 50];
-        for i in 0..nt {
-            let c = toks[i];
+        let mut cur = next_token();
+        let mut seen = 0;
+        while let Some(c) = cur {
+            seen += 1;
+            // at most 12 words are looked at
+            let prev_word = if seen < 12 { next_token() } else { None };
             buf[..c.len()].copy_from_slice(c);
             buf[..c.len()].make_ascii_lowercase();
-            let (mut found, tail) = match std::str::from_utf8(&buf[..c.len()]) {
-                Ok(k) => self.keywords.get(k).copied().unwrap_or((None, false)),
-                Err(_) => (None, false),
-            };
-            if tail && i + 1 < nt {
+            let (mut found, tail) = self.keywords.get(&buf[..c.len()]).copied().unwrap_or((None, false));
+            if let (true, Some(p)) = (tail, prev_word) {
                 // two-word phrase "previous current" ("medical record", "license plate")
-                let p = toks[i + 1];
                 let n = p.len() + 1 + c.len();
                 buf[..p.len()].copy_from_slice(p);
                 buf[p.len()] = b' ';
                 buf[p.len() + 1..n].copy_from_slice(c);
                 buf[..n].make_ascii_lowercase();
-                if let Some((Some(ctx), _)) = std::str::from_utf8(&buf[..n]).ok().and_then(|k| self.keywords.get(k)) {
+                if let Some((Some(ctx), _)) = self.keywords.get(&buf[..n]) {
                     found = Some(*ctx);
                 }
             }
@@ -290,6 +290,7 @@ impl Numbers {
                 Some(c) => return c,
                 None => {}
             }
+            cur = prev_word;
         }
         if generic {
             Ctx::Generic
@@ -324,7 +325,7 @@ impl Numbers {
             self.detect_tokens(text, out);
             return;
         }
-        let phones = (shape.digits >= 10).then(|| self.phone.find_iter(text));
+        let phones = (shape.digits >= 10 && shape.phone_like).then(|| self.phone.find_iter(text));
         for m in phones.into_iter().flatten() {
             let s = m.as_str();
             let digits = s.bytes().filter(|b| b.is_ascii_digit()).count();
