@@ -44,6 +44,9 @@ impl std::hash::Hasher for FastHasher {
     fn write_u32(&mut self, i: u32) {
         self.add(u64::from(i));
     }
+    fn write_u64(&mut self, i: u64) {
+        self.add(i);
+    }
 }
 
 /// Hash builder for [`FastHasher`].
@@ -125,7 +128,8 @@ fn is_apos(c: char) -> bool {
 /// `arena`, so tokenizing allocates only the word list.
 pub fn words<'a>(text: &'a str, lower: &'a str, arena: &'a mut String) -> Vec<Word<'a>> {
     let b = text.as_bytes();
-    let mut out: Vec<Word<'a>> = Vec::with_capacity(b.len() / 6 + 1);
+    // prose averages 5–6 bytes per word: reserve enough that the list is not reallocated
+    let mut out: Vec<Word<'a>> = Vec::with_capacity(b.len() / 4 + 4);
     // (word index, arena range) of the non-ASCII words, patched in once the arena is complete
     let mut pending: Vec<(usize, usize, usize)> = Vec::new();
     let mut i = 0;
@@ -340,6 +344,9 @@ pub struct Shape {
     pub five_digit_run: bool,
     /// a word starting with a month name or abbreviation (any case)
     pub month_word: bool,
+    /// maximal runs of ASCII digits (start, end), the first `MAX_RUNS`; see `digit_runs`
+    runs: [(u32, u32); MAX_RUNS],
+    nruns: usize,
     /// a word starting with a residence hint (lives, resides, address, home, moved, born, box…)
     pub residence_word: bool,
     /// a word starting "ninety", "hundred", "centenarian" or "nonagenarian" (ages in words)
@@ -361,6 +368,17 @@ fn hints() -> &'static aho_corasick::AhoCorasick {
             .build(MONTH_HINTS.iter().chain(&RESIDENCE_HINTS))
             .expect("static automaton")
     })
+}
+
+/// Digit runs remembered by [`Shape`].
+const MAX_RUNS: usize = 32;
+
+impl Shape {
+    /// All maximal runs of ASCII digits as (start, end), or `None` if there were too many to
+    /// keep (then scan the text).
+    pub fn digit_runs(&self) -> Option<&[(u32, u32)]> {
+        (self.nruns <= MAX_RUNS).then(|| &self.runs[..self.nruns])
+    }
 }
 
 /// Byte classes for the single-pass scans.
@@ -453,6 +471,13 @@ impl Shape {
             }
             let end = i;
             let len = end - start;
+            if let (Some(slot), Ok(s32), Ok(e32)) = (s.runs.get_mut(s.nruns), u32::try_from(start), u32::try_from(end))
+            {
+                *slot = (s32, e32);
+            } else {
+                s.nruns = MAX_RUNS; // beyond the array, or offsets too large: report too many
+            }
+            s.nruns += 1;
             if len == 5 {
                 s.five_digit_run = true;
             }

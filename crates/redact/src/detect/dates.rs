@@ -238,18 +238,17 @@ impl Default for Dates {
 }
 
 fn has_date_context(text: &str, start: usize) -> bool {
-    let before = text[..start].trim_end();
+    let before = text.get(..start).unwrap_or("").trim_end();
     let before = before.trim_end_matches([':', ',', '(']).trim_end();
-    let word: String = before
-        .chars()
+    // the last word: trailing alphanumerics, '/' and '-'
+    let word_start = before
+        .char_indices()
         .rev()
-        .take_while(|c| c.is_alphanumeric() || *c == '/' || *c == '-')
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect();
-    let w = word.to_ascii_lowercase();
-    DATE_CONTEXT.contains(&w.as_str())
+        .take_while(|(_, c)| c.is_alphanumeric() || *c == '/' || *c == '-')
+        .last()
+        .map_or(before.len(), |(i, _)| i);
+    let w = &before[word_start..];
+    DATE_CONTEXT.iter().any(|k| k.eq_ignore_ascii_case(w))
 }
 
 fn glued(text: &str, start: usize, end: usize) -> bool {

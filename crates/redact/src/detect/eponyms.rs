@@ -290,8 +290,19 @@ const ORG_WORDS: &[&str] = &[
 /// The embedded dictionaries, parsed once.
 #[derive(Debug)]
 pub struct Lexicon {
-    /// Every listed word → bit set of the lists it is in (one hash lookup per word).
+    /// Every listed word of up to 8 bytes, packed into a `u64` (see [`pack`]) → bit set of the
+    /// lists it is in (one hash lookup per word, no string comparison).
+    short: FastMap<u64, u32>,
+    /// Longer words → bit set of the lists they are in.
     flags: FastMap<&'static str, u32>,
+}
+
+/// A word of at most 8 bytes as a `u64` (little-endian, zero-padded: words hold no NUL byte).
+fn pack(w: &str) -> Option<u64> {
+    let b = w.as_bytes();
+    let mut k = [0u8; 8];
+    k.get_mut(..b.len())?.copy_from_slice(b);
+    Some(u64::from_le_bytes(k))
 }
 
 /// Bits of [`Lexicon::flags`].
@@ -323,7 +334,7 @@ fn words_of(src: &'static str) -> impl Iterator<Item = &'static str> {
 
 impl Lexicon {
     pub fn new() -> Lexicon {
-        let mut l = Lexicon { flags: FastMap::default() };
+        let mut l = Lexicon { short: FastMap::default(), flags: FastMap::default() };
         l.add(words_of(NAMES).chain(words_of(NAMES_EXTRA)), flag::NAME);
         l.add(words_of(COMMON), flag::COMMON);
         l.add(words_of(EPONYMS), flag::EPONYM);
@@ -337,13 +348,19 @@ impl Lexicon {
     /// Adds words (lowercase, folded) to a list.
     pub fn add(&mut self, words: impl IntoIterator<Item = &'static str>, bit: u32) {
         for w in words {
-            *self.flags.entry(w).or_insert(0) |= bit;
+            match pack(w) {
+                Some(k) => *self.short.entry(k).or_insert(0) |= bit,
+                None => *self.flags.entry(w).or_insert(0) |= bit,
+            }
         }
     }
 
     /// The lists a folded word is in.
     pub fn flags(&self, folded: &str) -> u32 {
-        self.flags.get(folded).copied().unwrap_or(0)
+        match pack(folded) {
+            Some(k) => self.short.get(&k).copied().unwrap_or(0),
+            None => self.flags.get(folded).copied().unwrap_or(0),
+        }
     }
 
     /// In the given-name / surname dictionary (folded form); hyphenated names by their parts.

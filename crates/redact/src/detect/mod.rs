@@ -82,7 +82,7 @@ impl Detectors {
         self.names.annotate(&mut words);
         self.names.detect(text, &words, config, out);
         if let Some(p) = patient {
-            p.detect(text, &words, &date_hits, out);
+            p.detect(text, &shape, &words, &date_hits, out);
         }
     }
 }

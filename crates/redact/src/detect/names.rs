@@ -314,7 +314,7 @@ impl Names {
             }
         }
         // runs of name-like words joined by spaces (or "J." / "J.Gao")
-        let mut runs: Vec<(usize, usize)> = Vec::new();
+        let mut runs: Vec<(usize, usize)> = Vec::with_capacity(8);
         let mut i = 0;
         while i < n {
             // a run may open with a capitalized particle ("De Souza", "Ó Súilleabháin")

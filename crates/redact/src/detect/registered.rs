@@ -7,7 +7,7 @@ use super::dates::{self, DateHit, Ymd};
 use super::eponyms::flag;
 use super::{prio, Output};
 use crate::text::FastSet;
-use crate::text::{fold, Word};
+use crate::text::{fold, Shape, Word};
 use crate::{Identifiers, PhiType};
 
 /// Compiled per session from [`Identifiers`]. `Send + Sync`. No `Debug`:
@@ -24,6 +24,8 @@ pub struct PatientMatcher {
     min_mixed_len: usize,
     /// Folded name parts, deduplicated (a handful: a linear scan beats hashing).
     parts: Vec<String>,
+    /// Bit `l` set if a part has `l` bytes (63: 63 or more).
+    part_lens: u64,
     typo_parts: Vec<Vec<char>>,
     initials: FastSet<char>,
     ids: Vec<(String, PhiType)>,
@@ -59,6 +61,7 @@ impl PatientMatcher {
                 }
             }
         }
+        m.part_lens = m.parts.iter().fold(0, |acc, p| acc | 1u64 << p.len().min(63));
         for mrn in &ids.mrns {
             let n = normalize_id(mrn);
             if n.len() >= 4 {
@@ -114,10 +117,12 @@ impl PatientMatcher {
     }
 
     fn name_match(&self, w: &Word<'_>) -> bool {
-        if self.parts.is_empty() {
+        let f: &str = w.folded;
+        // quick reject on the length: no part of that length and too short for a typo match
+        let len_known = self.part_lens & (1u64 << f.len().min(63)) != 0;
+        if !len_known && !(w.cap && f.len() >= 5 && !self.typo_parts.is_empty()) {
             return false;
         }
-        let f: &str = w.folded;
         if f.len() < 2 {
             return false;
         }
@@ -143,11 +148,22 @@ impl PatientMatcher {
         false
     }
 
-    pub(crate) fn detect(&self, text: &str, words: &[Word<'_>], date_hits: &[DateHit], out: &mut Output) {
-        // names
+    pub(crate) fn detect(
+        &self,
+        text: &str,
+        shape: &Shape,
+        words: &[Word<'_>],
+        date_hits: &[DateHit],
+        out: &mut Output,
+    ) {
+        // names (most messages hold none of the registered parts: no list is built then)
         let n = words.len();
-        let matched: Vec<bool> = words.iter().map(|w| self.name_match(w)).collect();
-        for i in 0..n {
+        let first = words.iter().position(|w| self.name_match(w));
+        let matched: Vec<bool> = match first {
+            Some(f) => (0..n).map(|i| i == f || (i > f && self.name_match(&words[i]))).collect(),
+            None => Vec::new(),
+        };
+        for i in first.unwrap_or(n)..n {
             if !matched[i] {
                 continue;
             }
@@ -192,9 +208,12 @@ impl PatientMatcher {
         }
         // numbers and dates written with any separators; an all-digit identifier can only
         // cover digit-only groups, so it is searched in the digit runs of the chains only
-        let mut chain = Chain::default();
+        let mut chain = Chain::with_capacity(if shape.digits >= self.min_digit_len { 64 } else { 0 });
         if let Some(ac) = &self.ac_digits {
-            for_each_digit_chain(text, self.min_digit_len, &mut chain, |c| self.push_ids(ac, &self.digit_ids, c, out));
+            let runs = shape.digit_runs();
+            for_each_digit_chain(text, runs, self.min_digit_len, &mut chain, |c| {
+                self.push_ids(ac, &self.digit_ids, c, out)
+            });
         }
         if let Some(ac) = &self.ac_mixed {
             for_each_chain(text, self.min_mixed_len, &mut chain, |c| self.push_ids(ac, &self.mixed_ids, c, out));
@@ -277,6 +296,15 @@ struct Chain {
 }
 
 impl Chain {
+    fn with_capacity(n: usize) -> Chain {
+        Chain {
+            norm: String::with_capacity(n),
+            byte: Vec::with_capacity(n),
+            group_start: Vec::with_capacity(n / 4),
+            group_end: Vec::with_capacity(n / 4),
+        }
+    }
+
     fn clear(&mut self) {
         self.norm.clear();
         self.byte.clear();
@@ -291,9 +319,17 @@ fn is_chain_sep(b: u8) -> bool {
 
 /// Calls `f` for each maximal run of digit-only groups of the chains of [`for_each_chain`]
 /// (consecutive in a chain) holding at least `min_len` digits. `c` is a reusable buffer.
-fn for_each_digit_chain(text: &str, min_len: usize, c: &mut Chain, mut f: impl FnMut(&Chain)) {
+/// `runs`: the maximal runs of ASCII digits of `text` if known ([`Shape::digit_runs`]).
+fn for_each_digit_chain(
+    text: &str,
+    runs: Option<&[(u32, u32)]>,
+    min_len: usize,
+    c: &mut Chain,
+    mut f: impl FnMut(&Chain),
+) {
     let b = text.as_bytes();
     let mut i = 0;
+    let mut r = 0;
     // the current run: groups seen so far, and the end of its last group
     let mut open = false;
     let mut last_end = 0usize;
@@ -301,9 +337,19 @@ fn for_each_digit_chain(text: &str, min_len: usize, c: &mut Chain, mut f: impl F
     while i < b.len() {
         // the next group (maximal ASCII alphanumeric run) holding a digit; `i` is always at a
         // group boundary, so the groups skipped here hold letters only and break any run
-        let Some(off) = b[i..].iter().position(u8::is_ascii_digit) else {
+        let next = match runs {
+            Some(runs) => {
+                while runs.get(r).is_some_and(|&(s, _)| (s as usize) < i) {
+                    r += 1;
+                }
+                runs.get(r).map(|&(s, _)| s as usize)
+            }
+            None => b[i..].iter().position(u8::is_ascii_digit).map(|off| i + off),
+        };
+        let Some(d) = next else {
             break;
         };
+        let off = d - i;
         let mut gs = i + off;
         let mut digits_only = true;
         while gs > i && b[gs - 1].is_ascii_alphanumeric() {
@@ -436,7 +482,7 @@ mod tests {
         super::super::names::Names::new().annotate(&mut words);
         let mut out = Output::default();
         let hits = super::super::dates::Dates::new().find(text);
-        pm.detect(text, &words, &hits, &mut out);
+        pm.detect(text, &Shape::of(text), &words, &hits, &mut out);
         let r = crate::merge::resolve(text, out);
         r.iter().map(|c| (c.kind, text[c.start..c.end].to_string())).collect()
     }
