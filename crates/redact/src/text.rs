@@ -136,7 +136,7 @@ pub fn words<'a>(text: &'a str, lower: &'a str, arena: &'a mut String) -> Vec<Wo
     while i < b.len() {
         let c0 = b[i];
         let clen = if c0 < 0x80 {
-            if !c0.is_ascii_alphabetic() {
+            if class::TABLE[usize::from(c0)] & class::ALPHA == 0 {
                 i += 1;
                 continue;
             }
@@ -151,19 +151,26 @@ pub fn words<'a>(text: &'a str, lower: &'a str, arena: &'a mut String) -> Vec<Wo
         };
         let start = i;
         let mut end = i + clen;
+        // ASCII letters seen (and how many lowercase) and whether the word is all ASCII
+        let mut all_ascii = c0 < 0x80;
+        let (mut nlet, mut nlow) = (usize::from(all_ascii), usize::from(c0.is_ascii_lowercase()));
         while end < b.len() {
             let d = b[end];
-            if d.is_ascii_alphabetic() {
+            if class::TABLE[usize::from(d)] & class::ALPHA != 0 {
+                nlet += 1;
+                nlow += usize::from(d & 0x20 != 0);
                 end += 1;
                 continue;
             }
             let (dc, dlen) = if d < 0x80 { (char::from(d), 1) } else { char_at(text, end) };
             if !dc.is_ascii() && (dc.is_alphabetic() || is_combining_mark(dc)) {
+                all_ascii = false;
                 end += dlen;
                 continue;
             }
             // keep an apostrophe or hyphen only if a letter follows
             if (is_apos(dc) || dc == '-') && end + dlen < b.len() && is_letter_at(text, end + dlen) {
+                all_ascii &= dc.is_ascii();
                 end += dlen;
                 continue;
             }
@@ -194,7 +201,15 @@ pub fn words<'a>(text: &'a str, lower: &'a str, arena: &'a mut String) -> Vec<Wo
         let (stem_end, possessive) = possessive_split(full);
         let stem = &full[..stem_end];
         let sb = stem.as_bytes();
-        let (cap, letters, allcaps, nchars, ascii) = if stem.is_ascii() {
+        let (cap, letters, allcaps, nchars, ascii) = if all_ascii {
+            // counts of the whole word, less a possessive "'s"
+            if possessive {
+                nlet -= 1;
+                nlow -= usize::from(b[end - 1] == b's');
+            }
+            let cap = c0.is_ascii_uppercase();
+            (cap, nlet, cap && nlet >= 2 && nlow == 0, stem_end, true)
+        } else if stem.is_ascii() {
             let cap = sb.first().is_some_and(u8::is_ascii_uppercase);
             let letters = sb.iter().filter(|c| c.is_ascii_alphabetic()).count();
             (cap, letters, cap && letters >= 2 && !sb.iter().any(u8::is_ascii_lowercase), sb.len(), true)
@@ -382,7 +397,7 @@ impl Shape {
 }
 
 /// Byte classes for the single-pass scans.
-mod class {
+pub(crate) mod class {
     pub const DIGIT: u8 = 1;
     pub const ALPHA: u8 = 2;
     /// ASCII word character for `(?-u:\b)`: letter, digit or '_'.
@@ -428,8 +443,12 @@ impl Shape {
                 if !prev_word {
                     s.word_hint(&b[i..], &mut living);
                 }
-                prev_word = true;
+                // the rest of the letters: nothing to note
                 i += 1;
+                while i < n && class::TABLE[usize::from(b[i])] & class::ALPHA != 0 {
+                    i += 1;
+                }
+                prev_word = true;
                 continue;
             }
             if cl & class::DIGIT == 0 {

@@ -435,19 +435,29 @@ impl Default for Numbers {
 /// ("BB-A35D3S", "C244-8894-6692"), not touching other letters (so "Müller" yields nothing),
 /// holding a digit or long enough and without lowercase (letter-only VINs, band IDs).
 fn for_each_id_token(text: &str, mut f: impl FnMut(usize, usize)) {
+    use crate::text::class::{ALPHA, DIGIT, TABLE};
     let b = text.as_bytes();
+    let alnum = |c: u8| TABLE[usize::from(c)] & (ALPHA | DIGIT) != 0;
     let mut i = 0;
     while i < b.len() {
-        if !b[i].is_ascii_alphanumeric() {
+        if !alnum(b[i]) {
             i += 1;
             continue;
         }
         let start = i;
+        let (mut digit, mut lower) = (false, false);
         loop {
-            while i < b.len() && b[i].is_ascii_alphanumeric() {
+            while i < b.len() {
+                let c = b[i];
+                let cl = TABLE[usize::from(c)];
+                if cl & (ALPHA | DIGIT) == 0 {
+                    break;
+                }
+                digit |= cl & DIGIT != 0;
+                lower |= c >= b'a';
                 i += 1;
             }
-            if i + 1 < b.len() && matches!(b[i], b'-' | b'/') && b[i + 1].is_ascii_alphanumeric() {
+            if i + 1 < b.len() && matches!(b[i], b'-' | b'/') && alnum(b[i + 1]) {
                 i += 1;
                 continue;
             }
@@ -456,8 +466,7 @@ fn for_each_id_token(text: &str, mut f: impl FnMut(usize, usize)) {
         let before_ok = start == 0 || !(b[start - 1] >= 0x80 || b[start - 1] == b'_');
         let after_ok = i >= b.len() || !(b[i] >= 0x80 || b[i] == b'_');
         // only tokens holding a digit, or capitals long enough to be a letter-only VIN / band ID
-        let tok = &b[start..i];
-        let keep = tok.iter().any(u8::is_ascii_digit) || (i - start >= 5 && !tok.iter().any(u8::is_ascii_lowercase));
+        let keep = digit || (i - start >= 5 && !lower);
         if before_ok && after_ok && keep {
             f(start, i);
         }

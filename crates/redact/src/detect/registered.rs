@@ -116,6 +116,7 @@ impl PatientMatcher {
         self.parts.is_empty() && self.ids.is_empty() && self.emails.is_empty() && self.dates.is_empty()
     }
 
+    #[inline]
     fn name_match(&self, w: &Word<'_>) -> bool {
         let f: &str = w.folded;
         // quick reject on the length: no part of that length and too short for a typo match
@@ -123,6 +124,11 @@ impl PatientMatcher {
         if !len_known && !(w.cap && f.len() >= 5 && !self.typo_parts.is_empty()) {
             return false;
         }
+        self.name_match_full(w)
+    }
+
+    fn name_match_full(&self, w: &Word<'_>) -> bool {
+        let f: &str = w.folded;
         if f.len() < 2 {
             return false;
         }
