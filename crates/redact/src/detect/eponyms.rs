@@ -404,12 +404,6 @@ impl Lexicon {
         a_flags & flag::PHRASE_FIRST != 0 && b_flags & flag::PHRASE_SECOND != 0 && self.is_eponym_phrase(a, b)
     }
 
-    /// A word of an organisation name ("Hospital", "Clinic").
-    #[cfg(test)]
-    pub fn is_org_word(&self, folded: &str) -> bool {
-        self.flags(folded) & flag::ORG != 0
-    }
-
     /// A medical noun (or a surgical "-ectomy/-otomy/-plasty…" word).
     #[cfg(test)]
     pub fn is_medical_noun(&self, folded: &str) -> bool {

@@ -121,7 +121,8 @@ impl PatientMatcher {
         let f: &str = w.folded;
         // quick reject on the length: no part of that length and too short for a typo match
         let len_known = self.part_lens & (1u64 << f.len().min(63)) != 0;
-        if !len_known && !(w.cap && f.len() >= 5 && !self.typo_parts.is_empty()) {
+        let typo_possible = w.cap && f.len() >= 5 && !self.typo_parts.is_empty();
+        if !(len_known || typo_possible) {
             return false;
         }
         self.name_match_full(w)
