@@ -3,6 +3,12 @@
 //!
 //! `cargo run --release -p orgallery-redact --example throughput_cpu [-- SECONDS]`
 //! Messages: the dev corpus texts, concatenated to ~200 bytes each (synthetic if absent).
+//!
+//! For instruction counts (load-independent), run a fixed number of passes over the messages
+//! under callgrind, once with `--passes 1` and once with `--passes 4`:
+//! `valgrind --tool=callgrind throughput_cpu --passes 4 --only ids` (`--only none|ids`);
+//! instructions per message = (Ir(4) − Ir(1)) / (3 × messages), which leaves out the setup and
+//! the first pass (lazy DFA caches warming up).
 
 use orgallery_redact::{Identifiers, PatientMatcher, Redactor};
 use std::hint::black_box;
@@ -48,6 +54,15 @@ fn messages() -> Vec<String> {
         .collect()
 }
 
+/// Exactly `passes` passes over the messages, no timing (for callgrind).
+fn run_passes(r: &Redactor, msgs: &[String], pm: Option<&PatientMatcher>, passes: usize) {
+    for _ in 0..passes {
+        for m in msgs {
+            black_box(r.redact(black_box(m), pm));
+        }
+    }
+}
+
 fn run(label: &str, r: &Redactor, msgs: &[String], pm: Option<&PatientMatcher>, secs: f64) {
     let wall = Instant::now();
     let cpu0 = cpu_ns();
@@ -72,7 +87,17 @@ fn run(label: &str, r: &Redactor, msgs: &[String], pm: Option<&PatientMatcher>, 
 }
 
 fn main() {
-    let secs: f64 = std::env::args().nth(1).and_then(|s| s.parse().ok()).unwrap_or(3.0);
+    let mut secs = 3.0f64;
+    let mut passes: Option<usize> = None;
+    let mut only: Option<String> = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--passes" => passes = args.next().and_then(|v| v.parse().ok()),
+            "--only" => only = args.next(),
+            _ => secs = a.parse().unwrap_or(secs),
+        }
+    }
     let r = Redactor::default();
     let msgs = messages();
     let avg = msgs.iter().map(String::len).sum::<usize>() / msgs.len().max(1);
@@ -83,6 +108,25 @@ fn main() {
         dates: vec!["1957-03-14".into()],
         other: vec!["(415) 822-6155".into()],
     });
-    run("no identifiers  ", &r, &msgs, None, secs);
-    run("with identifiers", &r, &msgs, Some(&pm), secs);
+    let (none, ids) = match only.as_deref() {
+        Some("none") => (true, false),
+        Some("ids") => (false, true),
+        _ => (true, true),
+    };
+    if let Some(p) = passes {
+        if none {
+            run_passes(&r, &msgs, None, p);
+        }
+        if ids {
+            run_passes(&r, &msgs, Some(&pm), p);
+        }
+        println!("{} passes done", p);
+        return;
+    }
+    if none {
+        run("no identifiers  ", &r, &msgs, None, secs);
+    }
+    if ids {
+        run("with identifiers", &r, &msgs, Some(&pm), secs);
+    }
 }

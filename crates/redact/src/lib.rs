@@ -232,7 +232,7 @@ impl Redactor {
     }
 
     fn detect_bytes(&self, text: &str, patient: Option<&PatientMatcher>) -> Vec<merge::ByteSpan> {
-        let mut out = detect::Output { cands: Vec::with_capacity(16), protected: Vec::new() };
+        let mut out = detect::Output { cands: Vec::with_capacity(24), protected: Vec::new() };
         self.detectors.run(text, patient, self.config, &mut out);
         merge::resolve(text, out)
     }

@@ -172,7 +172,8 @@ fn trailing_dot(s: &str) -> usize {
 }
 
 fn is_state(s: &str) -> bool {
-    STATES.split('|').any(|st| st == s)
+    static SET: std::sync::OnceLock<crate::text::FastSet<&'static str>> = std::sync::OnceLock::new();
+    SET.get_or_init(|| STATES.split('|').collect()).contains(s)
 }
 
 fn is_unit_word(s: &str) -> bool {

@@ -27,7 +27,12 @@ impl Contact {
         }
     }
 
+    #[cfg(test)]
     pub fn detect(&self, text: &str, out: &mut Output) {
+        self.detect_shaped(text, &crate::text::Shape::of(text), out);
+    }
+
+    pub fn detect_shaped(&self, text: &str, shape: &crate::text::Shape, out: &mut Output) {
         let has_at = text.contains('@');
         if has_at {
             for m in self.email.find_iter(text) {
@@ -35,12 +40,17 @@ impl Contact {
             }
         }
         if text.contains('.') {
-            if maybe_url(text) {
+            if maybe_url(text) && url_possible(text) {
                 self.urls(text, has_at, out);
             }
-            self.ips(text, out);
+            if shape.dotted_quad {
+                self.ips(text, out);
+            }
         }
-        self.ipv6(text, out);
+        // every IPv6 form has seven colons or a "::"
+        if shape.double_colon || shape.colons >= 7 {
+            self.ipv6(text, out);
+        }
     }
 
     fn urls(&self, text: &str, has_at: bool, out: &mut Output) {
@@ -107,6 +117,92 @@ fn maybe_url(text: &str) -> bool {
             || b.windows(3).any(|w| w[0].is_ascii_alphanumeric() && w[1] == b'.' && w[2].is_ascii_alphabetic()))
 }
 
+/// Necessary for a URL match: a scheme ("://"), "www." or a '.' followed by a top-level domain
+/// ending at an ASCII word boundary (a non-ASCII byte there counts as possible: the pattern is
+/// case-insensitive over Unicode).
+fn url_possible(text: &str) -> bool {
+    let b = text.as_bytes();
+    if text.contains("://") {
+        return true;
+    }
+    for (i, _) in b.iter().enumerate().filter(|(_, c)| **c == b'.') {
+        let tail = &b[i + 1..];
+        let n = tail.iter().take_while(|c| c.is_ascii_alphanumeric() || **c == b'_').count();
+        if tail.get(n).is_some_and(|&c| c >= 0x80) {
+            return true;
+        }
+        let word = &tail[..n];
+        if (2..=6).contains(&n) && is_tld(word) {
+            return true;
+        }
+        // "www." before this dot
+        if i >= 3 && b[i - 3..i].eq_ignore_ascii_case(b"www") {
+            return true;
+        }
+    }
+    false
+}
+
+/// One of [`TLDS`], any ASCII case.
+fn is_tld(word: &[u8]) -> bool {
+    let mut buf = [0u8; 6];
+    let Some(low) = buf.get_mut(..word.len()) else {
+        return false;
+    };
+    low.copy_from_slice(word);
+    low.make_ascii_lowercase();
+    matches!(
+        &*low,
+        b"com"
+            | b"org"
+            | b"net"
+            | b"edu"
+            | b"gov"
+            | b"mil"
+            | b"int"
+            | b"io"
+            | b"us"
+            | b"uk"
+            | b"ca"
+            | b"au"
+            | b"de"
+            | b"fr"
+            | b"es"
+            | b"it"
+            | b"nl"
+            | b"in"
+            | b"jp"
+            | b"cn"
+            | b"br"
+            | b"mx"
+            | b"co"
+            | b"me"
+            | b"info"
+            | b"biz"
+            | b"health"
+            | b"care"
+            | b"app"
+            | b"online"
+            | b"site"
+            | b"cloud"
+            | b"ly"
+            | b"tv"
+            | b"eu"
+            | b"ch"
+            | b"se"
+            | b"no"
+            | b"dk"
+            | b"fi"
+            | b"pl"
+            | b"tr"
+            | b"vn"
+            | b"ng"
+            | b"ie"
+            | b"nz"
+            | b"za"
+    )
+}
+
 fn trim_trailing(s: &str) -> usize {
     s.trim_end_matches(['.', ',', ';', ':', '!', '?', ')', '\'', '"', '’']).len()
 }
@@ -134,6 +230,14 @@ mod tests {
     fn bare_domain_with_path() {
         let f = found("link mychart.valleymed.org/share/fzbpn5cksx if you want");
         assert_eq!(f, vec![(PhiType::Url, "mychart.valleymed.org/share/fzbpn5cksx".into())]);
+    }
+
+    #[test]
+    fn tld_list_matches_pattern() {
+        for t in TLDS.split('|') {
+            assert!(is_tld(t.as_bytes()) && is_tld(t.to_uppercase().as_bytes()), "{t}");
+        }
+        assert!(!is_tld(b"comx") && !is_tld(b"c"));
     }
 
     #[test]

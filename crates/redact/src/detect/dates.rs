@@ -136,8 +136,8 @@ impl Dates {
     }
 
     fn ages(&self, text: &str, shape: &Shape, out: &mut Output) {
-        let lower_hint =
-            ["inety", "undred", "genarian", "INETY", "UNDRED", "GENARIAN"].iter().any(|h| text.contains(h));
+        let lower_hint = shape.number_word
+            && ["inety", "undred", "genarian", "INETY", "UNDRED", "GENARIAN"].iter().any(|h| text.contains(h));
         if lower_hint {
             for m in self.age_words.find_iter(text) {
                 // only the number words, not "years old"
@@ -152,7 +152,7 @@ impl Dates {
             }
         }
         if text.bytes().any(|b| b == b'9' || b == b'1') {
-            let after = shape.age_like.then(|| self.age_after.find_iter(text));
+            let after = (shape.age_like && shape.age_unit).then(|| self.age_after.find_iter(text));
             for m in after.into_iter().flatten() {
                 let s = m.as_str();
                 let n = s.bytes().take_while(u8::is_ascii_digit).count();
@@ -165,7 +165,8 @@ impl Dates {
                 }
                 out.push(PhiType::Age, m.start(), m.start() + n, prio::DATE);
             }
-            for m in self.age_before.find_iter(text) {
+            let before = (shape.age_number && shape.age_word).then(|| self.age_before.find_iter(text));
+            for m in before.into_iter().flatten() {
                 let s = m.as_str();
                 let n = s.bytes().rev().take_while(u8::is_ascii_digit).count();
                 out.push(PhiType::Age, m.end() - n, m.end(), prio::DATE);
@@ -200,7 +201,8 @@ impl Dates {
             }
             v.push((m.start(), m.end(), parse_written(s)));
         }
-        let numeric = (shape.digit_sep_digit || shape.digits >= 8).then(|| self.numeric.find_iter(text));
+        let numeric = ((shape.digit_sep_digit || shape.digits >= 8) && shape.numeric_date_like)
+            .then(|| self.numeric.find_iter(text));
         for m in numeric.into_iter().flatten() {
             if glued(text, m.start(), m.end()) {
                 continue;
@@ -209,7 +211,7 @@ impl Dates {
                 v.push((m.start(), m.end(), Some(ymd)));
             }
         }
-        let short = shape.digit_sep_digit.then(|| self.short.find_iter(text));
+        let short = (shape.digit_sep_digit && shape.short_date_like).then(|| self.short.find_iter(text));
         for m in short.into_iter().flatten() {
             if glued(text, m.start(), m.end()) {
                 continue;
@@ -236,18 +238,17 @@ impl Default for Dates {
 }
 
 fn has_date_context(text: &str, start: usize) -> bool {
-    let before = text[..start].trim_end();
+    let before = text.get(..start).unwrap_or("").trim_end();
     let before = before.trim_end_matches([':', ',', '(']).trim_end();
-    let word: String = before
-        .chars()
+    // the last word: trailing alphanumerics, '/' and '-'
+    let word_start = before
+        .char_indices()
         .rev()
-        .take_while(|c| c.is_alphanumeric() || *c == '/' || *c == '-')
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect();
-    let w = word.to_ascii_lowercase();
-    DATE_CONTEXT.contains(&w.as_str())
+        .take_while(|(_, c)| c.is_alphanumeric() || *c == '/' || *c == '-')
+        .last()
+        .map_or(before.len(), |(i, _)| i);
+    let w = &before[word_start..];
+    DATE_CONTEXT.iter().any(|k| k.eq_ignore_ascii_case(w))
 }
 
 fn glued(text: &str, start: usize, end: usize) -> bool {

@@ -290,8 +290,19 @@ const ORG_WORDS: &[&str] = &[
 /// The embedded dictionaries, parsed once.
 #[derive(Debug)]
 pub struct Lexicon {
-    /// Every listed word → bit set of the lists it is in (one hash lookup per word).
+    /// Every listed word of up to 8 bytes, packed into a `u64` (see [`pack`]) → bit set of the
+    /// lists it is in (one hash lookup per word, no string comparison).
+    short: FastMap<u64, u32>,
+    /// Longer words → bit set of the lists they are in.
     flags: FastMap<&'static str, u32>,
+}
+
+/// A word of at most 8 bytes as a `u64` (little-endian, zero-padded: words hold no NUL byte).
+fn pack(w: &str) -> Option<u64> {
+    let b = w.as_bytes();
+    let mut k = [0u8; 8];
+    k.get_mut(..b.len())?.copy_from_slice(b);
+    Some(u64::from_le_bytes(k))
 }
 
 /// Bits of [`Lexicon::flags`].
@@ -311,6 +322,10 @@ pub mod flag {
     pub const STATE_CODE: u32 = 1 << 12;
     pub const ARTICLE: u32 = 1 << 13;
     pub const POST_VERB: u32 = 1 << 14;
+    /// First word of an [`super::EPONYM_PHRASES`] pair.
+    pub const PHRASE_FIRST: u32 = 1 << 15;
+    /// Second word of an [`super::EPONYM_PHRASES`] pair.
+    pub const PHRASE_SECOND: u32 = 1 << 16;
 }
 
 fn words_of(src: &'static str) -> impl Iterator<Item = &'static str> {
@@ -319,25 +334,33 @@ fn words_of(src: &'static str) -> impl Iterator<Item = &'static str> {
 
 impl Lexicon {
     pub fn new() -> Lexicon {
-        let mut l = Lexicon { flags: FastMap::default() };
+        let mut l = Lexicon { short: FastMap::default(), flags: FastMap::default() };
         l.add(words_of(NAMES).chain(words_of(NAMES_EXTRA)), flag::NAME);
         l.add(words_of(COMMON), flag::COMMON);
         l.add(words_of(EPONYMS), flag::EPONYM);
         l.add(MEDICAL_NOUNS.iter().copied(), flag::MEDICAL_NOUN);
         l.add(ORG_WORDS.iter().copied(), flag::ORG);
+        l.add(EPONYM_PHRASES.iter().map(|p| p.0), flag::PHRASE_FIRST);
+        l.add(EPONYM_PHRASES.iter().map(|p| p.1), flag::PHRASE_SECOND);
         l
     }
 
     /// Adds words (lowercase, folded) to a list.
     pub fn add(&mut self, words: impl IntoIterator<Item = &'static str>, bit: u32) {
         for w in words {
-            *self.flags.entry(w).or_insert(0) |= bit;
+            match pack(w) {
+                Some(k) => *self.short.entry(k).or_insert(0) |= bit,
+                None => *self.flags.entry(w).or_insert(0) |= bit,
+            }
         }
     }
 
     /// The lists a folded word is in.
     pub fn flags(&self, folded: &str) -> u32 {
-        self.flags.get(folded).copied().unwrap_or(0)
+        match pack(folded) {
+            Some(k) => self.short.get(&k).copied().unwrap_or(0),
+            None => self.flags.get(folded).copied().unwrap_or(0),
+        }
     }
 
     /// In the given-name / surname dictionary (folded form); hyphenated names by their parts.
@@ -347,6 +370,20 @@ impl Lexicon {
                 && folded.split('-').filter(|p| !p.is_empty()).all(|p| p.len() > 1 && self.flags(p) & flag::NAME != 0)
     }
 
+    /// [`Lexicon::is_name`] given the word's flags.
+    pub fn is_name_flagged(&self, folded: &str, flags: u32) -> bool {
+        flags & flag::NAME != 0
+            || folded.contains('-')
+                && folded.split('-').filter(|p| !p.is_empty()).all(|p| p.len() > 1 && self.flags(p) & flag::NAME != 0)
+    }
+
+    /// [`Lexicon::is_eponym`] given the word's flags.
+    pub fn is_eponym_flagged(&self, folded: &str, flags: u32) -> bool {
+        flags & flag::EPONYM != 0
+            || (folded.contains('-') && folded.split('-').any(|p| self.flags(p) & flag::EPONYM != 0))
+    }
+
+    #[cfg(test)]
     pub fn is_common(&self, folded: &str) -> bool {
         self.flags(folded) & flag::COMMON != 0
     }
@@ -361,14 +398,21 @@ impl Lexicon {
         EPONYM_PHRASES.iter().any(|(x, y)| *x == a && *y == b)
     }
 
-    /// A word of an organisation name ("Hospital", "Clinic").
-    pub fn is_org_word(&self, folded: &str) -> bool {
-        self.flags(folded) & flag::ORG != 0
+    /// [`Lexicon::is_eponym_phrase`] for two words whose flags are known: the list is scanned
+    /// only when both words occur in it.
+    pub fn is_eponym_phrase_flagged(&self, a: &str, a_flags: u32, b: &str, b_flags: u32) -> bool {
+        a_flags & flag::PHRASE_FIRST != 0 && b_flags & flag::PHRASE_SECOND != 0 && self.is_eponym_phrase(a, b)
     }
 
     /// A medical noun (or a surgical "-ectomy/-otomy/-plasty…" word).
+    #[cfg(test)]
     pub fn is_medical_noun(&self, folded: &str) -> bool {
-        self.flags(folded) & flag::MEDICAL_NOUN != 0
+        Self::is_medical_noun_flagged(folded, self.flags(folded))
+    }
+
+    /// [`Lexicon::is_medical_noun`] given the word's flags.
+    pub fn is_medical_noun_flagged(folded: &str, flags: u32) -> bool {
+        flags & flag::MEDICAL_NOUN != 0
             || ["ectomy", "otomy", "ostomy", "plasty", "pexy", "rrhaphy", "scopy", "itis", "oma"]
                 .iter()
                 .any(|s| folded.len() > s.len() + 2 && folded.ends_with(s))

@@ -71,15 +71,18 @@ impl Detectors {
         if text.is_empty() {
             return;
         }
-        self.contact.detect(text, out);
         let shape = crate::text::Shape::of(text);
+        self.contact.detect_shaped(text, &shape, out);
         self.numbers.detect_shaped(text, &shape, out);
         let date_hits = self.dates.detect_shaped(text, &shape, out);
         self.address.detect_shaped(text, &shape, out);
-        let words = crate::text::words(text);
+        let lower = text.to_ascii_lowercase();
+        let mut arena = String::new();
+        let mut words = crate::text::words(text, &lower, &mut arena);
+        self.names.annotate(&mut words);
         self.names.detect(text, &words, config, out);
         if let Some(p) = patient {
-            p.detect(text, &words, &date_hits, out);
+            p.detect(text, &shape, &words, &date_hits, out);
         }
     }
 }

@@ -229,12 +229,19 @@ impl Names {
         Names { lex }
     }
 
-    fn has(&self, bit: u32, folded: &str) -> bool {
-        self.lex.flags(folded) & bit != 0
+    /// Sets each word's dictionary flags (one lookup per word, shared by every detector).
+    pub fn annotate(&self, words: &mut [Word<'_>]) {
+        for w in words {
+            w.flags = self.lex.flags(w.folded);
+        }
+    }
+
+    fn has(&self, bit: u32, w: &Word<'_>) -> bool {
+        w.flags & bit != 0
     }
 
     fn classify(&self, w: &Word<'_>, fl: u32, next_is_cap: bool) -> Cls {
-        let f = w.folded.as_ref();
+        let f = w.folded;
         if w.initial && w.cap {
             return Cls::I;
         }
@@ -247,7 +254,7 @@ impl Names {
         if next_is_cap && fl & flag::PARTICLE != 0 {
             return Cls::P;
         }
-        let letters = w.text.chars().count();
+        let letters = w.nchars;
         // "Zero-degree", "Roux-en-Y": a hyphenated word with a lowercase part is not a name
         if w.text.contains('-') && w.text.split('-').skip(1).any(|p| p.starts_with(|c: char| c.is_lowercase())) {
             return Cls::C;
@@ -283,32 +290,31 @@ impl Names {
         if n == 0 {
             return;
         }
-        let fl: Vec<u32> = words.iter().map(|w| self.lex.flags(&w.folded)).collect();
         let mut cls = Vec::with_capacity(n);
         for i in 0..n {
             let next_cap = words.get(i + 1).is_some_and(|w| w.cap);
-            cls.push(self.classify(&words[i], fl[i], next_cap));
+            cls.push(self.classify(&words[i], words[i].flags, next_cap));
         }
         // multi-word eponyms and institutions ("Ivor Lewis", "Johns Hopkins", "Grey Turner")
         for i in 0..n.saturating_sub(1) {
-            if cls[i] != Cls::C && self.lex.is_eponym_phrase(&words[i].folded, &words[i + 1].folded) {
+            let (w, nx) = (&words[i], &words[i + 1]);
+            if cls[i] != Cls::C && self.lex.is_eponym_phrase_flagged(w.folded, w.flags, nx.folded, nx.flags) {
                 cls[i] = Cls::E;
                 cls[i + 1] = Cls::E;
             }
         }
         // a capitalized common word right after "guarantor", "Mr"… is a name ("Will")
         for i in 0..n {
-            let f = words[i].folded.as_ref();
-            let is_role = self.has(flag::HONORIFIC | flag::STAFF | flag::RELATION | flag::PATIENT, f);
-            if cls[i] == Cls::C && words[i].cap && !words[i].allcaps && words[i].text.chars().count() >= 2 && !is_role {
-                let t = self.trigger(text, words, &fl, i);
+            let is_role = self.has(flag::HONORIFIC | flag::STAFF | flag::RELATION | flag::PATIENT, &words[i]);
+            if cls[i] == Cls::C && words[i].cap && !words[i].allcaps && words[i].nchars >= 2 && !is_role {
+                let t = self.trigger(text, words, i);
                 if t == Trigger::Strong || t == Trigger::Honorific {
                     cls[i] = Cls::U;
                 }
             }
         }
         // runs of name-like words joined by spaces (or "J." / "J.Gao")
-        let mut runs: Vec<(usize, usize)> = Vec::new();
+        let mut runs: Vec<(usize, usize)> = Vec::with_capacity(8);
         let mut i = 0;
         while i < n {
             // a run may open with a capitalized particle ("De Souza", "Ó Súilleabháin")
@@ -334,7 +340,7 @@ impl Names {
         }
         let mut accepted = vec![false; runs.len()];
         for (ri, &(a, b)) in runs.iter().enumerate() {
-            let trig = self.trigger(text, words, &fl, a);
+            let trig = self.trigger(text, words, a);
             if trig == Trigger::Staff {
                 let end = (a + 2).min(b);
                 let (s, e) = (words[a].start, words[end - 1].end);
@@ -377,10 +383,10 @@ impl Names {
             if words[i].cap {
                 continue;
             }
-            if fl[i] & flag::NAME == 0 || fl[i] & flag::COMMON != 0 {
+            if words[i].flags & flag::NAME == 0 || words[i].flags & flag::COMMON != 0 {
                 continue;
             }
-            let t = self.trigger(text, words, &fl, i);
+            let t = self.trigger(text, words, i);
             if t == Trigger::Honorific {
                 out.push(PhiType::Name, words[i].start, words[i].end, prio::NAME);
                 continue;
@@ -392,8 +398,8 @@ impl Names {
             while j < n
                 && j < i + 3
                 && !words[j].cap
-                && self.lex.is_name(&words[j].folded)
-                && !self.lex.is_common(&words[j].folded)
+                && self.lex.is_name_flagged(words[j].folded, words[j].flags)
+                && words[j].flags & flag::COMMON == 0
                 && (j == i || gap(text, &words[j - 1], &words[j]).trim().is_empty())
             {
                 j += 1;
@@ -414,9 +420,7 @@ impl Names {
                 continue;
             }
             let substantial = |a: usize, b: usize| {
-                words[a..b]
-                    .iter()
-                    .any(|w| w.text.chars().count() >= 3 || (w.cap && !w.allcaps && w.text.chars().count() >= 2))
+                words[a..b].iter().any(|w| w.nchars >= 3 || (w.cap && !w.allcaps && w.nchars >= 2))
             };
             if !substantial(a1, b1) || !substantial(a2, b2) {
                 continue;
@@ -438,7 +442,7 @@ impl Names {
     }
 
     /// Context word right before word `a` (skipping "ID", "is", ":" …).
-    fn trigger(&self, text: &str, words: &[Word<'_>], fl: &[u32], a: usize) -> Trigger {
+    fn trigger(&self, text: &str, words: &[Word<'_>], a: usize) -> Trigger {
         let mut k = a;
         let mut skipped = 0;
         while k > 0 {
@@ -448,8 +452,8 @@ impl Names {
             if g.len() > 3 || g.chars().any(|c| !matches!(c, ' ' | '.' | ':' | '\t' | '(' | ',')) {
                 return Trigger::None;
             }
-            let f = prev.folded.as_ref();
-            let fl = fl.get(k - 1).copied().unwrap_or(0);
+            let f = prev.folded;
+            let fl = prev.flags;
             if g.contains(',') && fl & flag::RELATION == 0 {
                 return Trigger::None;
             }
@@ -462,10 +466,7 @@ impl Names {
             if fl & (flag::RELATION | flag::PATIENT_STRONG) != 0 {
                 return Trigger::Strong;
             }
-            if f == "by"
-                && k >= 2
-                && matches!(words[k - 2].folded.as_ref(), "signed" | "consented" | "consent" | "witnessed")
-            {
+            if f == "by" && k >= 2 && matches!(words[k - 2].folded, "signed" | "consented" | "consent" | "witnessed") {
                 return Trigger::Strong;
             }
             if fl & flag::PATIENT != 0 {
@@ -489,7 +490,7 @@ impl Names {
         if !g.trim().is_empty() && g.trim() != "-" {
             return false;
         }
-        self.lex.is_medical_noun(&next.folded)
+        Lexicon::is_medical_noun_flagged(next.folded, next.flags)
     }
 
     fn accept(&self, text: &str, words: &[Word<'_>], cls: &[Cls], a: usize, b: usize, trig: Trigger) -> bool {
@@ -500,8 +501,8 @@ impl Names {
             return true;
         }
         let med = self.followed_by_medical(text, words, b);
-        let org = words[a..b].iter().any(|w| self.lex.is_org_word(&w.folded))
-            || words.get(b).is_some_and(|w| w.cap && self.lex.is_org_word(&w.folded));
+        let org = words[a..b].iter().any(|w| w.flags & flag::ORG != 0)
+            || words.get(b).is_some_and(|w| w.cap && w.flags & flag::ORG != 0);
         if med || org {
             return false;
         }
@@ -517,11 +518,7 @@ impl Names {
             }
         }
         // "the Whipple", "a Blake drain"
-        if a > 0
-            && self.has(flag::ARTICLE, words[a - 1].folded.as_ref())
-            && !words[a - 1].cap
-            && trig != Trigger::Strong
-        {
+        if a > 0 && self.has(flag::ARTICLE, &words[a - 1]) && !words[a - 1].cap && trig != Trigger::Strong {
             return false;
         }
         // "19 Fr Blake", "16 Fr Foley": after a number it is a size or a device
@@ -544,8 +541,7 @@ impl Names {
         }
         if allcaps {
             // "JONATHAN MULLINS": two dictionary names in capitals
-            let long =
-                |c: Cls| words[a..b].iter().zip(run).filter(|(w, k)| **k == c && w.text.chars().count() >= 3).count();
+            let long = |c: Cls| words[a..b].iter().zip(run).filter(|(w, k)| **k == c && w.nchars >= 3).count();
             let (dl, al) = (long(Cls::D), long(Cls::A));
             return (dl >= 1 && dl + al >= 2 && epo == 0) || (dl + al >= 1 && (trig == Trigger::Weak || post));
         }
@@ -566,8 +562,11 @@ impl Names {
         {
             // "Bill Barrett", "Jason Lewis", "Timothy Cushing": name + eponym-looking surname;
             // but two eponym-names alone ("Ivor Lewis", "Jackson Pratt") are a procedure
-            let amb_epo =
-                words[a..b].iter().zip(run).filter(|(w, c)| **c == Cls::A && self.lex.is_eponym(&w.folded)).count();
+            let amb_epo = words[a..b]
+                .iter()
+                .zip(run)
+                .filter(|(w, c)| **c == Cls::A && self.lex.is_eponym_flagged(w.folded, w.flags))
+                .count();
             let amb_common = amb - amb_epo;
             return d >= 1 || (amb_common >= 1 && amb >= 2) || unk >= 1 || post || trig == Trigger::Weak;
         }
@@ -586,14 +585,14 @@ impl Names {
         let next = words.get(b);
         if let Some(nx) = next {
             let g = gap(text, last, nx);
-            let f = nx.folded.as_ref();
-            if last.possessive && self.has(flag::RELATION, f) {
+            let f = nx.folded;
+            if last.possessive && self.has(flag::RELATION, nx) {
                 return true;
             }
-            if g.trim() == "(" && self.has(flag::RELATION, f) {
+            if g.trim() == "(" && self.has(flag::RELATION, nx) {
                 return true;
             }
-            if g.trim().is_empty() && self.has(flag::POST_VERB, f) {
+            if g.trim().is_empty() && self.has(flag::POST_VERB, nx) {
                 return true;
             }
             if last.possessive
@@ -623,11 +622,12 @@ impl Names {
             }
         }
         let after = text[last.full_end..].trim_start_matches([',', ' ', '/', '|', ':']);
-        let al = after.get(..after.len().min(6)).unwrap_or("").to_ascii_lowercase();
-        al.starts_with("mrn")
-            || al.starts_with("dob")
-            || al.starts_with("age ")
-            || al.starts_with("(age")
+        let head = after.get(..after.len().min(6)).unwrap_or("").as_bytes();
+        let starts = |p: &str| head.len() >= p.len() && head[..p.len()].eq_ignore_ascii_case(p.as_bytes());
+        starts("mrn")
+            || starts("dob")
+            || starts("age ")
+            || starts("(age")
             || after.starts_with(|c: char| c.is_ascii_digit()) && {
                 let t: String = after.chars().take(12).collect();
                 t.contains("y/o")
@@ -653,7 +653,7 @@ pub fn gap<'t>(text: &'t str, a: &Word<'_>, b: &Word<'_>) -> &'t str {
 
 impl Names {
     fn joinable(&self, text: &str, a: &Word<'_>, b: &Word<'_>, a_cls: Cls) -> bool {
-        if !b.cap && !b.initial && a_cls != Cls::P && !self.has(flag::PARTICLE, b.folded.as_ref()) {
+        if !b.cap && !b.initial && a_cls != Cls::P && !self.has(flag::PARTICLE, b) {
             return false;
         }
         if a.possessive {
@@ -677,7 +677,8 @@ mod tests {
 
     fn names_cfg(text: &str, config: RedactorConfig) -> Vec<String> {
         let n = Names::new();
-        let words = crate::text::words(text);
+        let mut words = crate::text::words_of(text);
+        n.annotate(&mut words);
         let mut out = Output::default();
         n.detect(text, &words, config, &mut out);
         let r = crate::merge::resolve(text, out);

@@ -12,7 +12,7 @@ pub struct Numbers {
     phone: Regex,
     chain: Regex,
     /// keyword → (what it announces, whether it ends a two-word phrase)
-    keywords: FastMap<&'static str, (Option<Ctx>, bool)>,
+    keywords: FastMap<&'static [u8], (Option<Ctx>, bool)>,
 }
 
 /// Context words (lowercase; two-word phrases joined by one space) and what they announce.
@@ -205,11 +205,11 @@ impl Numbers {
             phone: Regex::new(r"(?:\+1[\s.-]?|(?-u:\b)1[\s.-])?(?:\(\d{3}\)\s?|(?-u:\b)\d{3}[\s.-]?)\d{3}[\s.-]?\d{4}(?-u:\b)|\+\d{1,3}(?:[\s.-]?\d{2,5}){2,5}(?-u:\b)").expect("static regex"),
             chain: Regex::new(r"(?-u:\b)[A-Z]?\d{1,6}(?: \d{1,6})+(?-u:\b)").expect("static regex"),
             keywords: {
-                let mut m: FastMap<&'static str, (Option<Ctx>, bool)> = FastMap::default();
+                let mut m: FastMap<&'static [u8], (Option<Ctx>, bool)> = FastMap::default();
                 for &(k, ctx) in KEYWORDS {
-                    m.entry(k).or_insert((None, false)).0 = Some(ctx);
+                    m.entry(k.as_bytes()).or_insert((None, false)).0 = Some(ctx);
                     if let Some((_, tail)) = k.rsplit_once(' ') {
-                        m.entry(tail).or_insert((None, false)).1 = true;
+                        m.entry(tail.as_bytes()).or_insert((None, false)).1 = true;
                     }
                 }
                 m
@@ -220,48 +220,68 @@ impl Numbers {
     /// Nearest context keyword in the same clause before byte `start`; a generic word ("ID",
     /// "number") defers to a specific one a little earlier ("Aetna ID", "account number").
     fn context(&self, text: &str, start: usize) -> Ctx {
+        let b = text.as_bytes();
+        let start = start.min(b.len());
+        // the window: up to 40 bytes back, cut after the last ';', '|', newline or '('
         let mut lo = start.saturating_sub(40);
-        while !text.is_char_boundary(lo) {
-            lo += 1;
+        if let Some(p) = b[lo..start].iter().rposition(|c| matches!(c, b';' | b'|' | b'\n' | b'(')) {
+            lo += p + 1;
         }
-        let window = &text[lo..start];
-        let window = match window.rfind([';', '|', '\n', '(']) {
-            Some(i) => &window[i + 1..],
-            None => window,
+        // words of the window, nearest first, produced lazily: runs of ASCII alphanumerics and
+        // "#/'-" (every other byte, non-ASCII included, separates), trimmed of "-/'", 1–24 bytes
+        let tok_byte = |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'#' | b'/' | b'\'' | b'-');
+        let trim = |c: u8| matches!(c, b'-' | b'/' | b'\'');
+        let mut e = start;
+        let mut next_token = || -> Option<&[u8]> {
+            loop {
+                while e > lo && !tok_byte(b[e - 1]) {
+                    e -= 1;
+                }
+                if e <= lo {
+                    return None;
+                }
+                let mut s = e;
+                while s > lo && tok_byte(b[s - 1]) {
+                    s -= 1;
+                }
+                let mut t = &b[s..e];
+                e = s;
+                while let [first, rest @ ..] = t {
+                    if !trim(*first) {
+                        break;
+                    }
+                    t = rest;
+                }
+                while let [rest @ .., last] = t {
+                    if !trim(*last) {
+                        break;
+                    }
+                    t = rest;
+                }
+                if !t.is_empty() && t.len() <= 24 {
+                    return Some(t);
+                }
+            }
         };
-        // words of the window, nearest last; lowercased into small stack buffers
-        let mut toks: [&str; 12] = [""; 12];
-        let mut nt = 0;
-        for t in window.rsplit(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '#' | '/' | '\'' | '-'))) {
-            let t = t.trim_matches(['-', '/', '\'']);
-            if t.is_empty() || t.len() > 24 {
-                continue;
-            }
-            if nt == toks.len() {
-                break;
-            }
-            toks[nt] = t;
-            nt += 1;
-        }
         let mut generic = false;
         let mut buf = [0u8; 50];
-        for i in 0..nt {
-            let c = toks[i].as_bytes();
+        let mut cur = next_token();
+        let mut seen = 0;
+        while let Some(c) = cur {
+            seen += 1;
+            // at most 12 words are looked at
+            let prev_word = if seen < 12 { next_token() } else { None };
             buf[..c.len()].copy_from_slice(c);
             buf[..c.len()].make_ascii_lowercase();
-            let (mut found, tail) = match std::str::from_utf8(&buf[..c.len()]) {
-                Ok(k) => self.keywords.get(k).copied().unwrap_or((None, false)),
-                Err(_) => (None, false),
-            };
-            if tail && i + 1 < nt {
+            let (mut found, tail) = self.keywords.get(&buf[..c.len()]).copied().unwrap_or((None, false));
+            if let (true, Some(p)) = (tail, prev_word) {
                 // two-word phrase "previous current" ("medical record", "license plate")
-                let p = toks[i + 1].as_bytes();
                 let n = p.len() + 1 + c.len();
                 buf[..p.len()].copy_from_slice(p);
                 buf[p.len()] = b' ';
                 buf[p.len() + 1..n].copy_from_slice(c);
                 buf[..n].make_ascii_lowercase();
-                if let Some((Some(ctx), _)) = std::str::from_utf8(&buf[..n]).ok().and_then(|k| self.keywords.get(k)) {
+                if let Some((Some(ctx), _)) = self.keywords.get(&buf[..n]) {
                     found = Some(*ctx);
                 }
             }
@@ -270,6 +290,7 @@ impl Numbers {
                 Some(c) => return c,
                 None => {}
             }
+            cur = prev_word;
         }
         if generic {
             Ctx::Generic
@@ -304,7 +325,7 @@ impl Numbers {
             self.detect_tokens(text, out);
             return;
         }
-        let phones = (shape.digits >= 10).then(|| self.phone.find_iter(text));
+        let phones = (shape.digits >= 10 && shape.phone_like).then(|| self.phone.find_iter(text));
         for m in phones.into_iter().flatten() {
             let s = m.as_str();
             let digits = s.bytes().filter(|b| b.is_ascii_digit()).count();
@@ -343,58 +364,63 @@ impl Numbers {
     }
 
     fn detect_tokens(&self, text: &str, out: &mut Output) {
-        for (start, end) in id_tokens(text) {
-            let s = &text[start..end];
-            let bytes = s.as_bytes();
-            let nd = bytes.iter().filter(|b| b.is_ascii_digit()).count();
-            let nl = bytes.iter().filter(|b| b.is_ascii_alphabetic()).count();
-            let lower = bytes.iter().any(|b| b.is_ascii_lowercase());
-            let alnum = nd + nl;
-            if alnum < 4 || (nd == 0 && (lower || alnum < 5)) {
-                continue;
+        for_each_id_token(text, |start, end| self.id_token(text, start, end, out));
+    }
+
+    fn id_token(&self, text: &str, start: usize, end: usize, out: &mut Output) {
+        let Some(s) = text.get(start..end) else {
+            return;
+        };
+        let bytes = s.as_bytes();
+        let (mut nd, mut nl, mut lower) = (0usize, 0usize, false);
+        for c in bytes {
+            nd += usize::from(c.is_ascii_digit());
+            nl += usize::from(c.is_ascii_alphabetic());
+            lower |= c.is_ascii_lowercase();
+        }
+        let alnum = nd + nl;
+        if alnum < 4 || (nd == 0 && (lower || alnum < 5)) {
+            return;
+        }
+        if nl == 0 && s.contains('/') {
+            return; // dates, ratios
+        }
+        if glued_digit(text, start, end) || is_decimal_part(text, start, end) || is_ratio_or_range(text, start, s) {
+            return;
+        }
+        if nd > 0 && self.followed_by_unit(text, end) {
+            return;
+        }
+        // shapes that need no context: SSN "ddd-dd-dddd", Medicare MBI
+        if is_ssn_shape(s) {
+            out.push(PhiType::Ssn, start, end, prio::STRONG_NUMBER);
+            return;
+        }
+        if is_mbi(s) {
+            out.push(PhiType::HealthPlan, start, end, prio::STRONG_NUMBER);
+            return;
+        }
+        let ctx = self.context(text, start);
+        let vin = is_vin(s);
+        let kind_prio = match ctx {
+            Ctx::Ref => None,
+            Ctx::Id(k) if nd == 0 => {
+                let plate_or_band = !lower
+                    && ((k == PhiType::Vehicle && (vin || (5..=8).contains(&alnum)))
+                        || (k == PhiType::OtherId && s.contains('-')));
+                plate_or_band.then_some((k, prio::CONTEXT_ID))
             }
-            if s.contains('/') && nl == 0 {
-                continue; // dates, ratios
-            }
-            if glued_digit(text, start, end) || is_decimal_part(text, start, end) || is_ratio_or_range(text, start, s) {
-                continue;
-            }
-            if nd > 0 && self.followed_by_unit(text, end) {
-                continue;
-            }
-            // shapes that need no context: SSN "ddd-dd-dddd", Medicare MBI
-            if is_ssn_shape(s) {
-                out.push(PhiType::Ssn, start, end, prio::STRONG_NUMBER);
-                continue;
-            }
-            if is_mbi(s) {
-                out.push(PhiType::HealthPlan, start, end, prio::STRONG_NUMBER);
-                continue;
-            }
-            let ctx = self.context(text, start);
-            let vin = is_vin(s);
-            let kind_prio = match ctx {
-                Ctx::Ref => None,
-                Ctx::Id(k) if nd == 0 => {
-                    let plate_or_band = !lower
-                        && ((k == PhiType::Vehicle && (vin || (5..=8).contains(&alnum)))
-                            || (k == PhiType::OtherId && s.contains('-')));
-                    plate_or_band.then_some((k, prio::CONTEXT_ID))
-                }
-                Ctx::Id(k) if !lower && (nd >= 5 || (nd >= 1 && nl >= 1 && alnum >= 5)) => Some((k, prio::CONTEXT_ID)),
-                Ctx::Phone if nd >= 10 => Some((PhiType::Phone, prio::CONTEXT_ID)),
-                _ if nd == 0 => None,
-                _ if vin => Some((PhiType::Vehicle, prio::CONTEXT_ID)),
-                _ if nd >= 5 && !(lower && nl > 2) => Some((shape_kind(s, nd), prio::GENERIC_ID)),
-                _ if !lower && nl >= 1 && nd >= 4 && alnum >= 6 => Some((PhiType::OtherId, prio::GENERIC_ID)),
-                Ctx::Generic if !lower && nd >= 3 && nl >= 1 && alnum >= 6 => {
-                    Some((PhiType::OtherId, prio::GENERIC_ID))
-                }
-                _ => None,
-            };
-            if let Some((k, p)) = kind_prio {
-                out.push(k, start, end, p);
-            }
+            Ctx::Id(k) if !lower && (nd >= 5 || (nd >= 1 && nl >= 1 && alnum >= 5)) => Some((k, prio::CONTEXT_ID)),
+            Ctx::Phone if nd >= 10 => Some((PhiType::Phone, prio::CONTEXT_ID)),
+            _ if nd == 0 => None,
+            _ if vin => Some((PhiType::Vehicle, prio::CONTEXT_ID)),
+            _ if nd >= 5 && !(lower && nl > 2) => Some((shape_kind(s, nd), prio::GENERIC_ID)),
+            _ if !lower && nl >= 1 && nd >= 4 && alnum >= 6 => Some((PhiType::OtherId, prio::GENERIC_ID)),
+            Ctx::Generic if !lower && nd >= 3 && nl >= 1 && alnum >= 6 => Some((PhiType::OtherId, prio::GENERIC_ID)),
+            _ => None,
+        };
+        if let Some((k, p)) = kind_prio {
+            out.push(k, start, end, p);
         }
     }
 }
@@ -405,23 +431,33 @@ impl Default for Numbers {
     }
 }
 
-/// ASCII alphanumeric runs joined by single '-' or '/' ("BB-A35D3S", "C244-8894-6692"), not
-/// touching other letters (so "Müller" yields nothing).
-fn id_tokens(text: &str) -> Vec<(usize, usize)> {
+/// Calls `f(start, end)` for each ASCII alphanumeric run joined by single '-' or '/'
+/// ("BB-A35D3S", "C244-8894-6692"), not touching other letters (so "Müller" yields nothing),
+/// holding a digit or long enough and without lowercase (letter-only VINs, band IDs).
+fn for_each_id_token(text: &str, mut f: impl FnMut(usize, usize)) {
+    use crate::text::class::{ALPHA, DIGIT, TABLE};
     let b = text.as_bytes();
-    let mut out = Vec::new();
+    let alnum = |c: u8| TABLE[usize::from(c)] & (ALPHA | DIGIT) != 0;
     let mut i = 0;
     while i < b.len() {
-        if !b[i].is_ascii_alphanumeric() {
+        if !alnum(b[i]) {
             i += 1;
             continue;
         }
         let start = i;
+        let (mut digit, mut lower) = (false, false);
         loop {
-            while i < b.len() && b[i].is_ascii_alphanumeric() {
+            while i < b.len() {
+                let c = b[i];
+                let cl = TABLE[usize::from(c)];
+                if cl & (ALPHA | DIGIT) == 0 {
+                    break;
+                }
+                digit |= cl & DIGIT != 0;
+                lower |= c >= b'a';
                 i += 1;
             }
-            if i + 1 < b.len() && matches!(b[i], b'-' | b'/') && b[i + 1].is_ascii_alphanumeric() {
+            if i + 1 < b.len() && matches!(b[i], b'-' | b'/') && alnum(b[i + 1]) {
                 i += 1;
                 continue;
             }
@@ -430,13 +466,11 @@ fn id_tokens(text: &str) -> Vec<(usize, usize)> {
         let before_ok = start == 0 || !(b[start - 1] >= 0x80 || b[start - 1] == b'_');
         let after_ok = i >= b.len() || !(b[i] >= 0x80 || b[i] == b'_');
         // only tokens holding a digit, or capitals long enough to be a letter-only VIN / band ID
-        let tok = &b[start..i];
-        let keep = tok.iter().any(u8::is_ascii_digit) || (i - start >= 5 && !tok.iter().any(u8::is_ascii_lowercase));
+        let keep = digit || (i - start >= 5 && !lower);
         if before_ok && after_ok && keep {
-            out.push((start, i));
+            f(start, i);
         }
     }
-    out
 }
 
 /// "1:100000" (dilution), "2019-2021" (year range): numbers, not identifiers.
@@ -465,8 +499,16 @@ fn is_ssn_shape(s: &str) -> bool {
 /// Medicare Beneficiary Identifier: 11 characters (dashes allowed after the 4th and 7th),
 /// C A AN N A AN N A A N N with letters excluding S, L, O, I, B, Z.
 pub fn is_mbi(s: &str) -> bool {
-    let b: Vec<u8> = s.bytes().filter(|c| *c != b'-').collect();
-    if b.len() != 11 || (s.len() != 11 && s.len() != 13) {
+    if s.len() != 11 && s.len() != 13 {
+        return false;
+    }
+    let mut b = [0u8; 13];
+    let mut n = 0;
+    for c in s.bytes().filter(|c| *c != b'-') {
+        b[n] = c;
+        n += 1;
+    }
+    if n != 11 {
         return false;
     }
     let alpha = |c: u8| c.is_ascii_uppercase() && !matches!(c, b'S' | b'L' | b'O' | b'I' | b'B' | b'Z');
@@ -484,14 +526,11 @@ pub fn is_mbi(s: &str) -> bool {
         && num(b[10])
 }
 
-/// Type guessed from the shape of a bare number.
-fn shape_kind(s: &str, digits: usize) -> PhiType {
-    let only_digits: String = s.chars().filter(|c| c.is_ascii_digit()).collect();
+/// Type guessed from the shape of a bare number: a DEA number is a licence, anything else
+/// (NPIs included) an other ID.
+fn shape_kind(s: &str, _digits: usize) -> PhiType {
     if is_dea(s) {
         return PhiType::License;
-    }
-    if digits == 10 && only_digits.len() == 10 && npi_valid(&only_digits) {
-        return PhiType::OtherId;
     }
     PhiType::OtherId
 }
@@ -517,7 +556,9 @@ pub fn is_vin(s: &str) -> bool {
         && s.bytes().all(|b| b.is_ascii_digit() || (b.is_ascii_uppercase() && !matches!(b, b'I' | b'O' | b'Q')))
 }
 
-/// NPI: 10 digits, Luhn over "80840" + first nine digits.
+/// NPI: 10 digits, Luhn over "80840" + first nine digits. (A valid NPI is typed OTHER_ID
+/// like any other bare number, so detection does not need the check.)
+#[cfg(test)]
 pub fn npi_valid(d: &str) -> bool {
     if d.len() != 10 || !d.bytes().all(|b| b.is_ascii_digit()) {
         return false;
@@ -547,7 +588,10 @@ pub fn is_dea(s: &str) -> bool {
     if !b[2..].iter().all(|c| c.is_ascii_digit()) {
         return false;
     }
-    let d: Vec<u32> = b[2..].iter().map(|c| u32::from(c - b'0')).collect();
+    let mut d = [0u32; 7];
+    for (v, c) in d.iter_mut().zip(&b[2..]) {
+        *v = u32::from(c - b'0');
+    }
     (d[0] + d[2] + d[4] + 2 * (d[1] + d[3] + d[5])) % 10 == d[6]
 }
 

@@ -4,29 +4,28 @@
 //! spaces, dashes, dots or parentheses ignored. Registered dates match in any common form.
 
 use super::dates::{self, DateHit, Ymd};
+use super::eponyms::flag;
 use super::{prio, Output};
 use crate::text::FastSet;
-use crate::text::{fold, Word};
+use crate::text::{fold, Shape, Word};
 use crate::{Identifiers, PhiType};
-use std::sync::OnceLock;
-
-static COMMON: &str = include_str!("../../data/common_words.txt");
-
-fn common_words() -> &'static FastSet<&'static str> {
-    static SET: OnceLock<FastSet<&'static str>> = OnceLock::new();
-    SET.get_or_init(|| {
-        COMMON.lines().filter(|l| !l.trim_start().starts_with('#')).flat_map(|l| l.split_whitespace()).collect()
-    })
-}
 
 /// Compiled per session from [`Identifiers`]. `Send + Sync`. No `Debug`:
 /// it holds the patient's identifiers.
 #[derive(Clone, Default)]
 pub struct PatientMatcher {
-    /// Automaton over the normalized `ids` (same order).
-    ac: Option<aho_corasick::AhoCorasick>,
-    min_id_len: usize,
-    parts: FastSet<String>,
+    /// Automaton over the normalized `ids` made of digits only; pattern i is `ids[digit_ids[i]]`.
+    ac_digits: Option<aho_corasick::AhoCorasick>,
+    digit_ids: Vec<usize>,
+    min_digit_len: usize,
+    /// Automaton over the other normalized `ids` (with letters); pattern i is `ids[mixed_ids[i]]`.
+    ac_mixed: Option<aho_corasick::AhoCorasick>,
+    mixed_ids: Vec<usize>,
+    min_mixed_len: usize,
+    /// Folded name parts, deduplicated (a handful: a linear scan beats hashing).
+    parts: Vec<String>,
+    /// Bit `l` set if a part has `l` bytes (63: 63 or more).
+    part_lens: u64,
     typo_parts: Vec<Vec<char>>,
     initials: FastSet<char>,
     ids: Vec<(String, PhiType)>,
@@ -52,12 +51,17 @@ impl PatientMatcher {
                 // hyphenated surnames also match by halves
                 if f.contains('-') {
                     for h in f.split('-').filter(|h| h.chars().count() >= 2) {
-                        m.parts.insert(h.to_string());
+                        if !m.parts.iter().any(|p| p == h) {
+                            m.parts.push(h.to_string());
+                        }
                     }
                 }
-                m.parts.insert(f);
+                if !m.parts.contains(&f) {
+                    m.parts.push(f);
+                }
             }
         }
+        m.part_lens = m.parts.iter().fold(0, |acc, p| acc | 1u64 << p.len().min(63));
         for mrn in &ids.mrns {
             let n = normalize_id(mrn);
             if n.len() >= 4 {
@@ -86,12 +90,24 @@ impl PatientMatcher {
                 }
             }
         }
-        m.min_id_len = m.ids.iter().map(|(s, _)| s.len()).min().unwrap_or(0);
-        m.ac = aho_corasick::AhoCorasick::builder()
-            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
-            .prefilter(false)
-            .build(m.ids.iter().map(|(s, _)| s.as_str()))
-            .ok();
+        let (digit_ids, mixed_ids): (Vec<usize>, Vec<usize>) =
+            (0..m.ids.len()).partition(|&i| m.ids[i].0.bytes().all(|b| b.is_ascii_digit()));
+        let build = |sel: &[usize]| {
+            if sel.is_empty() {
+                return None;
+            }
+            aho_corasick::AhoCorasick::builder()
+                .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+                .prefilter(false)
+                .build(sel.iter().map(|&i| m.ids[i].0.as_str()))
+                .ok()
+        };
+        m.ac_digits = build(&digit_ids);
+        m.ac_mixed = build(&mixed_ids);
+        m.min_digit_len = digit_ids.iter().map(|&i| m.ids[i].0.len()).min().unwrap_or(0);
+        m.min_mixed_len = mixed_ids.iter().map(|&i| m.ids[i].0.len()).min().unwrap_or(0);
+        m.digit_ids = digit_ids;
+        m.mixed_ids = mixed_ids;
         m
     }
 
@@ -100,22 +116,38 @@ impl PatientMatcher {
         self.parts.is_empty() && self.ids.is_empty() && self.emails.is_empty() && self.dates.is_empty()
     }
 
+    #[inline]
     fn name_match(&self, w: &Word<'_>) -> bool {
-        if self.parts.is_empty() {
+        let f: &str = w.folded;
+        // quick reject on the length: no part of that length and too short for a typo match
+        let len_known = self.part_lens & (1u64 << f.len().min(63)) != 0;
+        let typo_possible = w.cap && f.len() >= 5 && !self.typo_parts.is_empty();
+        if !(len_known || typo_possible) {
             return false;
         }
-        let f: &str = w.folded.as_ref();
+        self.name_match_full(w)
+    }
+
+    fn name_match_full(&self, w: &Word<'_>) -> bool {
+        let f: &str = w.folded;
         if f.len() < 2 {
             return false;
         }
-        if self.parts.contains(f) {
-            // common words ("Will", "Hope") only when capitalized
-            return w.cap || !common_words().contains(f);
+        if self.parts.iter().any(|p| p == f) {
+            // common words ("Will", "Hope") only when capitalized (flags set by `Names::annotate`)
+            return w.cap || w.flags & flag::COMMON == 0;
         }
         if w.cap && f.len() >= 5 && !self.typo_parts.is_empty() {
             let n = f.chars().count();
             if n < 5 || !self.typo_parts.iter().any(|p| p.len().abs_diff(n) <= 1) {
                 return false;
+            }
+            let mut buf = ['\0'; 48];
+            if n <= buf.len() {
+                for (slot, c) in buf.iter_mut().zip(f.chars()) {
+                    *slot = c;
+                }
+                return self.typo_parts.iter().any(|p| within_one_edit(p, &buf[..n]));
             }
             let fc: Vec<char> = f.chars().collect();
             return self.typo_parts.iter().any(|p| within_one_edit(p, &fc));
@@ -123,11 +155,22 @@ impl PatientMatcher {
         false
     }
 
-    pub(crate) fn detect(&self, text: &str, words: &[Word<'_>], date_hits: &[DateHit], out: &mut Output) {
-        // names
+    pub(crate) fn detect(
+        &self,
+        text: &str,
+        shape: &Shape,
+        words: &[Word<'_>],
+        date_hits: &[DateHit],
+        out: &mut Output,
+    ) {
+        // names (most messages hold none of the registered parts: no list is built then)
         let n = words.len();
-        let matched: Vec<bool> = words.iter().map(|w| self.name_match(w)).collect();
-        for i in 0..n {
+        let first = words.iter().position(|w| self.name_match(w));
+        let matched: Vec<bool> = match first {
+            Some(f) => (0..n).map(|i| i == f || (i > f && self.name_match(&words[i]))).collect(),
+            None => Vec::new(),
+        };
+        for i in first.unwrap_or(n)..n {
             if !matched[i] {
                 continue;
             }
@@ -137,11 +180,7 @@ impl PatientMatcher {
                 let p = &words[i - 1];
                 let g = text.get(p.full_end..words[i].start).unwrap_or("");
                 let first = p.folded.chars().next().unwrap_or(' ');
-                if p.text.chars().count() == 1
-                    && p.cap
-                    && (g == "." || g == ". " || g == " ")
-                    && self.initials.contains(&first)
-                {
+                if p.nchars == 1 && p.cap && (g == "." || g == ". " || g == " ") && self.initials.contains(&first) {
                     start = p.start;
                 }
             }
@@ -174,19 +213,17 @@ impl PatientMatcher {
                 }
             }
         }
-        // numbers and dates written with any separators
-        if let Some(ac) = &self.ac {
-            for_each_chain(text, self.min_id_len, |chain| {
-                for m in ac.find_overlapping_iter(chain.norm.as_str()) {
-                    let (s, e) = (m.start(), m.end());
-                    let Some((_, kind)) = self.ids.get(m.pattern().as_usize()) else {
-                        continue;
-                    };
-                    if chain.group_start.contains(&s) && chain.group_end.contains(&e) {
-                        out.push(*kind, chain.byte[s], chain.byte[e - 1] + 1, prio::REGISTERED);
-                    }
-                }
+        // numbers and dates written with any separators; an all-digit identifier can only
+        // cover digit-only groups, so it is searched in the digit runs of the chains only
+        let mut chain = Chain::with_capacity(if shape.digits >= self.min_digit_len { 64 } else { 0 });
+        if let Some(ac) = &self.ac_digits {
+            let runs = shape.digit_runs();
+            for_each_digit_chain(text, runs, self.min_digit_len, &mut chain, |c| {
+                self.push_ids(ac, &self.digit_ids, c, out)
             });
+        }
+        if let Some(ac) = &self.ac_mixed {
+            for_each_chain(text, self.min_mixed_len, &mut chain, |c| self.push_ids(ac, &self.mixed_ids, c, out));
         }
         if !self.dates.is_empty() {
             for &(s, e, ymd) in date_hits {
@@ -194,6 +231,23 @@ impl PatientMatcher {
                     if self.dates.iter().any(|r| dates::same_date(d, *r)) {
                         out.push(PhiType::Date, s, e, prio::REGISTERED);
                     }
+                }
+            }
+        }
+    }
+}
+
+impl PatientMatcher {
+    /// Registered ids found in `chain`, matched on whole groups ("431 115 20", not "1431…").
+    fn push_ids(&self, ac: &aho_corasick::AhoCorasick, sel: &[usize], chain: &Chain, out: &mut Output) {
+        for m in ac.find_overlapping_iter(chain.norm.as_str()) {
+            let (s, e) = (m.start(), m.end());
+            let Some((_, kind)) = sel.get(m.pattern().as_usize()).and_then(|&i| self.ids.get(i)) else {
+                continue;
+            };
+            if chain.group_start.contains(&s) && chain.group_end.contains(&e) {
+                if let (Some(&bs), Some(&be)) = (chain.byte.get(s), chain.byte.get(e.wrapping_sub(1))) {
+                    out.push(*kind, bs, be + 1, prio::REGISTERED);
                 }
             }
         }
@@ -249,6 +303,15 @@ struct Chain {
 }
 
 impl Chain {
+    fn with_capacity(n: usize) -> Chain {
+        Chain {
+            norm: String::with_capacity(n),
+            byte: Vec::with_capacity(n),
+            group_start: Vec::with_capacity(n / 4),
+            group_end: Vec::with_capacity(n / 4),
+        }
+    }
+
     fn clear(&mut self) {
         self.norm.clear();
         self.byte.clear();
@@ -257,16 +320,84 @@ impl Chain {
     }
 }
 
-/// Calls `f` for each run of ASCII alphanumeric groups separated by at most two of " -.()/+"
-/// that holds a digit and at least `min_len` characters.
-fn for_each_chain(text: &str, min_len: usize, mut f: impl FnMut(&Chain)) {
+fn is_chain_sep(b: u8) -> bool {
+    matches!(b, b' ' | b'-' | b'.' | b'(' | b')' | b'/' | b'+')
+}
+
+/// Calls `f` for each maximal run of digit-only groups of the chains of [`for_each_chain`]
+/// (consecutive in a chain) holding at least `min_len` digits. `c` is a reusable buffer.
+/// `runs`: the maximal runs of ASCII digits of `text` if known ([`Shape::digit_runs`]).
+fn for_each_digit_chain(
+    text: &str,
+    runs: Option<&[(u32, u32)]>,
+    min_len: usize,
+    c: &mut Chain,
+    mut f: impl FnMut(&Chain),
+) {
     let b = text.as_bytes();
-    let mut c = Chain {
-        norm: String::with_capacity(b.len()),
-        byte: Vec::with_capacity(b.len()),
-        group_start: Vec::with_capacity(8),
-        group_end: Vec::with_capacity(8),
-    };
+    let mut i = 0;
+    let mut r = 0;
+    // the current run: groups seen so far, and the end of its last group
+    let mut open = false;
+    let mut last_end = 0usize;
+    c.clear();
+    while i < b.len() {
+        // the next group (maximal ASCII alphanumeric run) holding a digit; `i` is always at a
+        // group boundary, so the groups skipped here hold letters only and break any run
+        let next = match runs {
+            Some(runs) => {
+                while runs.get(r).is_some_and(|&(s, _)| (s as usize) < i) {
+                    r += 1;
+                }
+                runs.get(r).map(|&(s, _)| s as usize)
+            }
+            None => b[i..].iter().position(u8::is_ascii_digit).map(|off| i + off),
+        };
+        let Some(d) = next else {
+            break;
+        };
+        let off = d - i;
+        let mut gs = i + off;
+        let mut digits_only = true;
+        while gs > i && b[gs - 1].is_ascii_alphanumeric() {
+            gs -= 1;
+            digits_only = false;
+        }
+        let mut ge = i + off;
+        while ge < b.len() && b[ge].is_ascii_alphanumeric() {
+            digits_only &= b[ge].is_ascii_digit();
+            ge += 1;
+        }
+        i = ge;
+        let joined = open && gs - last_end <= 2 && b[last_end..gs].iter().all(|&x| is_chain_sep(x));
+        if open && !(joined && digits_only) {
+            if c.norm.len() >= min_len {
+                f(c);
+            }
+            c.clear();
+            open = false;
+        }
+        if !digits_only {
+            continue;
+        }
+        c.group_start.push(c.norm.len());
+        for (k, &x) in b[gs..ge].iter().enumerate() {
+            c.norm.push(char::from(x));
+            c.byte.push(gs + k);
+        }
+        c.group_end.push(c.norm.len());
+        open = true;
+        last_end = ge;
+    }
+    if open && c.norm.len() >= min_len {
+        f(c);
+    }
+}
+
+/// Calls `f` for each run of ASCII alphanumeric groups separated by at most two of " -.()/+"
+/// that holds a digit and at least `min_len` characters. `c` is a reusable buffer.
+fn for_each_chain(text: &str, min_len: usize, c: &mut Chain, mut f: impl FnMut(&Chain)) {
+    let b = text.as_bytes();
     let mut i = 0;
     while i < b.len() {
         if !b[i].is_ascii_alphanumeric() {
@@ -317,7 +448,7 @@ fn for_each_chain(text: &str, min_len: usize, mut f: impl FnMut(&Chain)) {
             }
         }
         if c.norm.len() >= min_len && c.norm.bytes().any(|x| x.is_ascii_digit()) {
-            f(&c);
+            f(c);
         }
     }
 }
@@ -354,10 +485,11 @@ mod tests {
 
     fn found(ids: &Identifiers, text: &str) -> Vec<(PhiType, String)> {
         let pm = PatientMatcher::new(ids);
-        let words = crate::text::words(text);
+        let mut words = crate::text::words_of(text);
+        super::super::names::Names::new().annotate(&mut words);
         let mut out = Output::default();
         let hits = super::super::dates::Dates::new().find(text);
-        pm.detect(text, &words, &hits, &mut out);
+        pm.detect(text, &Shape::of(text), &words, &hits, &mut out);
         let r = crate::merge::resolve(text, out);
         r.iter().map(|c| (c.kind, text[c.start..c.end].to_string())).collect()
     }
