@@ -135,7 +135,8 @@ async fn read_client(read: Reader, early: Bytes, shard: ShardTx, id: u64, mut st
         .max_message_size(Some(MAX_CLIENT_MESSAGE))
         .max_frame_size(Some(MAX_CLIENT_MESSAGE));
     // Consume `early`: it may share the HTTP layer's whole read buffer.
-    let mut ws = WebSocketStream::from_partially_read(ReadOnly(read), Vec::from(early), Role::Server, Some(config)).await;
+    let mut ws =
+        WebSocketStream::from_partially_read(ReadOnly(read), Vec::from(early), Role::Server, Some(config)).await;
     loop {
         let msg = tokio::select! {
             _ = &mut stopped => return,

@@ -371,8 +371,8 @@ pub struct Shape {
 }
 
 const MONTH_HINTS: [&str; 12] = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
-const RESIDENCE_HINTS: [&str; 11] =
-    ["live", "resid", "address", "addr", "home", "box", "moved", "relocated", "born", "raised", "grew"];
+const RESIDENCE_HINTS: [&str; 12] =
+    ["live", "living", "resid", "address", "addr", "home", "box", "moved", "relocated", "born", "raised", "grew"];
 
 fn hints() -> &'static aho_corasick::AhoCorasick {
     static AC: std::sync::OnceLock<aho_corasick::AhoCorasick> = std::sync::OnceLock::new();
@@ -433,7 +433,6 @@ impl Shape {
         let mut prev: Option<(usize, usize)> = None;
         let mut prev2: Option<(usize, usize)> = None;
         let mut dotted = 0usize;
-        let mut living = false;
         let mut prev_word = false;
         let mut i = 0;
         while i < n {
@@ -441,7 +440,7 @@ impl Shape {
             let cl = class::TABLE[usize::from(c)];
             if cl & class::ALPHA != 0 {
                 if !prev_word {
-                    s.word_hint(&b[i..], &mut living);
+                    s.word_hint(&b[i..]);
                 }
                 // the rest of the letters: nothing to note
                 i += 1;
@@ -535,7 +534,7 @@ impl Shape {
         }
         // the international form needs a '+'
         s.phone_like |= s.plus;
-        s.finish_word_hints(text, living);
+        s.finish_word_hints(text);
         s
     }
 }
@@ -549,7 +548,7 @@ impl Shape {
     /// Word flags (month, residence, number and age words) from an ASCII letter `t[0]` at an
     /// ASCII word boundary. Every pattern these flags guard needs its keyword at such a
     /// boundary, so other positions need not be looked at.
-    fn word_hint(&mut self, t: &[u8], living: &mut bool) {
+    fn word_hint(&mut self, t: &[u8]) {
         let any = |ws: &[&str]| ws.iter().any(|w| starts_ci(t, w.as_bytes()));
         match t.first().map(u8::to_ascii_lowercase) {
             Some(b'j') => self.month_word |= any(&["jan", "jun", "jul"]),
@@ -570,10 +569,8 @@ impl Shape {
                 self.number_word |= any(&["ninety", "nonagenarian"]);
             }
             Some(b'd') => self.month_word |= starts_ci(t, b"dec"),
-            Some(b'l') => {
-                self.residence_word |= starts_ci(t, b"live");
-                *living |= starts_ci(t, b"living");
-            }
+            // "lives", "lived", "living"
+            Some(b'l') => self.residence_word |= starts_ci(t, b"liv"),
             Some(b'r') => self.residence_word |= any(&["resid", "relocated", "raised"]),
             Some(b'h') => {
                 self.residence_word |= starts_ci(t, b"home");
@@ -590,7 +587,7 @@ impl Shape {
     /// The month and residence flags stay within the original "contains a hint" test, so no
     /// pattern runs where it did not before; with 'ſ' or 'K' (which match 's' and 'k'
     /// case-insensitively) the original test is used as is.
-    fn finish_word_hints(&mut self, text: &str, living: bool) {
+    fn finish_word_hints(&mut self, text: &str) {
         let unusual = !text.is_ascii() && (text.contains('ſ') || text.contains('\u{212A}'));
         if unusual {
             self.month_word = false;
@@ -602,9 +599,6 @@ impl Shape {
                     self.residence_word = true;
                 }
             }
-        } else if living && !self.residence_word {
-            // "living" holds no hint: keep the original test (a hint anywhere)
-            self.residence_word = hints().find_iter(text).any(|m| m.pattern().as_usize() >= MONTH_HINTS.len());
         }
     }
 }

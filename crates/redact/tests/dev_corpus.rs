@@ -70,3 +70,18 @@ fn heldout_registered_forms() {
     assert_eq!(rep.recall, 1.0, "{rep}");
     assert!(rep.precision >= 0.90, "precision {} < 0.90", rep.precision);
 }
+
+/// A town after any residence verb form is masked ("living" was once missed by a prefilter).
+#[test]
+fn residence_phrases_mask_the_town() {
+    let r = Redactor::default();
+    for t in [
+        "Pt is 67, living in Marysville with her son.",
+        "She lives in Marysville.",
+        "Lived in Marysville until last spring.",
+        "Currently residing in Marysville, walks daily.",
+    ] {
+        let out = r.redact(t, None);
+        assert!(!out.text.contains("Marysville"), "{t} -> {}", out.text);
+    }
+}
