@@ -56,6 +56,7 @@ function watch(s) {
   const controller = s.owner === me.sub || (s.moderators || []).includes(me.sub);
   $("console").hidden = !controller;
   let last = 0;
+  const released = new Set();
   const open = () => {
     const proto = location.protocol === "https:" ? "wss:" : "ws:";
     socket = new WebSocket(`${proto}//${location.host}/api/sessions/${s.id}/live?after=${last}`);
@@ -78,9 +79,12 @@ function watch(s) {
           li.append(renderText(u.kind === "marker" ? `▶ ${u.label}` : u.text, u.kind === "marker" ? [] : u.redactions));
         }
         $("updates").append(li);
+        released.add(u.id);
         document.getElementById("held-" + u.id)?.remove();
       } else if (m.type === "held") {
         const it = m.item;
+        // A late "held" (sent while this socket was catching up) for an item already out.
+        if (released.has(it.id)) return;
         let li = document.getElementById("held-" + it.id);
         if (!li) { li = document.createElement("li"); li.id = "held-" + it.id; $("held").append(li); }
         li.replaceChildren(renderText(it.text || it.label || it.caption, it.redactions), " ");

@@ -35,8 +35,18 @@ const YIELD_EVERY: usize = 256;
 
 pub enum ShardMsg {
     Event(Arc<Event>),
+    /// A viewer is about to read its backlog: keep what it would miss
+    /// meanwhile (state, held/dropped for controllers, replies).
+    Expect {
+        id: u64,
+        controller: bool,
+    },
     /// A viewer that has its backlog and is ready for live frames.
     Join(Box<Slot>),
+    /// An expected viewer will not join after all (its connection failed).
+    Lost {
+        id: u64,
+    },
     /// A reply to one viewer (pong, error), in order with the rest.
     Direct {
         id: u64,
@@ -64,6 +74,7 @@ pub fn spawn(state: AppState, session_id: String, limit: usize) -> ShardTx {
         blocked: Vec::new(),
         last_seq: 0,
         final_close: None,
+        away: HashMap::new(),
         me: tx.downgrade(),
     };
     // Unconstrained: the shard yields on its own every YIELD_EVERY sockets;
@@ -85,9 +96,36 @@ struct Shard {
     last_seq: u64,
     /// Once the session ended or the server is going away, late joiners get this.
     final_close: Option<Wire>,
+    /// Viewers reading their backlog (joining, or catching up on a gap):
+    /// the frames without a `seq` they would otherwise miss.
+    away: HashMap<u64, Away>,
     /// For catch-up tasks to bring viewers back. Weak, so that the channel
     /// closes (and the shard stops) once the hub is gone.
     me: mpsc::WeakUnboundedSender<ShardMsg>,
+}
+
+/// What a viewer away from the shard missed.
+struct Away {
+    controller: bool,
+    missed: Vec<Wire>,
+    /// More than `limit` frames were missed: it is too slow, close with 4008.
+    overflow: bool,
+    /// The client left meanwhile (with the close frame to echo, if any).
+    left: Option<Option<Wire>>,
+}
+
+impl Away {
+    fn new(controller: bool) -> Self {
+        Away { controller, missed: Vec::new(), overflow: false, left: None }
+    }
+
+    fn keep(&mut self, frame: Wire, limit: usize) {
+        if self.missed.len() < limit {
+            self.missed.push(frame);
+        } else {
+            self.overflow = true;
+        }
+    }
 }
 
 enum Verdict {
@@ -122,17 +160,27 @@ impl Shard {
     async fn on_msg(&mut self, msg: ShardMsg) {
         match msg {
             ShardMsg::Event(ev) => self.fan_out(&ev).await,
+            ShardMsg::Expect { id, controller } => {
+                self.away.insert(id, Away::new(controller));
+            }
             ShardMsg::Join(slot) => self.join(*slot),
+            ShardMsg::Lost { id } => {
+                self.away.remove(&id);
+            }
             ShardMsg::Direct { id, frame } => {
                 if let Some(&i) = self.index.get(&id) {
                     if self.slots[i].outbox.closing.is_none() {
                         let v = self.offer(i, frame);
                         self.apply(i, v);
                     }
+                } else if let Some(a) = self.away.get_mut(&id) {
+                    a.keep(frame, self.limit);
                 }
             }
             ShardMsg::Leave { id, echo } => {
-                if let Some(&i) = self.index.get(&id) {
+                if let Some(a) = self.away.get_mut(&id) {
+                    a.left = Some(echo);
+                } else if let Some(&i) = self.index.get(&id) {
                     match echo {
                         Some(frame) => {
                             self.slots[i].outbox.begin_close(frame, true, Instant::now());
@@ -152,6 +200,12 @@ impl Shard {
         }
         if let To::Close(_) = ev.to {
             self.final_close = Some(ev.frame.clone());
+        }
+        if ev.seq == 0 && matches!(ev.to, To::All | To::Controllers) {
+            let controllers_only = matches!(ev.to, To::Controllers);
+            for a in self.away.values_mut().filter(|a| a.controller || !controllers_only) {
+                a.keep(ev.frame.clone(), self.limit);
+            }
         }
         let mut i = 0;
         let mut written = 0;
@@ -209,19 +263,18 @@ impl Shard {
                 Verdict::Keep
             }
             Push::Dead => Verdict::Remove,
-            Push::Full => {
-                self.state.metrics.viewers_too_slow.fetch_add(1, Relaxed);
-                tracing::info!(user = %s.who.sub, last = s.last, "viewer too slow");
-                // Frames dropped from the queue are in the store: the client
-                // resumes with after = the last seq it received.
-                s.outbox.begin_close(
-                    wire::close(TOO_SLOW, "too slow: reconnect with after=last seq"),
-                    true,
-                    Instant::now(),
-                );
-                self.settle(i)
-            }
+            Push::Full => self.too_slow(i),
         }
+    }
+
+    /// Close viewer `i` with 4008. Frames dropped from its queue are in the
+    /// store: the client resumes with after = the last seq it received.
+    fn too_slow(&mut self, i: usize) -> Verdict {
+        let s = &mut self.slots[i];
+        self.state.metrics.viewers_too_slow.fetch_add(1, Relaxed);
+        tracing::info!(user = %s.who.sub, last = s.last, "viewer too slow");
+        s.outbox.begin_close(wire::close(TOO_SLOW, "too slow: reconnect with after=last seq"), true, Instant::now());
+        self.settle(i)
     }
 
     /// After a close frame was queued: drop the viewer if it is already out.
@@ -276,11 +329,18 @@ impl Shard {
 
     fn join(&mut self, mut slot: Slot) {
         let now = Instant::now();
+        let away = self.away.remove(&slot.id).unwrap_or_else(|| Away::new(slot.controller));
         if let Some(frame) = &self.final_close {
             slot.outbox.begin_close(frame.clone(), false, now);
         } else if slot.is_revoked() {
             slot.outbox.begin_close(wire::close(REVOKED, "access revoked"), true, now);
+        } else if let Some(echo) = away.left {
+            match echo {
+                Some(frame) => slot.outbox.begin_close(frame, true, now),
+                None => return,
+            }
         } else if slot.last < self.last_seq {
+            self.away.insert(slot.id, away);
             self.catch_up(slot);
             return;
         }
@@ -294,19 +354,43 @@ impl Shard {
         if blocked {
             self.list_blocked(i);
         }
+        if self.slots[i].outbox.closing.is_some() {
+            return;
+        }
+        // What it missed while away, then live frames as usual.
+        let verdict = if away.overflow {
+            self.too_slow(i)
+        } else {
+            let mut v = Verdict::Keep;
+            for frame in away.missed {
+                v = self.offer(i, frame);
+                if !matches!(v, Verdict::Keep) {
+                    break;
+                }
+            }
+            v
+        };
+        self.apply(i, verdict);
     }
 
     /// Write the viewer's gap from the store on its own task, then rejoin.
-    fn catch_up(&self, slot: Slot) {
+    fn catch_up(&mut self, slot: Slot) {
         // No hub any more: the session is over and the viewer is let go.
-        let Some(me) = self.me.upgrade() else { return };
+        let Some(me) = self.me.upgrade() else {
+            self.away.remove(&slot.id);
+            return;
+        };
+        self.away.entry(slot.id).or_insert_with(|| Away::new(slot.controller));
         let (state, session) = (self.state.clone(), self.session_id.clone());
         tokio::spawn(
             async move {
                 let mut slot = slot;
-                if super::socket::backlog(&state, &session, &mut slot).await.is_ok() {
-                    let _ = me.send(ShardMsg::Join(Box::new(slot)));
-                }
+                let id = slot.id;
+                let msg = match super::socket::backlog(&state, &session, &mut slot).await {
+                    Ok(()) => ShardMsg::Join(Box::new(slot)),
+                    Err(()) => ShardMsg::Lost { id },
+                };
+                let _ = me.send(msg);
             }
             .in_current_span(),
         );

@@ -69,19 +69,24 @@ pub async fn serve(conn: Conn, state: AppState, hub: Arc<Hub>, who: Principal, c
     async move {
         let Conn { read, write, early } = conn;
         let (mut slot, stopped) = Slot::new(write, who, controller, after, hub.clone(), state.clone());
+        let Some(shard) = hub.shard_for(slot.id).cloned() else { return };
+        // From here the shard keeps what this viewer would miss while it reads the backlog.
+        let id = slot.id;
+        let _ = shard.send(ShardMsg::Expect { id, controller });
         slot.outbox.enqueue(hub.state_frame());
         if backlog(&state, &hub.session_id, &mut slot).await.is_err() {
+            let _ = shard.send(ShardMsg::Lost { id });
             return;
         }
-        let Some(shard) = hub.shard_for(slot.id).cloned() else { return };
         // An ended session has nothing more to send: the backlog, then goodbye.
         // (If it ends after this check, the shard closes the viewer on joining.)
         if hub.is_ended() {
+            let _ = shard.send(ShardMsg::Lost { id });
             slot.outbox.enqueue(wire::close(1000, "session ended"));
             let _ = slot.outbox.drain(Duration::from_secs(2)).await;
             return;
         }
-        tokio::spawn(read_client(read, early, shard.clone(), slot.id, stopped).in_current_span());
+        tokio::spawn(read_client(read, early, shard.clone(), id, stopped).in_current_span());
         let _ = shard.send(ShardMsg::Join(Box::new(slot)));
     }
     .instrument(span)

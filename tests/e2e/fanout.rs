@@ -223,3 +223,49 @@ async fn live_channel_works_over_tls() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_controller_reading_a_long_backlog_still_hears_of_every_held_item() {
+    let ts = TestServer::start().await;
+    let (id, surgeon, _) = ts.live().await;
+    // A backlog of several MB, so the new viewer's backlog stays stuck in
+    // the socket while it does not read.
+    let big = "x".repeat(16 * 1024 - 64);
+    for i in 0..300 {
+        let (s, v) = ts
+            .post(
+                &format!("/api/sessions/{id}/updates"),
+                &surgeon,
+                json!({"kind": "text", "text": format!("{i} {big}")}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::ACCEPTED, "{v}");
+    }
+    let mut v = viewer(&ts, &id, &surgeon, 0).await;
+    // The first frame (state) proves the server is now writing this viewer's backlog.
+    assert_eq!(v.expect("state", WAIT).await["type"], "state");
+    let mut published = Vec::new();
+    for i in 0..20 {
+        let (s, item) = ts
+            .post(
+                &format!("/api/sessions/{id}/updates"),
+                &surgeon,
+                json!({"kind": "text", "text": format!("late {i}")}),
+            )
+            .await;
+        assert_eq!(s, StatusCode::ACCEPTED, "{item}");
+        published.push(item["id"].as_str().expect("id").to_string());
+    }
+    // Now read everything: the whole log in order, and a "held" for each late item.
+    let (mut seqs, mut held) = (Vec::new(), Vec::new());
+    while seqs.len() < 320 || held.len() < published.len() {
+        match v.next(WAIT).await {
+            Next::Frame(f) if f["type"] == "update" => seqs.push(f["seq"].as_u64().expect("seq")),
+            Next::Frame(f) if f["type"] == "held" => held.push(f["item"]["id"].as_str().expect("id").to_string()),
+            Next::Frame(_) => {}
+            other => panic!("stopped after {} updates and {} held: {other:?}", seqs.len(), held.len()),
+        }
+    }
+    assert_eq!(seqs, (1..=320).collect::<Vec<_>>());
+    assert_eq!(held, published, "every item published while the backlog was being written was announced");
+}
