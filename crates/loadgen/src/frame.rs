@@ -44,7 +44,10 @@ pub fn classify(frame: &[u8]) -> Frame {
             return Frame::Malformed;
         };
         // `released_at` sits near the end of the update, after the text.
-        let released_at_ns = FIND_RELEASED.rfind(frame).and_then(|at| {
+        // It sits near the end: look at the tail first, the whole frame only if needed.
+        let tail = frame.len().saturating_sub(512);
+        let found = FIND_RELEASED.rfind(&frame[tail..]).map(|at| at + tail).or_else(|| FIND_RELEASED.rfind(frame));
+        let released_at_ns = found.and_then(|at| {
             let rest = &frame[at + RELEASED_KEY.len()..];
             let end = memchr::memchr(b'"', rest)?;
             parse_rfc3339_ns(&rest[..end])

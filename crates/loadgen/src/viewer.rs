@@ -168,7 +168,9 @@ pub async fn run(shared: Arc<Shared>, stop: watch::Receiver<bool>) -> ViewerStat
     'outer: loop {
         let next = loop {
             let msg = tokio::select! {
+                // Frames first: the stop future is only polled when the socket has nothing.
                 biased;
+                m = ws.next() => m,
                 r = &mut stopped => {
                     // Stop (or the coordinator is gone): close cleanly, bounded.
                     let _ = r;
@@ -183,7 +185,6 @@ pub async fn run(shared: Arc<Shared>, stop: watch::Receiver<bool>) -> ViewerStat
                     .await;
                     break Next::Done;
                 }
-                m = ws.next() => m,
             };
             match msg {
                 Ok(Some(Msg::Text(t))) => match classify(t) {
