@@ -113,7 +113,7 @@ impl Dates {
 
             numeric: Regex::new(r"(?-u:\b)\d{4}[-/.]\d{1,2}[-/.]\d{1,2}(?-u:\b)|(?-u:\b)\d{1,2}/\d{1,2}/(?:\d{4}|\d{2})(?-u:\b)|(?-u:\b)\d{1,2}-\d{1,2}-(?:\d{4}|\d{2})(?-u:\b)|(?-u:\b)\d{1,2}\.\d{1,2}\.(?:\d{4}|\d{2})(?-u:\b)|(?-u:\b)\d{1,2}[/.-]\d{4}(?-u:\b)|(?-u:\b)\d{8}(?-u:\b)").expect("static regex"),
             short: Regex::new(r"(?-u:\b)\d{1,2}[/-]\d{1,2}(?-u:\b)").expect("static regex"),
-            age_after: Regex::new(r"(?i)(?-u:\b)(9\d|1[0-2]\d)\s?-?\s?(?:years?|yrs?|yo|y/o|y\.o\.?|year-old|yr-old|-year-old|years?-old)(?-u:\b)|(?-u:\b)(9\d|1[0-2]\d)\s?[MF](?-u:\b)").expect("static regex"),
+            age_after: Regex::new(r"(?i)(?-u:\b)(9\d|1[0-2]\d)\s?-?\s?(?:years?|yrs?|yo|y/o|y\.o\.?|year-old|yr-old|-year-old|years?-old)(?-u:\b)|(?-u:\b)(9\d|1[0-2]\d)y(?-u:\b)|(?-u:\b)(9\d|1[0-2]\d)\s?[MF](?-u:\b)").expect("static regex"),
             age_words: Regex::new(r"(?i)(?-u:\b)(?:ninety(?:[- ](?:one|two|three|four|five|six|seven|eight|nine))?|one hundred(?:[- ](?:and[- ])?(?:one|two|three|four|five|six|seven|eight|nine|ten))?|a hundred|centenarian|nonagenarian)(?:[- ]years?[- ]old|[- ]year-old|[- ]yo)?(?-u:\b)").expect("static regex"),
             age_before: Regex::new(r"(?i)(?-u:\b)(?:age|aged|ages|turned|turning|turns|age:)\s*:?\s*(9\d|1[0-2]\d)(?-u:\b)").expect("static regex"),
         }
@@ -145,7 +145,10 @@ impl Dates {
                 let lower = s.to_ascii_lowercase();
                 let cut =
                     ["-year", " year", "-yo", " yo"].iter().filter_map(|p| lower.find(p)).min().unwrap_or(s.len());
-                let is_age = cut < s.len() || lower.contains("centenarian") || lower.contains("nonagenarian");
+                let is_age = cut < s.len()
+                    || lower.contains("centenarian")
+                    || lower.contains("nonagenarian")
+                    || spelled_age_in_context(text, m.start(), m.end());
                 if is_age {
                     out.push(PhiType::Age, m.start(), m.start() + cut, prio::DATE);
                 }
@@ -229,6 +232,30 @@ impl Dates {
         }
         v
     }
+}
+
+/// "pt is ninety-two", "aged ninety": a spelled number after an age verb, not followed by a unit
+/// or "over" ("is ninety over sixty", "ninety minutes", "ninety percent").
+fn spelled_age_in_context(text: &str, start: usize, end: usize) -> bool {
+    let before = text.get(..start).unwrap_or("").trim_end();
+    let prev = before.rsplit(|c: char| c.is_whitespace() || c == '(').next().unwrap_or("");
+    let prev = prev.trim_end_matches([':', ',']).to_ascii_lowercase();
+    let age_verb = matches!(
+        prev.as_str(),
+        "is" | "was" | "aged" | "age" | "turned" | "turning" | "turns" | "now" | "she's" | "he's" | "pt's" | "ages"
+    );
+    if !age_verb {
+        return false;
+    }
+    let after = text.get(end..).unwrap_or("").trim_start();
+    let next: String =
+        after.chars().take_while(|c| c.is_alphanumeric() || *c == '%').collect::<String>().to_ascii_lowercase();
+    const NOT_AGE: &[&str] = &[
+        "over", "percent", "per", "%", "minutes", "minute", "min", "mins", "seconds", "sec", "secs", "hours", "hour",
+        "degrees", "degree", "mg", "mcg", "ml", "cc", "units", "unit", "kg", "lbs", "pounds", "mmhg", "beats", "bpm",
+        "days", "day", "weeks", "months", "times", "dollars", "on", "systolic", "sats",
+    ];
+    !NOT_AGE.contains(&next.as_str())
 }
 
 impl Default for Dates {
@@ -433,6 +460,18 @@ mod tests {
         assert_eq!(f("| 93 M |"), vec!["93"]);
         assert_eq!(f("just turned 99,"), vec!["99"]);
         assert!(f("85-year-old, 80 yrs, age 72, temp 99 F").is_empty());
+    }
+
+    #[test]
+    fn ages_in_other_phrasings() {
+        let f = |t: &str| -> Vec<String> {
+            found(t).into_iter().filter(|(k, _)| *k == PhiType::Age).map(|(_, s)| s).collect()
+        };
+        assert_eq!(f("pt is ninety-two, frail"), vec!["ninety-two"]);
+        assert_eq!(f("she's ninety six and sharp"), vec!["ninety six"]);
+        assert_eq!(f("a 91y male for Hartmann reversal"), vec!["91"]);
+        assert!(f("MAP is ninety over sixty, ninety minutes of ischemia").is_empty());
+        assert!(f("sats are ninety percent, 91yz, 95 ml").is_empty());
     }
 
     #[test]
