@@ -404,7 +404,14 @@ impl Names {
             {
                 j += 1;
             }
-            if j > i + 1 {
+            // one lowercase name right after a relative ("grandson kieran says"); a run of two
+            // or more after any strong word ("pt name is marta kowalczyk")
+            let after_relation = j == i + 1
+                && self.has(flag::RELATION, &words[i - 1])
+                && !words[i - 1].cap
+                && gap(text, &words[i - 1], &words[i]).chars().all(|c| c == ' ')
+                && self.ends_clause_or_verb(text, words, i);
+            if j > i + 1 || (j == i + 1 && after_relation) {
                 out.push(PhiType::Name, words[i].start, words[j - 1].end, prio::NAME);
             }
         }
@@ -441,6 +448,16 @@ impl Names {
         }
     }
 
+    /// Word `i` is followed by punctuation, the end, or a verb that follows a person ("says").
+    fn ends_clause_or_verb(&self, text: &str, words: &[Word<'_>], i: usize) -> bool {
+        let rest = text.get(words[i].full_end..).unwrap_or("");
+        let t = rest.trim_start();
+        if t.is_empty() || t.starts_with([',', ';', '.', ')', ':', '-', '—', '/', '|']) {
+            return true;
+        }
+        words.get(i + 1).is_some_and(|nx| self.has(flag::POST_VERB, nx) && rest.starts_with(' '))
+    }
+
     /// Context word right before word `a` (skipping "ID", "is", ":" …).
     fn trigger(&self, text: &str, words: &[Word<'_>], a: usize) -> Trigger {
         let mut k = a;
@@ -467,6 +484,12 @@ impl Names {
                 return Trigger::Strong;
             }
             if f == "by" && k >= 2 && matches!(words[k - 2].folded, "signed" | "consented" | "consent" | "witnessed") {
+                return Trigger::Strong;
+            }
+            // nicknames and preferred names: "goes by Bunny", "known as Teddy"
+            if (f == "by" && k >= 2 && matches!(words[k - 2].folded, "goes" | "go" | "going" | "went"))
+                || (f == "as" && k >= 2 && matches!(words[k - 2].folded, "known" | "addressed"))
+            {
                 return Trigger::Strong;
             }
             if fl & flag::PATIENT != 0 {
@@ -512,7 +535,9 @@ impl Names {
             let t: String = after.trim_start().chars().take(10).collect();
             let digits = t.chars().take_while(char::is_ascii_digit).count();
             let unit = t[digits..].trim_start_matches([' ', '-']);
-            let is_age = ["y/o", "yo", "year", "yr", "M", "F"].iter().any(|u| unit.starts_with(u));
+            // "Foley 14F", "Nissen 56F": after a device or eponym, F is the French gauge
+            let gauge = unit.starts_with('F') && self.lex.is_eponym_flagged(words[a].folded, words[a].flags);
+            let is_age = is_age_unit(unit) && !gauge;
             if !is_age && trig != Trigger::Strong {
                 return false;
             }
@@ -540,6 +565,11 @@ impl Names {
             return true;
         }
         if allcaps {
+            // "and ETA to PACU": a lone short capitals word after a weak context is an
+            // abbreviation, not a name
+            if len == 1 && words[a].nchars <= 3 && trig != Trigger::Strong && !post {
+                return false;
+            }
             // "JONATHAN MULLINS": two dictionary names in capitals
             let long = |c: Cls| words[a..b].iter().zip(run).filter(|(w, k)| **k == c && w.nchars >= 3).count();
             let (dl, al) = (long(Cls::D), long(Cls::A));
@@ -630,12 +660,8 @@ impl Names {
             || starts("(age")
             || after.starts_with(|c: char| c.is_ascii_digit()) && {
                 let t: String = after.chars().take(12).collect();
-                t.contains("y/o")
-                    || t.contains("yo")
-                    || t.contains("year")
-                    || t.contains('M')
-                    || t.contains('F')
-                    || t.contains("yrs")
+                let digits = t.chars().take_while(char::is_ascii_digit).count();
+                is_age_unit(t[digits..].trim_start_matches([' ', '-']))
             }
     }
 }
@@ -665,6 +691,15 @@ impl Names {
         }
         !g.is_empty() && g.len() <= 2 && g.chars().all(|c| c == ' ')
     }
+}
+
+/// "yo", "y/o", "year…", "yr…", or a lone "M"/"F" ("62 F"), but not "16Fr" or "5 mg".
+fn is_age_unit(unit: &str) -> bool {
+    if ["y/o", "yo", "year", "yr"].iter().any(|u| unit.starts_with(u)) {
+        return true;
+    }
+    let mut it = unit.chars();
+    matches!(it.next(), Some('M' | 'F')) && !it.next().is_some_and(char::is_alphanumeric)
 }
 
 #[cfg(test)]
@@ -741,5 +776,30 @@ mod tests {
         }
         let cfg = RedactorConfig { keep_staff_names: false };
         assert_eq!(names_cfg("Dr. Patel is scrubbing in", cfg), vec!["Patel"]);
+    }
+
+    #[test]
+    fn nicknames_and_lowercase_relatives() {
+        assert_eq!(names("Patient goes by Bunny - legal name on file"), vec!["Bunny"]);
+        assert_eq!(names("he is known as Teddy on the ward"), vec!["Teddy"]);
+        assert_eq!(names("spoke w/ family - grandson kieran says pt fell"), vec!["kieran"]);
+        // a common word after a relative stays
+        assert!(names("son will call back, daughter may visit").is_empty());
+        assert!(names("the implant is a Smith+Nephew nail with serial").is_empty());
+        assert_eq!(names("wife sarah, at the bedside"), vec!["sarah"]);
+        assert!(names("the bleeding goes by itself").is_empty());
+    }
+
+    #[test]
+    fn sizes_and_abbreviations_are_not_names() {
+        for t in [
+            "Foley 16Fr placed, Trendelenburg 20 degrees",
+            "told her closure started and ETA to PACU 30 min",
+            "Blake 19Fr x2 to the pelvis",
+            "Foley 14F, Nissen 56F bougie",
+        ] {
+            assert!(names(t).is_empty(), "{t}: {:?}", names(t));
+        }
+        assert_eq!(names("Ryohei Sato 62 F, for lap chole"), vec!["Ryohei Sato"]);
     }
 }
