@@ -336,7 +336,8 @@ pub struct Shape {
     pub digit_sep_digit: bool,
     /// digit, space, digit
     pub digit_space_digit: bool,
-    /// digit, space, uppercase ASCII letter
+    /// digit, space, uppercase ASCII letter; or a house number with a letter ("45B Elm",
+    /// "45-B Elm"): digit, optional '-', one letter, space, uppercase letter
     pub digit_space_upper: bool,
     /// a '-' anywhere
     pub dash: bool,
@@ -368,6 +369,8 @@ pub struct Shape {
     pub number_word: bool,
     /// a word starting "age" or "turn" ("age 93", "turned 99")
     pub age_word: bool,
+    /// a word starting "from" (a town after "gentleman from", "originally from")
+    pub from_word: bool,
 }
 
 const MONTH_HINTS: [&str; 12] = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
@@ -484,6 +487,13 @@ impl Shape {
                     if nx == b' ' && m.is_ascii_uppercase() {
                         s.digit_space_upper = true;
                     }
+                    // "45B Elm", "45-B Elm"
+                    let k = i + 1 + usize::from(nx == b'-');
+                    if let (Some(l), Some(b' '), Some(u)) = (b.get(k), b.get(k + 1), b.get(k + 2)) {
+                        if l.is_ascii_alphabetic() && u.is_ascii_uppercase() {
+                            s.digit_space_upper = true;
+                        }
+                    }
                 }
                 i += 1;
             }
@@ -552,7 +562,10 @@ impl Shape {
         let any = |ws: &[&str]| ws.iter().any(|w| starts_ci(t, w.as_bytes()));
         match t.first().map(u8::to_ascii_lowercase) {
             Some(b'j') => self.month_word |= any(&["jan", "jun", "jul"]),
-            Some(b'f') => self.month_word |= starts_ci(t, b"feb"),
+            Some(b'f') => {
+                self.month_word |= starts_ci(t, b"feb");
+                self.from_word |= starts_ci(t, b"from");
+            }
             Some(b'm') => {
                 self.month_word |= any(&["mar", "may"]);
                 self.residence_word |= starts_ci(t, b"moved");
