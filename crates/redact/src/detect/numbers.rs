@@ -82,6 +82,12 @@ const KEYWORDS: &[(&str, Ctx)] = &[
     ("tag", Ctx::Id(PhiType::Vehicle)),
     ("vin", Ctx::Id(PhiType::Vehicle)),
     ("vehicle", Ctx::Id(PhiType::Vehicle)),
+    ("reg", Ctx::Id(PhiType::Vehicle)),
+    ("rego", Ctx::Id(PhiType::Vehicle)),
+    ("number plate", Ctx::Id(PhiType::Vehicle)),
+    ("car registration", Ctx::Id(PhiType::Vehicle)),
+    ("vehicle registration", Ctx::Id(PhiType::Vehicle)),
+    ("kennzeichen", Ctx::Id(PhiType::Vehicle)),
     ("mrn", Ctx::Id(PhiType::Mrn)),
     ("mr#", Ctx::Id(PhiType::Mrn)),
     ("mr #", Ctx::Id(PhiType::Mrn)),
@@ -202,7 +208,7 @@ enum Ctx {
 impl Numbers {
     pub fn new() -> Numbers {
         Numbers {
-            phone: Regex::new(r"(?:\+1[\s.-]?|(?-u:\b)1[\s.-])?(?:\(\d{3}\)\s?|(?-u:\b)\d{3}[\s.-]?)\d{3}[\s.-]?\d{4}(?-u:\b)|\+\d{1,3}(?:[\s.-]?\d{2,5}){2,5}(?-u:\b)").expect("static regex"),
+            phone: Regex::new(r"(?:\+1[\s.-]?|(?-u:\b)1[\s.-])?(?:\(\d{3}\)\s?|(?-u:\b)\d{3}[\s.-]?)\d{3}[\s.-]?\d{4}(?-u:\b)|\+\d{1,3}(?:[\s.-]?\(0\))?[\s.-]?\d{1,5}(?:[\s.-]?\d{2,5}){1,5}(?-u:\b)").expect("static regex"),
             chain: Regex::new(r"(?-u:\b)[A-Z]?\d{1,6}(?: \d{1,6})+(?-u:\b)").expect("static regex"),
             keywords: {
                 let mut m: FastMap<&'static [u8], (Option<Ctx>, bool)> = FastMap::default();
@@ -401,6 +407,13 @@ impl Numbers {
             return;
         }
         let ctx = self.context(text, start);
+        if ctx == Ctx::Id(PhiType::Vehicle) && !lower && nd >= 1 && alnum <= 4 {
+            // a plate written in two groups: "KX19 ABC", "B-MX 4821" is one token here
+            if let Some(e2) = plate_second_group(text, end, alnum) {
+                out.push(PhiType::Vehicle, start, e2, prio::CONTEXT_ID);
+                return;
+            }
+        }
         let vin = is_vin(s);
         let kind_prio = match ctx {
             Ctx::Ref => None,
@@ -429,6 +442,15 @@ impl Default for Numbers {
     fn default() -> Self {
         Numbers::new()
     }
+}
+
+/// End of the second group of a two-group plate ("KX19 ABC"): one space, then 1–4 capitals or
+/// digits ending at a word boundary, the two groups holding 5–8 characters together.
+fn plate_second_group(text: &str, end: usize, first_len: usize) -> Option<usize> {
+    let rest = text.get(end..)?.strip_prefix(' ')?.as_bytes();
+    let n = rest.iter().take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit()).count();
+    let boundary = rest.get(n).is_none_or(|c| !(c.is_ascii_alphanumeric() || *c >= 0x80));
+    ((1..=4).contains(&n) && boundary && (5..=8).contains(&(first_len + n))).then_some(end + 1 + n)
 }
 
 /// Calls `f(start, end)` for each ASCII alphanumeric run joined by single '-' or '/'
@@ -613,6 +635,20 @@ mod tests {
         assert_eq!(found("faxed from +1 949 399 0231;"), vec![(PhiType::Fax, "+1 949 399 0231".into())]);
         assert_eq!(found("ph 5309307969; x"), vec![(PhiType::Phone, "5309307969".into())]);
         assert_eq!(found("at 1-760-627-3230 after"), vec![(PhiType::Phone, "1-760-627-3230".into())]);
+        // the trunk zero in brackets of European numbers
+        assert_eq!(found("or +49 (0)151 2345 6789."), vec![(PhiType::Phone, "+49 (0)151 2345 6789".into())]);
+        assert_eq!(found("tel +44 (0)20 7946 0018"), vec![(PhiType::Phone, "+44 (0)20 7946 0018".into())]);
+        assert_eq!(found("tel +33 (0)1 42 68 53 00"), vec![(PhiType::Phone, "+33 (0)1 42 68 53 00".into())]);
+        assert_eq!(found("tel +33 1 42 68 53 00."), vec![(PhiType::Phone, "+33 1 42 68 53 00".into())]);
+    }
+
+    #[test]
+    fn plates_in_two_groups() {
+        assert_eq!(found("car reg KX19 ABC, parked"), vec![(PhiType::Vehicle, "KX19 ABC".into())]);
+        assert_eq!(found("number plate AB12 CDE"), vec![(PhiType::Vehicle, "AB12 CDE".into())]);
+        // no vehicle word, or a unit after: nothing
+        assert!(found("level L4 5S1 and T10 ABC").is_empty());
+        assert!(found("insulin reg 8 units").is_empty());
     }
 
     #[test]
