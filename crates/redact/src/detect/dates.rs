@@ -168,6 +168,11 @@ impl Dates {
                 }
                 out.push(PhiType::Age, m.start(), m.start() + n, prio::DATE);
             }
+            if shape.age_number {
+                for (start, end) in bare_ages_after_person(text, shape) {
+                    out.push(PhiType::Age, start, end, prio::DATE);
+                }
+            }
             let before = (shape.age_number && shape.age_word).then(|| self.age_before.find_iter(text));
             for m in before.into_iter().flatten() {
                 let s = m.as_str();
@@ -250,13 +255,105 @@ fn spelled_age_in_context(text: &str, start: usize, end: usize) -> bool {
     let after = text.get(end..).unwrap_or("").trim_start();
     let next: String =
         after.chars().take_while(|c| c.is_alphanumeric() || *c == '%').collect::<String>().to_ascii_lowercase();
-    const NOT_AGE: &[&str] = &[
-        "over", "percent", "per", "%", "minutes", "minute", "min", "mins", "seconds", "sec", "secs", "hours", "hour",
-        "degrees", "degree", "mg", "mcg", "ml", "cc", "units", "unit", "kg", "lbs", "pounds", "mmhg", "beats", "bpm",
-        "days", "day", "weeks", "months", "times", "dollars", "on", "systolic", "sats",
-    ];
     !NOT_AGE.contains(&next.as_str())
 }
+
+/// "pt is 94", "she's 101.", "mother was 93 when…": a bare number 90–129 right after a person
+/// and a verb, with no unit, percent, ratio or decimal after it ("pt is 94% on RA", "HR is 94"
+/// and "sats were 96" are not ages: their subject is not a person).
+fn bare_ages_after_person(text: &str, shape: &Shape) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let runs: Vec<(usize, usize)> = match shape.digit_runs() {
+        Some(r) => r.iter().map(|&(a, b)| (a as usize, b as usize)).collect(),
+        None => {
+            let b = text.as_bytes();
+            let mut v = Vec::new();
+            let mut i = 0;
+            while i < b.len() {
+                if b[i].is_ascii_digit() {
+                    let j = i + b[i..].iter().take_while(|c| c.is_ascii_digit()).count();
+                    v.push((i, j));
+                    i = j;
+                } else {
+                    i += 1;
+                }
+            }
+            v
+        }
+    };
+    for (start, end) in runs {
+        let Some(n) = text.get(start..end).and_then(|d| d.parse::<u32>().ok()) else { continue };
+        if !(90..=129).contains(&n) || end - start > 3 {
+            continue;
+        }
+        let after = text.get(end..).unwrap_or("");
+        if after.starts_with(|c: char| c.is_alphanumeric() || matches!(c, '%' | '/' | '-' | ':'))
+            || (after.starts_with('.') && after[1..].starts_with(|c: char| c.is_ascii_digit()))
+        {
+            continue;
+        }
+        let next: String = after
+            .trim_start()
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '%')
+            .collect::<String>()
+            .to_ascii_lowercase();
+        if NOT_AGE.contains(&next.as_str()) || next == "percent" || next == "%" {
+            continue;
+        }
+        let mut words = text.get(..start).unwrap_or("").split_whitespace().rev();
+        let verb = words.next().unwrap_or("").to_ascii_lowercase();
+        let subject = words.next().unwrap_or("").trim_end_matches(',').to_ascii_lowercase();
+        let person = |w: &str| PERSON_WORDS.contains(&w.trim_end_matches("'s"));
+        let hit = match verb.as_str() {
+            "is" | "was" | "turned" | "turns" | "now" => person(&subject),
+            "she's" | "he's" | "pt's" => true,
+            _ => false,
+        };
+        if hit {
+            out.push((start, end));
+        }
+    }
+    out
+}
+
+/// Words after which a spelled number is not an age (a unit, a ratio, a dose…).
+const NOT_AGE: &[&str] = &[
+    "over", "percent", "per", "%", "minutes", "minute", "min", "mins", "seconds", "sec", "secs", "hours", "hour",
+    "degrees", "degree", "mg", "mcg", "ml", "cc", "units", "unit", "kg", "lbs", "pounds", "mmhg", "beats", "bpm",
+    "days", "day", "weeks", "months", "times", "dollars", "on", "systolic", "sats",
+];
+
+/// Who can have an age in "X is 94".
+const PERSON_WORDS: &[&str] = &[
+    "pt",
+    "patient",
+    "she",
+    "he",
+    "mother",
+    "mom",
+    "mum",
+    "father",
+    "dad",
+    "grandmother",
+    "grandma",
+    "granny",
+    "grandfather",
+    "grandpa",
+    "wife",
+    "husband",
+    "aunt",
+    "uncle",
+    "man",
+    "woman",
+    "gentleman",
+    "lady",
+    "sister",
+    "brother",
+    "who",
+    "resident",
+    "veteran",
+];
 
 impl Default for Dates {
     fn default() -> Self {
@@ -472,6 +569,28 @@ mod tests {
         assert_eq!(f("a 91y male for Hartmann reversal"), vec!["91"]);
         assert!(f("MAP is ninety over sixty, ninety minutes of ischemia").is_empty());
         assert!(f("sats are ninety percent, 91yz, 95 ml").is_empty());
+    }
+
+    #[test]
+    fn bare_ages_after_a_person_and_a_verb() {
+        let f = |t: &str| -> Vec<String> {
+            found(t).into_iter().filter(|(k, _)| *k == PhiType::Age).map(|(_, s)| s).collect()
+        };
+        assert_eq!(f("Pt is 94, lives alone."), vec!["94"]);
+        assert_eq!(f("she's 101 and sharp"), vec!["101"]);
+        assert_eq!(f("her mother was 93 when she had the same op"), vec!["93"]);
+        for t in [
+            "pt is 94% on room air",
+            "HR is 94 and regular",
+            "sats were 96 on 2L",
+            "pt is 95 kg",
+            "BP is 120/80, pt is 98.6F",
+            "she is 92/58 after induction",
+            "the patient is 89, no DNR",
+            "count is 100 and correct",
+        ] {
+            assert!(f(t).is_empty(), "{t}: {:?}", f(t));
+        }
     }
 
     #[test]
