@@ -301,7 +301,12 @@ fn bare_ages_after_person(text: &str, shape: &Shape) -> Vec<(usize, usize)> {
         if NOT_AGE.contains(&next.as_str()) || next == "percent" || next == "%" {
             continue;
         }
-        let mut words = text.get(..start).unwrap_or("").split_whitespace().rev();
+        let before = text.get(..start).unwrap_or("");
+        if appositive_age(before, after) {
+            out.push((start, end));
+            continue;
+        }
+        let mut words = before.split_whitespace().rev();
         let verb = words.next().unwrap_or("").to_ascii_lowercase();
         let subject = words.next().unwrap_or("").trim_end_matches(',').to_ascii_lowercase();
         let person = |w: &str| PERSON_WORDS.contains(&w.trim_end_matches("'s"));
@@ -315,6 +320,20 @@ fn bare_ages_after_person(text: &str, shape: &Shape) -> Vec<(usize, usize)> {
         }
     }
     out
+}
+
+/// "Mrs. Alvarez, 96, from…", "his mother, 93, …": a number set off by commas right after a
+/// name-like word (capitalized, not an all-caps abbreviation) or a person word.
+fn appositive_age(before: &str, after: &str) -> bool {
+    let Some(b) = before.trim_end().strip_suffix(',') else { return false };
+    if !after.starts_with([',', ';', ')']) {
+        return false;
+    }
+    let word = b.rsplit(|c: char| !c.is_alphabetic() && c != '\'').next().unwrap_or("");
+    let mut chars = word.chars();
+    let name_like =
+        chars.next().is_some_and(char::is_uppercase) && word.chars().count() >= 2 && chars.any(char::is_lowercase);
+    name_like || PERSON_WORDS.contains(&word.to_lowercase().trim_end_matches("'s"))
 }
 
 /// Words after which a spelled number is not an age (a unit, a ratio, a dose…).
@@ -579,6 +598,8 @@ mod tests {
         assert_eq!(f("Pt is 94, lives alone."), vec!["94"]);
         assert_eq!(f("she's 101 and sharp"), vec!["101"]);
         assert_eq!(f("her mother was 93 when she had the same op"), vec!["93"]);
+        assert_eq!(f("Mrs. Alvarez, 96, fell at home"), vec!["96"]);
+        assert_eq!(f("his father, 91; retired"), vec!["91"]);
         for t in [
             "pt is 94% on room air",
             "HR is 94 and regular",
@@ -588,6 +609,9 @@ mod tests {
             "she is 92/58 after induction",
             "the patient is 89, no DNR",
             "count is 100 and correct",
+            "HR, 94, sinus",
+            "Ward B, 95, 96 and 97 are closed",
+            "Mrs. Alvarez, 96 kg, fell",
         ] {
             assert!(f(t).is_empty(), "{t}: {:?}", f(t));
         }
