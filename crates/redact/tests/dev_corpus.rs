@@ -46,14 +46,19 @@ fn predictions_match_findings() {
     }
 }
 
+/// Evaluate a held-out file from tests/data (with or without its registered identifiers).
+fn heldout(file: &str, with_identifiers: bool) -> eval::EvalReport {
+    let path = format!("{}/tests/data/{file}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(path).expect("heldout corpus is in the repo");
+    let rep = eval::evaluate(&text, &Redactor::default(), with_identifiers).expect("corpus parses");
+    println!("{rep}");
+    rep
+}
+
 /// Hand-written messages with phrasings that are not in dev.jsonl (no identifiers registered).
 #[test]
 fn heldout_phrasings() {
-    let path = format!("{}/tests/data/heldout.jsonl", env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(path).expect("heldout corpus is in the repo");
-    let r = Redactor::default();
-    let rep = eval::evaluate(&text, &r, false).expect("corpus parses");
-    println!("{rep}");
+    let rep = heldout("heldout.jsonl", false);
     assert!(rep.recall >= 0.95, "recall {} < 0.95", rep.recall);
     assert!(rep.precision >= 0.90, "precision {} < 0.90", rep.precision);
 }
@@ -63,11 +68,7 @@ fn heldout_phrasings() {
 /// (no identifiers registered).
 #[test]
 fn heldout_phrasing2() {
-    let path = format!("{}/tests/data/heldout_phrasing2.jsonl", env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(path).expect("heldout corpus is in the repo");
-    let r = Redactor::default();
-    let rep = eval::evaluate(&text, &r, false).expect("corpus parses");
-    println!("{rep}");
+    let rep = heldout("heldout_phrasing2.jsonl", false);
     assert!(rep.recall >= 0.95, "recall {} < 0.95", rep.recall);
     assert!(rep.precision >= 0.90, "precision {} < 0.90", rep.precision);
 }
@@ -76,11 +77,7 @@ fn heldout_phrasing2() {
 /// date formats, lower case).
 #[test]
 fn heldout_registered_forms() {
-    let path = format!("{}/tests/data/heldout_registered.jsonl", env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(path).expect("heldout corpus is in the repo");
-    let r = Redactor::default();
-    let rep = eval::evaluate(&text, &r, true).expect("corpus parses");
-    println!("{rep}");
+    let rep = heldout("heldout_registered.jsonl", true);
     assert_eq!(rep.recall, 1.0, "{rep}");
     assert!(rep.precision >= 0.90, "precision {} < 0.90", rep.precision);
 }

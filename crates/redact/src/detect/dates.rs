@@ -534,6 +534,11 @@ mod tests {
         found(text).into_iter().filter(|(k, _)| *k == PhiType::Date).map(|(_, s)| s).collect()
     }
 
+    /// The ages found in `t`.
+    fn ages(t: &str) -> Vec<String> {
+        found(t).into_iter().filter(|(k, _)| *k == PhiType::Age).map(|(_, s)| s).collect()
+    }
+
     #[test]
     fn numeric_and_written() {
         assert_eq!(dates("DOB 1962-05-02, x"), vec!["1962-05-02"]);
@@ -567,9 +572,7 @@ mod tests {
 
     #[test]
     fn ages_over_89_only() {
-        let f = |t: &str| -> Vec<String> {
-            found(t).into_iter().filter(|(k, _)| *k == PhiType::Age).map(|(_, s)| s).collect()
-        };
+        let f = ages;
         assert_eq!(f("Yong Pan, 100-year-old, ACDF"), vec!["100"]);
         assert_eq!(f("is 102yo and sharp"), vec!["102"]);
         assert_eq!(f("age 103 —"), vec!["103"]);
@@ -580,9 +583,7 @@ mod tests {
 
     #[test]
     fn ages_in_other_phrasings() {
-        let f = |t: &str| -> Vec<String> {
-            found(t).into_iter().filter(|(k, _)| *k == PhiType::Age).map(|(_, s)| s).collect()
-        };
+        let f = ages;
         assert_eq!(f("pt is ninety-two, frail"), vec!["ninety-two"]);
         assert_eq!(f("she's ninety six and sharp"), vec!["ninety six"]);
         assert_eq!(f("a 91y male for Hartmann reversal"), vec!["91"]);
@@ -592,9 +593,7 @@ mod tests {
 
     #[test]
     fn bare_ages_after_a_person_and_a_verb() {
-        let f = |t: &str| -> Vec<String> {
-            found(t).into_iter().filter(|(k, _)| *k == PhiType::Age).map(|(_, s)| s).collect()
-        };
+        let f = ages;
         assert_eq!(f("Pt is 94, lives alone."), vec!["94"]);
         assert_eq!(f("she's 101 and sharp"), vec!["101"]);
         assert_eq!(f("her mother was 93 when she had the same op"), vec!["93"]);
