@@ -13,7 +13,7 @@
 //! discontinuity (dump, curtain, overflow, a shortened delay, the first
 //! keyframe after a wait) gives the packets after it a new epoch, and after
 //! it the first video packet released is a keyframe start. A per-viewer
-//! `Rewriter` re-bases its sequence numbers and timestamps
+//! [`crate::Rewriter`] re-bases its sequence numbers and timestamps
 //! when the epoch changes. Epochs are compared for equality only (they wrap).
 //!
 //! # Curtain

@@ -6,7 +6,7 @@
 //! | --- | --- |
 //! | [`keyframe`] | does this RTP payload start a keyframe (VP8, H.264); VP8 frame size |
 //! | [`buffer`] | [`DelayBuffer`]: the per-session delay, curtain, dump, byte bound, epochs |
-//! | `rewrite` | `Rewriter`: per viewer and track, a seamless outgoing sequence/timestamp space |
+//! | [`rewrite`] | [`Rewriter`]: per viewer and track, a seamless outgoing sequence/timestamp space |
 //!
 //! # How the server uses it
 //!
@@ -18,7 +18,7 @@
 //! ```
 //!
 //! While [`DelayBuffer::awaiting_keyframe`] (or any viewer's
-//! `Rewriter::waiting_keyframe`) is true, the server asks the publisher for
+//! [`Rewriter::waiting_keyframe`]) is true, the server asks the publisher for
 //! a keyframe (PLI, then FIR), repeatedly until one arrives.
 
 #![forbid(unsafe_code)]
@@ -26,5 +26,7 @@
 
 pub mod buffer;
 pub mod keyframe;
+pub mod rewrite;
 
 pub use buffer::{DelayBuffer, Packet, Pushed, Release, Stats, TrackKind};
+pub use rewrite::Rewriter;
