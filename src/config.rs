@@ -2,7 +2,7 @@
 //! environment variable > `--config FILE` (TOML) > built-in default.
 //! Secrets are wrapped in [`Secret`] so that `Debug` never prints them.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -73,6 +73,23 @@ pub struct ServeArgs {
     /// Maximum JSON body size in bytes.
     #[arg(long, env = "ORGALLERY_BODY_LIMIT")]
     pub body_limit: Option<usize>,
+    /// UDP port for every WebRTC peer (WHIP and WHEP); 0 picks a free port.
+    #[arg(long = "rtc-port", env = "ORGALLERY_RTC_PORT")]
+    pub rtc_port: Option<u16>,
+    /// Address put in the ICE candidates (1:1 NAT); defaults to the listen
+    /// address, or 127.0.0.1 when listening on all interfaces.
+    #[arg(long = "rtc-public-ip", env = "ORGALLERY_RTC_PUBLIC_IP")]
+    pub rtc_public_ip: Option<IpAddr>,
+    /// STUN/TURN server handed to WebRTC clients in `Link: rel="ice-server"`
+    /// headers (repeatable), e.g. stun:stun.example.org:3478
+    #[arg(long = "ice-server", env = "ORGALLERY_ICE_SERVER", value_delimiter = ',')]
+    pub ice_server: Option<Vec<String>>,
+    /// Most WHEP viewers of one session at a time (then 429).
+    #[arg(long = "rtc-max-viewers", env = "ORGALLERY_RTC_MAX_VIEWERS")]
+    pub rtc_max_viewers: Option<usize>,
+    /// Write a WebM recording of the released media of each session.
+    #[arg(long = "recording", env = "ORGALLERY_RECORDING", num_args = 0..=1, default_missing_value = "true")]
+    pub recording: Option<bool>,
     #[command(flatten)]
     pub jwt: JwtArgs,
     /// Log filter (tracing EnvFilter syntax), e.g. "info,orgallery=debug".
@@ -144,6 +161,28 @@ pub struct Config {
     pub log: String,
     /// Frames a viewer may fall behind before it is closed with 4008.
     pub viewer_queue: usize,
+    pub rtc: RtcConfig,
+}
+
+/// WebRTC media settings.
+#[derive(Debug, Clone)]
+pub struct RtcConfig {
+    pub port: u16,
+    pub public_ip: Option<IpAddr>,
+    pub ice_servers: Vec<String>,
+    pub max_viewers: usize,
+    pub recording: bool,
+}
+
+impl RtcConfig {
+    /// The address put in ICE candidates for a socket bound to `bound`.
+    pub fn candidate_ip(&self, listen: IpAddr) -> IpAddr {
+        match self.public_ip {
+            Some(ip) => ip,
+            None if listen.is_unspecified() => IpAddr::from([127, 0, 0, 1]),
+            None => listen,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -182,6 +221,7 @@ impl Config {
             login: LoginLimits { per_user: 5, per_address: 20, window: Duration::from_secs(300) },
             log: "info".into(),
             viewer_queue: 256,
+            rtc: RtcConfig { port: 0, public_ip: None, ice_servers: Vec::new(), max_viewers: 500, recording: true },
         }
     }
 
@@ -223,6 +263,19 @@ impl Config {
         if let Some(v) = pick!(log) {
             c.log = v;
         }
+        if let Some(v) = pick!(rtc_port) {
+            c.rtc.port = v;
+        }
+        c.rtc.public_ip = pick!(rtc_public_ip);
+        if let Some(v) = pick!(ice_server) {
+            c.rtc.ice_servers = v;
+        }
+        if let Some(v) = pick!(rtc_max_viewers) {
+            c.rtc.max_viewers = v;
+        }
+        if let Some(v) = pick!(recording) {
+            c.rtc.recording = v;
+        }
         if let Some(v) = pick!(jwt.jwt_alg) {
             c.jwt.alg = v;
         }
@@ -254,6 +307,14 @@ impl Config {
         }
         if self.jwt.alg != JwtAlg::Hs256 && self.jwt.jwks_url.is_none() && self.jwt.public_key_file.is_none() {
             return Err(ConfigError::Invalid("an asymmetric --jwt-alg needs --jwt-public-key or --jwks-url".into()));
+        }
+        for url in &self.rtc.ice_servers {
+            if !(url.starts_with("stun:") || url.starts_with("turn:") || url.starts_with("turns:")) {
+                return Err(ConfigError::Invalid(format!("--ice-server {url:?} must be a stun:, turn: or turns: URL")));
+            }
+        }
+        if self.rtc.max_viewers == 0 {
+            return Err(ConfigError::Invalid("--rtc-max-viewers must be at least 1".into()));
         }
         if self.body_limit < 1024 {
             return Err(ConfigError::Invalid("--body-limit must be at least 1024".into()));

@@ -26,6 +26,12 @@ pub enum ApiError {
     UnsupportedMedia { message: String },
     #[error("{message}")]
     Invalid { code: &'static str, message: String },
+    #[error("{message}")]
+    NotAcceptable { message: String },
+    #[error("the resource changed (ETag mismatch)")]
+    PreconditionFailed,
+    #[error("If-Match is required")]
+    PreconditionRequired,
     #[error("too many requests")]
     RateLimited { retry_after_secs: u64 },
     #[error("service unavailable")]
@@ -65,6 +71,9 @@ impl ApiError {
             Self::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMedia { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::NotAcceptable { .. } => StatusCode::NOT_ACCEPTABLE,
+            Self::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+            Self::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -82,6 +91,9 @@ impl ApiError {
             Self::Unauthenticated { .. } => "unauthenticated",
             Self::TooLarge { .. } => "payload_too_large",
             Self::UnsupportedMedia { .. } => "unsupported_media_type",
+            Self::NotAcceptable { .. } => "no_supported_codec",
+            Self::PreconditionFailed => "etag_mismatch",
+            Self::PreconditionRequired => "if_match_required",
             Self::RateLimited { .. } => "rate_limited",
             Self::Unavailable => "unavailable",
             Self::Internal(_) => "internal",

@@ -18,6 +18,7 @@
 //! | [`auth`] | passwords (Argon2id), JWTs, revocation, login throttling, the permission table |
 //! | [`session`] | session rules (draft → live → ended, consent) and the patient's identifiers |
 //! | [`live`] | live sessions: the writer task owning the gates, the sharded fan-out, viewer sockets, tickets |
+//! | [`media`] | WebRTC (str0m): WHIP ingest, WHEP egress, the media delay buffer, keyframes, recording |
 //! | [`redaction`] | the `redact` interface every viewer-visible text passes |
 //! | [`store`] | persistence behind the [`store::Store`] trait; SQLite by default |
 //! | [`model`] | the domain records |
@@ -28,7 +29,7 @@
 //! | [`error`] | [`error::ApiError`] and the contract's error body |
 //!
 //! Protocol logic with time in it lives in pure crates beside this one
-//! (`crates/gate`, `crates/redact`, `crates/imaging`) and is driven from here.
+//! (`crates/gate`, `crates/media-gate`, `crates/redact`, `crates/imaging`) and is driven from here.
 
 pub mod api;
 pub mod auth;
@@ -39,6 +40,7 @@ pub mod demo;
 pub mod error;
 pub mod http1;
 pub mod live;
+pub mod media;
 pub mod metrics;
 pub mod model;
 pub mod redaction;

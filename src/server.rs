@@ -35,6 +35,8 @@ pub enum StartError {
     Resume(String),
     #[error("cannot listen on {0}: {1}")]
     Bind(SocketAddr, std::io::Error),
+    #[error("cannot open the WebRTC UDP port {0}: {1}")]
+    Rtc(SocketAddr, std::io::Error),
 }
 
 /// Open the store and keys and build the state (no listener yet).
@@ -52,7 +54,9 @@ pub async fn build_state(config: Config) -> Result<AppState, StartError> {
     );
     let identifiers = IdentifierVault::open(&config.data_dir)
         .map_err(|e| StartError::DataDir(config.data_dir.display().to_string(), e))?;
-    Ok(AppState(Arc::new(Inner {
+    let rtc_bind = SocketAddr::new(config.listen.ip(), config.rtc.port);
+    let (media, media_starter) = crate::media::spawn(&config).map_err(|e| StartError::Rtc(rtc_bind, e))?;
+    let state = AppState(Arc::new(Inner {
         config,
         store,
         tokens,
@@ -66,7 +70,11 @@ pub async fn build_state(config: Config) -> Result<AppState, StartError> {
         redactor: crate::redaction::Redactor::new(),
         image_permits: Arc::new(tokio::sync::Semaphore::new(2)),
         gate_runtime: gate_runtime()?,
-    })))
+        media,
+    }));
+    media_starter.start(state.clone()).map_err(StartError::Runtime)?;
+    tracing::info!(udp = %state.media.local_addr, candidate = %state.media.candidate_addr, "WebRTC media");
+    Ok(state)
 }
 
 /// Start the gates' runtime on its own thread; it lives as long as the process.

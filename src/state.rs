@@ -12,6 +12,7 @@ use crate::auth::revocation::Revocations;
 use crate::config::Config;
 use crate::live::tickets::Tickets;
 use crate::live::Registry;
+use crate::media::MediaHandle;
 use crate::metrics::Metrics;
 use crate::redaction::Redactor;
 use crate::session::identifiers::IdentifierVault;
@@ -35,6 +36,8 @@ pub struct Inner {
     /// A single-threaded runtime on its own OS thread for the session
     /// writers, so release deadlines do not queue behind viewer tasks.
     pub gate_runtime: tokio::runtime::Handle,
+    /// The WebRTC media engine (its own thread, one UDP socket).
+    pub media: MediaHandle,
 }
 
 #[derive(Clone)]

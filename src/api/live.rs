@@ -39,7 +39,7 @@ struct LiveQuery {
 }
 
 /// Same origin (scheme-less host match against `Host`) or the allow-list.
-fn origin_allowed(state: &AppState, headers: &HeaderMap, origin: &str) -> bool {
+pub(crate) fn origin_allowed(state: &AppState, headers: &HeaderMap, origin: &str) -> bool {
     if state.config.allowed_origins.iter().any(|o| o == origin) {
         return true;
     }

@@ -5,6 +5,7 @@
 mod auth;
 pub mod extract;
 mod live;
+mod media;
 mod ops;
 mod sessions;
 mod updates;
@@ -32,6 +33,7 @@ pub fn router(state: AppState) -> Router {
         .merge(sessions::router())
         .merge(users::router())
         .merge(live::router())
+        .merge(media::router())
         .merge(updates::router())
         .merge(ops::router())
         .merge(web::router())

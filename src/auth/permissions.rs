@@ -23,6 +23,8 @@ pub enum Permission {
     SessionEnd,
     InviteCreate,
     Publish,
+    /// WHIP: send the operating room's video and audio.
+    MediaPublish,
     GateControl,
     ReviewQueue,
     Watch,
@@ -64,6 +66,7 @@ pub static TABLE: &[Rule] = &[
     Rule { permission: Permission::SessionEnd, roles: &[Surgeon], relation: Relation::Owner },
     Rule { permission: Permission::InviteCreate, roles: &[Surgeon, Educator], relation: Relation::Any },
     Rule { permission: Permission::Publish, roles: &[Surgeon, Moderator], relation: Relation::Controller },
+    Rule { permission: Permission::MediaPublish, roles: &[Surgeon], relation: Relation::Owner },
     Rule { permission: Permission::GateControl, roles: &[Surgeon, Moderator], relation: Relation::Controller },
     Rule { permission: Permission::ReviewQueue, roles: &[Surgeon, Moderator], relation: Relation::Controller },
     Rule { permission: Permission::Watch, roles: ALL, relation: Relation::Any },

@@ -14,7 +14,7 @@ mod wire;
 mod writer;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use serde_json::json;
@@ -27,6 +27,7 @@ pub use writer::{Command, Draft, Reply, MAX_LABEL_CHARS};
 
 use crate::auth::revocation::Revoked;
 use crate::error::ApiError;
+use crate::media::{Control, VideoStatus};
 use crate::model::{Session, SessionState};
 use crate::state::AppState;
 
@@ -67,14 +68,31 @@ pub struct Hub {
     writer: Mutex<Option<mpsc::Sender<Command>>>,
     /// (state, curtain, delay) as last announced. std Mutex: no `.await` under it.
     status: Mutex<(SessionState, bool, u32)>,
+    /// The media engine's [`VideoStatus`] (0 none, 1 live, 2 paused).
+    video: AtomicU8,
 }
 
 impl Hub {
     pub fn state_frame(&self) -> Wire {
         let (state, curtain, delay) = self.status.lock().map(|s| *s).unwrap_or((SessionState::Ended, true, 0));
+        let video = match self.video.load(Ordering::Relaxed) {
+            1 if state == SessionState::Live && !curtain => VideoStatus::Live,
+            1 | 2 if state == SessionState::Live => VideoStatus::Paused,
+            _ => VideoStatus::None,
+        };
         let v = json!({"type": "state", "state": state, "curtain": curtain, "delay_seconds": delay,
-                       "viewers": self.viewers.load(Ordering::Relaxed)});
+                       "viewers": self.viewers.load(Ordering::Relaxed), "video": video});
         wire::text(v.to_string())
+    }
+
+    /// The media engine's view of the session's video.
+    pub fn set_video(&self, v: VideoStatus) {
+        let n = match v {
+            VideoStatus::None => 0,
+            VideoStatus::Live => 1,
+            VideoStatus::Paused => 2,
+        };
+        self.video.store(n, Ordering::Relaxed);
     }
 
     /// Hand an event to every shard (each writes it to its viewers).
@@ -145,6 +163,7 @@ impl Registry {
                     viewers: AtomicUsize::new(0),
                     writer: Mutex::new(None),
                     status: Mutex::new((s.state, s.curtain, s.delay_seconds)),
+                    video: AtomicU8::new(0),
                 })
             })
             .clone()
@@ -242,6 +261,9 @@ pub async fn on_ending(state: &AppState, s: &Session) {
             let _ = rx.await;
         }
     }
+    // Media ends with the session: viewers' and the publisher's peers close.
+    state.media.control(&s.id, Control::End);
+    hub.set_video(VideoStatus::None);
     hub.set_status(SessionState::Ended, false, s.delay_seconds);
     hub.announce_state();
     hub.close_all(1000, "session ended");

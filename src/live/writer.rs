@@ -92,6 +92,8 @@ pub fn spawn(state: AppState, hub: Arc<Hub>, s: &Session, first_seq: u64) -> mps
         delay: s.delay_seconds,
         announced_viewers: usize::MAX,
     };
+    // The media engine follows this writer's gate from the start.
+    w.state.media.control(&s.id, crate::media::Control::Sync { curtain: s.curtain, delay_seconds: s.delay_seconds });
     let span = tracing::info_span!("writer", session = %s.id);
     // On the gate runtime: deadlines fire on time however many viewer tasks
     // the main runtime is busy with.
@@ -250,6 +252,7 @@ impl Writer {
             Command::Curtain { down, reply } => {
                 self.gate.set_curtain(down);
                 self.curtain = down;
+                self.state.media.control(&self.session_id, crate::media::Control::Curtain(down));
                 let r = self.state.store.set_curtain(&self.session_id, down).await.map_err(ApiError::from);
                 self.hub.set_status(SessionState::Live, down, self.delay);
                 self.hub.announce_state();
@@ -258,7 +261,9 @@ impl Writer {
             }
             Command::Dump { reply } => {
                 let dropped = self.gate.dump();
-                tracing::info!(count = dropped.len(), "dump");
+                // Media first: the buffered seconds of video and audio go too.
+                let media = self.state.media.dump(&self.session_id).await;
+                tracing::info!(count = dropped.len(), media_packets = media, "dump");
                 self.announce_dropped(&dropped);
                 let _ = reply.send(Ok(dropped.len()));
             }
@@ -267,6 +272,9 @@ impl Writer {
                 let _ = reply.send(Ok(json!({"curtain": self.curtain, "items": items})));
             }
             Command::Settings { delay, policy: p, scope: _ } => {
+                if delay != self.delay {
+                    self.state.media.control(&self.session_id, crate::media::Control::Delay(delay));
+                }
                 self.delay = delay;
                 self.gate.set_delay(Duration::from_secs(u64::from(delay)));
                 self.gate.set_policy(policy(p));
