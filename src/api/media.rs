@@ -110,7 +110,10 @@ async fn open(
         Side::Publisher => Permission::MediaPublish,
         Side::Viewer => Permission::Watch,
     };
-    let s = super::load_session(&state, &who, &id, perm).await?;
+    let s = match super::load_session(&state, &who, &id, perm).await {
+        Err(ApiError::NotFound { .. }) if side == Side::Viewer => return Err(not_in_audience(&state, &who, &id).await),
+        other => other?,
+    };
     if !content_type_is(&headers, SDP) {
         return Err(ApiError::UnsupportedMedia { message: format!("the offer must be {SDP}") });
     }
@@ -139,6 +142,23 @@ async fn open(
     }
     cors(&state, &headers, h);
     Ok(resp)
+}
+
+/// A viewer role the live session's audience leaves out gets 403 (the
+/// issue's WHEP contract) rather than the 404 of an invisible session; any
+/// other caller who may not see it still gets 404.
+async fn not_in_audience(state: &AppState, who: &Principal, id: &str) -> ApiError {
+    let not_found = ApiError::not_found("session");
+    if id.len() > 64 || !who.role.is_viewer() || who.sessions.as_ref().is_some_and(|l| !l.iter().any(|s| s == id)) {
+        return not_found;
+    }
+    match state.store.session(id).await {
+        Ok(Some(s)) if s.state == SessionState::Live && !s.audience.contains(&who.role) => ApiError::Forbidden {
+            code: "not_in_audience",
+            message: format!("this session is not open to the {} role", who.role),
+        },
+        _ => not_found,
+    }
 }
 
 fn put(h: &mut HeaderMap, name: header::HeaderName, value: &str) {

@@ -138,6 +138,24 @@ impl SessionMedia {
     }
 }
 
+impl SessionMedia {
+    /// A new delay: at once while nothing is buffered or published (no
+    /// packet could leave under the old one), else from the next keyframe.
+    fn set_delay(&mut self, seconds: u32) {
+        self.meta.delay_seconds = seconds;
+        let d = Duration::from_secs(u64::from(seconds));
+        if self.publisher.is_none() && self.buffer.is_empty() {
+            let mut b = DelayBuffer::new(d, MAX_BUFFER_BYTES);
+            if self.buffer.is_curtain_down() {
+                b.set_curtain(Instant::now(), true);
+            }
+            self.buffer = b;
+        } else {
+            self.buffer.set_delay(d);
+        }
+    }
+}
+
 struct Engine {
     state: AppState,
     socket: UdpSocket,
@@ -265,6 +283,12 @@ impl Engine {
                 return Err(ApiError::conflict("publisher_active", "another publisher is already sending to this session"));
             }
         } else {
+            if !(summary.video && meta.allow_video || summary.audio && meta.allow_audio) {
+                return Err(ApiError::Forbidden {
+                    code: "outside_consent",
+                    message: "the patient's consent covers none of the media this offer asks for".into(),
+                });
+            }
             let max = self.state.config.rtc.max_viewers;
             let count = self.sessions.get(&meta.id).map(|s| s.viewers.len()).unwrap_or(0);
             if count >= max {
@@ -404,11 +428,17 @@ impl Engine {
             return 0;
         }
         // Controls create the entry, so a peer joining later sees the state.
+        let (curtain0, delay0) = match control {
+            Control::Sync { curtain, delay_seconds } => (curtain, delay_seconds),
+            Control::Curtain(down) => (down, 0),
+            Control::Delay(d) => (false, d),
+            _ => (false, 0),
+        };
         let s = self.sessions.entry(session.to_string()).or_insert_with(|| {
             SessionMedia::new(SessionMeta {
                 id: session.to_string(),
-                delay_seconds: 0,
-                curtain: false,
+                delay_seconds: delay0,
+                curtain: curtain0,
                 allow_video: false,
                 allow_audio: false,
                 archive: false,
@@ -420,8 +450,7 @@ impl Engine {
                     s.buffer.set_curtain(now, curtain);
                 }
                 s.meta.curtain = curtain;
-                s.meta.delay_seconds = delay_seconds;
-                s.buffer.set_delay(Duration::from_secs(u64::from(delay_seconds)));
+                s.set_delay(delay_seconds);
                 0
             }
             Control::Curtain(down) => {
@@ -440,8 +469,7 @@ impl Engine {
                 n
             }
             Control::Delay(d) => {
-                s.meta.delay_seconds = d;
-                s.buffer.set_delay(Duration::from_secs(u64::from(d)));
+                s.set_delay(d);
                 0
             }
             Control::End => 0,
