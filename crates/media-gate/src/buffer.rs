@@ -234,6 +234,10 @@ impl<T> DelayBuffer<T> {
         }
         if new_epoch {
             self.epoch = self.next_epoch();
+            // A viewer resumes video in a new epoch only at a keyframe start.
+            if !key {
+                self.need_keyframe = true;
+            }
         }
 
         let floor = self.queue.back().map(|e| e.deadline).or(self.last_released_deadline);
@@ -305,7 +309,8 @@ impl<T> DelayBuffer<T> {
     /// Shorter: when it applies, buffered packets whose deadline falls after
     /// that packet's new deadline are dropped (so releases stay in push order
     /// with non-decreasing deadlines) and, if any were, the epoch
-    /// increments. Longer: nothing is dropped; viewers see a freeze of the
+    /// increments (if that packet is audio, video then resumes at the next
+    /// keyframe start, as after any epoch change). Longer: nothing is dropped; viewers see a freeze of the
     /// difference. A second call before the first applied replaces it.
     pub fn set_delay(&mut self, delay: Duration) {
         if delay == self.delay {
