@@ -7,6 +7,8 @@
 //! | [`keyframe`] | does this RTP payload start a keyframe (VP8, H.264); VP8 frame size |
 //! | [`buffer`] | [`DelayBuffer`]: the per-session delay, curtain, dump, byte bound, epochs |
 //! | [`rewrite`] | [`Rewriter`]: per viewer and track, a seamless outgoing sequence/timestamp space |
+//! | [`depack`] | [`Vp8Depacketizer`]: released VP8 RTP payloads → whole frames, for the recording |
+//! | [`webm`] | [`WebmWriter`]: a streaming, kill-safe WebM (VP8 + Opus) muxer |
 //!
 //! # How the server uses it
 //!
@@ -17,6 +19,10 @@
 //!                         Release { packet, epoch } ──► per viewer: Rewriter::rewrite ──► send
 //! ```
 //!
+//! The recording takes the same releases: VP8 payloads through
+//! [`Vp8Depacketizer`], Opus payloads as they are, into [`WebmWriter`], so
+//! only released media is ever written.
+//!
 //! While [`DelayBuffer::awaiting_keyframe`] (or any viewer's
 //! [`Rewriter::waiting_keyframe`]) is true, the server asks the publisher for
 //! a keyframe (PLI, then FIR), repeatedly until one arrives.
@@ -25,8 +31,12 @@
 #![warn(missing_docs)]
 
 pub mod buffer;
+pub mod depack;
 pub mod keyframe;
 pub mod rewrite;
+pub mod webm;
 
 pub use buffer::{DelayBuffer, Packet, Pushed, Release, Stats, TrackKind};
+pub use depack::{Frame, Vp8Depacketizer};
 pub use rewrite::Rewriter;
+pub use webm::{AudioTrack, VideoTrack, WebmWriter};
