@@ -79,9 +79,9 @@ pub enum Pushed {
     /// Discarded: a video packet that is not a keyframe start while the
     /// buffer waits for a keyframe (after a gap, or at the very start).
     DiscardedAwaitingKeyframe,
-    /// Discarded: larger than `max_bytes` on its own, a video non-keyframe
-    /// right after an overflow made room, or a deadline not representable as
-    /// an [`Instant`].
+    /// Discarded: larger than `max_bytes` on its own, a video packet that is
+    /// not a keyframe start and does not fit (video then waits for a
+    /// keyframe), or a deadline not representable as an [`Instant`].
     DiscardedOverflow,
 }
 
@@ -187,10 +187,13 @@ impl<T> DelayBuffer<T> {
     ///
     /// Discarded (and counted) instead while the curtain is down, for video
     /// that is not a keyframe start while a keyframe is awaited, and for a
-    /// packet larger than `max_bytes`. If the packet does not fit, the oldest
-    /// packets are dropped to make room (never released early), buffered
-    /// video left without its keyframe is dropped too, and video is then
-    /// accepted only from the next keyframe start.
+    /// packet larger than `max_bytes`. If an audio packet or a video keyframe
+    /// start does not fit, the oldest packets are dropped to make room (never
+    /// released early), buffered video left without its keyframe is dropped
+    /// too, and video is then accepted only from the next keyframe start. A
+    /// video packet that is not a keyframe start and does not fit is
+    /// discarded instead (evicting for it would only start a keyframe wait
+    /// that discards it), and video waits for the next keyframe start.
     pub fn push(&mut self, now: Instant, packet: Packet<T>) -> Pushed {
         self.stats.pushed += 1;
         if self.curtain_down {
@@ -223,10 +226,12 @@ impl<T> DelayBuffer<T> {
             }
         }
         if self.bytes.saturating_add(packet.size) > self.max_bytes {
-            self.make_room(packet.size);
             if video && !key {
+                // Making room would force a keyframe wait, and then this packet
+                // would be discarded anyway: discard it and keep what is held.
                 return self.discard_overflow(true);
             }
+            self.make_room(packet.size);
         }
         if key && self.need_keyframe {
             self.need_keyframe = false;

@@ -287,3 +287,22 @@ fn a_clock_going_backwards_never_makes_deadlines_decrease() {
     let mut b: DelayBuffer<u32> = DelayBuffer::new(Duration::MAX, 1000);
     assert_eq!(b.push(t0, key(1)), Pushed::DiscardedOverflow);
 }
+
+#[test]
+fn a_video_non_keyframe_that_does_not_fit_evicts_nothing() {
+    let t0 = Instant::now();
+    let mut b = DelayBuffer::new(ms(1000), 250);
+    b.push(t0, key(1));
+    b.push(t0, inter(2));
+    assert_eq!(b.push(t0, inter(3)), Pushed::DiscardedOverflow);
+    assert_eq!(b.len(), 2, "held media kept");
+    assert!(b.awaiting_keyframe());
+    assert_eq!(b.push(t0, inter(4)), Pushed::DiscardedAwaitingKeyframe);
+    // The next keyframe makes room: the oldest goes, and with it the video
+    // that needed it.
+    let e = b.epoch();
+    assert_eq!(b.push(t0, key(5)), Pushed::Buffered);
+    assert_ne!(b.epoch(), e);
+    assert_eq!(ids(&drain(&mut b, t0 + ms(1000))), vec![5]);
+    assert_eq!(b.stats().dropped_overflow, 2);
+}
