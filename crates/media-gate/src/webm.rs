@@ -105,6 +105,8 @@ pub struct WebmWriter<W: Write> {
     audio: Option<u64>,
     /// Timecode (ms) of the open cluster, if one is open.
     cluster_ts: Option<u64>,
+    /// Timecode of the last cluster written; cluster timecodes never go back.
+    last_cluster_ts: u64,
     /// SimpleBlocks of the open cluster.
     blocks: Vec<u8>,
     /// Whether the open cluster holds a video frame (a key frame then starts a new one).
@@ -176,6 +178,7 @@ impl<W: Write> WebmWriter<W> {
             video: video_track,
             audio: audio_track,
             cluster_ts: None,
+            last_cluster_ts: 0,
             blocks: Vec::new(),
             cluster_has_video: false,
             last_video_ts: 0,
@@ -239,7 +242,9 @@ impl<W: Write> WebmWriter<W> {
         };
         if starts_cluster {
             self.close_cluster()?;
-            self.cluster_ts = Some(ts);
+            // Audio running ahead of video may have opened the last cluster
+            // later than this frame: clusters still never go back in time.
+            self.cluster_ts = Some(ts.max(self.last_cluster_ts));
         }
         self.cluster_has_video |= is_video;
         let start = self.cluster_ts.unwrap_or(ts);
@@ -260,6 +265,7 @@ impl<W: Write> WebmWriter<W> {
         let Some(start) = self.cluster_ts.take() else {
             return Ok(());
         };
+        self.last_cluster_ts = start;
         let mut timecode = Vec::with_capacity(10);
         uint(&mut timecode, TIMECODE, start);
         let mut header = Vec::with_capacity(16);

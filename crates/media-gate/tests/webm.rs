@@ -253,6 +253,22 @@ fn video_starts_at_a_key_frame_and_timestamps_never_go_back() {
 }
 
 #[test]
+fn cluster_timecodes_never_go_back_when_audio_leads() {
+    let (v, a) = tracks();
+    let mut w = WebmWriter::new(Vec::new(), v, a).unwrap();
+    w.write_audio(1_000, &[1]).unwrap(); // opens a cluster at 1000
+    w.write_video(950, true, &vp8_key(0)).unwrap(); // older, same cluster (no video yet)
+    w.write_video(990, false, &vp8_inter(1)).unwrap();
+    w.write_video(1_020, true, &vp8_key(2)).unwrap(); // new cluster at 1020
+    w.write_audio(1_010, &[2]).unwrap(); // older than that cluster
+    let p = parse(&w.finish().unwrap()).unwrap();
+    let tcs: Vec<u64> = p.clusters.iter().map(|(tc, _)| *tc).collect();
+    assert_eq!(tcs, vec![1_000, 1_020]);
+    let blocks: Vec<(u64, u64)> = p.clusters.iter().flat_map(|(_, b)| b.iter()).map(|b| (b.track, b.ts)).collect();
+    assert_eq!(blocks, vec![(2, 1_000), (1, 1_000), (1, 1_000), (1, 1_020), (2, 1_020)]);
+}
+
+#[test]
 fn an_empty_recording_is_a_valid_header() {
     let (v, a) = tracks();
     let file = WebmWriter::new(Vec::new(), v, a).unwrap().finish().unwrap();
