@@ -12,7 +12,9 @@
 //! than what the network lost before the packets reached the buffer). Every
 //! discontinuity (dump, curtain, overflow, a shortened delay, the first
 //! keyframe after a wait) gives the packets after it a new epoch, and after
-//! it the first video packet released is a keyframe start. A per-viewer
+//! it the first video packet released is a keyframe start. (An audio
+//! packet discarded for being larger than the bound is the one exception:
+//! it looks like upstream loss, which audio decoders conceal.) A per-viewer
 //! [`crate::Rewriter`] re-bases its sequence numbers and timestamps
 //! when the epoch changes. Epochs are compared for equality only (they wrap).
 //!

@@ -9,6 +9,7 @@
 //! | [`rewrite`] | [`Rewriter`]: per viewer and track, a seamless outgoing sequence/timestamp space |
 //! | [`depack`] | [`Vp8Depacketizer`]: released VP8 RTP payloads → whole frames, for the recording |
 //! | [`webm`] | [`WebmWriter`]: a streaming, kill-safe WebM (VP8 + Opus) muxer |
+//! | [`timeline`] | [`TrackTimeline`]: a track's RTP timestamps → recording milliseconds |
 //!
 //! # How the server uses it
 //!
@@ -20,8 +21,9 @@
 //! ```
 //!
 //! The recording takes the same releases: VP8 payloads through
-//! [`Vp8Depacketizer`], Opus payloads as they are, into [`WebmWriter`], so
-//! only released media is ever written.
+//! [`Vp8Depacketizer`], Opus payloads as they are, timed by
+//! [`TrackTimeline`], into [`WebmWriter`], so only released media is ever
+//! written.
 //!
 //! While [`DelayBuffer::awaiting_keyframe`] (or any viewer's
 //! [`Rewriter::waiting_keyframe`]) is true, the server asks the publisher for
@@ -100,6 +102,9 @@
 //!   [`Rewriter::waiting_keyframe`] holds, coalesced.
 //! * Keep the outgoing `(seq, ts)` per viewer with the packet to answer NACKs
 //!   from what was released.
+//! * Recording: per track a [`TrackTimeline`] gives `ts_ms` from the release's
+//!   `captured` and RTP timestamp; create the [`WebmWriter`] at the first key
+//!   frame, with its size from [`keyframe::vp8_frame_size`].
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -108,9 +113,11 @@ pub mod buffer;
 pub mod depack;
 pub mod keyframe;
 pub mod rewrite;
+pub mod timeline;
 pub mod webm;
 
 pub use buffer::{DelayBuffer, Packet, Pushed, Release, Stats, TrackKind};
 pub use depack::{Frame, Vp8Depacketizer};
 pub use rewrite::Rewriter;
+pub use timeline::TrackTimeline;
 pub use webm::{AudioTrack, VideoTrack, WebmWriter};
