@@ -12,7 +12,9 @@
 //! than what the network lost before the packets reached the buffer). Every
 //! discontinuity (dump, curtain, overflow, a shortened delay, the first
 //! keyframe after a wait) gives the packets after it a new epoch, and after
-//! it the first video packet released is a keyframe start. A per-viewer
+//! it the first video packet released is a keyframe start. (An audio
+//! packet discarded for being larger than the bound is the one exception:
+//! it looks like upstream loss, which audio decoders conceal.) A per-viewer
 //! [`crate::Rewriter`] re-bases its sequence numbers and timestamps
 //! when the epoch changes. Epochs are compared for equality only (they wrap).
 //!
@@ -79,9 +81,9 @@ pub enum Pushed {
     /// Discarded: a video packet that is not a keyframe start while the
     /// buffer waits for a keyframe (after a gap, or at the very start).
     DiscardedAwaitingKeyframe,
-    /// Discarded: larger than `max_bytes` on its own, a video non-keyframe
-    /// right after an overflow made room, or a deadline not representable as
-    /// an [`Instant`].
+    /// Discarded: larger than `max_bytes` on its own, a video packet that is
+    /// not a keyframe start and does not fit (video then waits for a
+    /// keyframe), or a deadline not representable as an [`Instant`].
     DiscardedOverflow,
 }
 
@@ -187,10 +189,13 @@ impl<T> DelayBuffer<T> {
     ///
     /// Discarded (and counted) instead while the curtain is down, for video
     /// that is not a keyframe start while a keyframe is awaited, and for a
-    /// packet larger than `max_bytes`. If the packet does not fit, the oldest
-    /// packets are dropped to make room (never released early), buffered
-    /// video left without its keyframe is dropped too, and video is then
-    /// accepted only from the next keyframe start.
+    /// packet larger than `max_bytes`. If an audio packet or a video keyframe
+    /// start does not fit, the oldest packets are dropped to make room (never
+    /// released early), buffered video left without its keyframe is dropped
+    /// too, and video is then accepted only from the next keyframe start. A
+    /// video packet that is not a keyframe start and does not fit is
+    /// discarded instead (evicting for it would only start a keyframe wait
+    /// that discards it), and video waits for the next keyframe start.
     pub fn push(&mut self, now: Instant, packet: Packet<T>) -> Pushed {
         self.stats.pushed += 1;
         if self.curtain_down {
@@ -223,10 +228,12 @@ impl<T> DelayBuffer<T> {
             }
         }
         if self.bytes.saturating_add(packet.size) > self.max_bytes {
-            self.make_room(packet.size);
             if video && !key {
+                // Making room would force a keyframe wait, and then this packet
+                // would be discarded anyway: discard it and keep what is held.
                 return self.discard_overflow(true);
             }
+            self.make_room(packet.size);
         }
         if key && self.need_keyframe {
             self.need_keyframe = false;
@@ -234,6 +241,10 @@ impl<T> DelayBuffer<T> {
         }
         if new_epoch {
             self.epoch = self.next_epoch();
+            // A viewer resumes video in a new epoch only at a keyframe start.
+            if !key {
+                self.need_keyframe = true;
+            }
         }
 
         let floor = self.queue.back().map(|e| e.deadline).or(self.last_released_deadline);
@@ -305,7 +316,8 @@ impl<T> DelayBuffer<T> {
     /// Shorter: when it applies, buffered packets whose deadline falls after
     /// that packet's new deadline are dropped (so releases stay in push order
     /// with non-decreasing deadlines) and, if any were, the epoch
-    /// increments. Longer: nothing is dropped; viewers see a freeze of the
+    /// increments (if that packet is audio, video then resumes at the next
+    /// keyframe start, as after any epoch change). Longer: nothing is dropped; viewers see a freeze of the
     /// difference. A second call before the first applied replaces it.
     pub fn set_delay(&mut self, delay: Duration) {
         if delay == self.delay {

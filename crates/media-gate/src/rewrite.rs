@@ -62,6 +62,8 @@ impl Rewriter {
     /// The outgoing `(extended sequence number, RTP timestamp)` for a
     /// released packet, or `None` to skip it.
     ///
+    /// `now` is best the release's [`crate::Release::deadline`] (it is
+    /// spaced like the capture, free of poll jitter), or the send time.
     /// `epoch` is [`crate::Release::epoch`], `in_seq` the publisher's
     /// extended sequence number, `in_ts` its RTP timestamp, `keyframe`
     /// whether the packet starts a keyframe (ignored for audio). Video skips
