@@ -265,11 +265,8 @@ async fn patch(
     if !content_type_is(&headers, SDPFRAG) {
         return Err(ApiError::UnsupportedMedia { message: format!("a PATCH must be {SDPFRAG}") });
     }
-    let if_match = headers
-        .get(header::IF_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .ok_or(ApiError::PreconditionRequired)?
-        .to_string();
+    let if_match =
+        headers.get(header::IF_MATCH).and_then(|v| v.to_str().ok()).ok_or(ApiError::PreconditionRequired)?.to_string();
     let frag = std::str::from_utf8(&body)
         .map_err(|_| ApiError::bad_request("malformed_sdp", "the fragment is not UTF-8 text"))?
         .to_string();

@@ -278,9 +278,13 @@ impl Engine {
                     message: "the patient's consent does not cover this kind of media".into(),
                 });
             }
-            let busy = self.sessions.get(&meta.id).and_then(|s| s.publisher).is_some_and(|p| self.peers.contains_key(&p));
+            let busy =
+                self.sessions.get(&meta.id).and_then(|s| s.publisher).is_some_and(|p| self.peers.contains_key(&p));
             if busy {
-                return Err(ApiError::conflict("publisher_active", "another publisher is already sending to this session"));
+                return Err(ApiError::conflict(
+                    "publisher_active",
+                    "another publisher is already sending to this session",
+                ));
             }
         } else {
             if !(summary.video && meta.allow_video || summary.audio && meta.allow_audio) {
@@ -295,7 +299,8 @@ impl Engine {
                 return Err(ApiError::RateLimited { retry_after_secs: 10 });
             }
         }
-        let offer = SdpOffer::from_sdp_string(offer).map_err(|e| ApiError::bad_request("malformed_sdp", e.to_string()))?;
+        let offer =
+            SdpOffer::from_sdp_string(offer).map_err(|e| ApiError::bad_request("malformed_sdp", e.to_string()))?;
         let now = Instant::now();
         let mut rtc = Rtc::builder()
             .set_rtp_mode(true)

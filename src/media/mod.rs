@@ -90,7 +90,10 @@ pub struct Patched {
 #[derive(Debug, Clone, Copy)]
 pub enum Control {
     /// The writer's state when it starts or changes anything.
-    Sync { curtain: bool, delay_seconds: u32 },
+    Sync {
+        curtain: bool,
+        delay_seconds: u32,
+    },
     Curtain(bool),
     Dump,
     Delay(u32),
@@ -100,11 +103,38 @@ pub enum Control {
 pub(crate) type Reply<T> = oneshot::Sender<Result<T, ApiError>>;
 
 pub(crate) enum Command {
-    Open { side: Side, session: SessionMeta, auth: PeerAuth, offer: String, reply: Reply<Created> },
-    Patch { session: String, side: Side, resource: String, auth: PeerAuth, if_match: String, frag: String, reply: Reply<Patched> },
-    Delete { session: String, side: Side, resource: String, auth: PeerAuth, reply: Reply<()> },
-    Control { session: String, control: Control, reply: Option<oneshot::Sender<usize>> },
-    Status { session: String, reply: oneshot::Sender<VideoStatus> },
+    Open {
+        side: Side,
+        session: SessionMeta,
+        auth: PeerAuth,
+        offer: String,
+        reply: Reply<Created>,
+    },
+    Patch {
+        session: String,
+        side: Side,
+        resource: String,
+        auth: PeerAuth,
+        if_match: String,
+        frag: String,
+        reply: Reply<Patched>,
+    },
+    Delete {
+        session: String,
+        side: Side,
+        resource: String,
+        auth: PeerAuth,
+        reply: Reply<()>,
+    },
+    Control {
+        session: String,
+        control: Control,
+        reply: Option<oneshot::Sender<usize>>,
+    },
+    Status {
+        session: String,
+        reply: oneshot::Sender<VideoStatus>,
+    },
 }
 
 /// The `video` field of the live channel's state frame (an extension).
@@ -147,7 +177,13 @@ impl MediaHandle {
         rx.await.map_err(|_| ApiError::Unavailable)?
     }
 
-    pub async fn open(&self, side: Side, session: SessionMeta, auth: PeerAuth, offer: String) -> Result<Created, ApiError> {
+    pub async fn open(
+        &self,
+        side: Side,
+        session: SessionMeta,
+        auth: PeerAuth,
+        offer: String,
+    ) -> Result<Created, ApiError> {
         self.ask(|reply| Command::Open { side, session, auth, offer, reply }).await
     }
 
@@ -174,8 +210,14 @@ impl MediaHandle {
     }
 
     pub async fn delete(&self, session: &str, side: Side, resource: &str, auth: PeerAuth) -> Result<(), ApiError> {
-        self.ask(|reply| Command::Delete { session: session.to_string(), side, resource: resource.to_string(), auth, reply })
-            .await
+        self.ask(|reply| Command::Delete {
+            session: session.to_string(),
+            side,
+            resource: resource.to_string(),
+            auth,
+            reply,
+        })
+        .await
     }
 
     /// Forward a gate control; never blocks the writer.
@@ -186,7 +228,11 @@ impl MediaHandle {
     /// Dump the session's buffered media; the number of packets dropped.
     pub async fn dump(&self, session: &str) -> usize {
         let (tx, rx) = oneshot::channel();
-        if self.tx.send(Command::Control { session: session.to_string(), control: Control::Dump, reply: Some(tx) }).is_err() {
+        if self
+            .tx
+            .send(Command::Control { session: session.to_string(), control: Control::Dump, reply: Some(tx) })
+            .is_err()
+        {
             return 0;
         }
         rx.await.unwrap_or(0)

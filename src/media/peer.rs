@@ -36,7 +36,6 @@ impl Codec {
             _ => TrackKind::Video,
         }
     }
-
 }
 
 /// A packet from the publisher, as it waits in the delay buffer.
@@ -151,7 +150,9 @@ impl Peer {
         let nackable = pkt.codec.kind() == TrackKind::Video;
         let mut api = self.rtc.direct_api();
         let Some(stream) = api.stream_tx(&ssrc) else { return false };
-        stream.write_rtp(RtpWrite::new(pt, seq.into(), ts, now, pkt.payload.clone()).marker(pkt.marker).nackable(nackable));
+        stream.write_rtp(
+            RtpWrite::new(pt, seq.into(), ts, now, pkt.payload.clone()).marker(pkt.marker).nackable(nackable),
+        );
         self.dirty = true;
         true
     }

@@ -5,18 +5,138 @@
 //! left the delay buffer reach it: nothing held, dumped or behind the
 //! curtain is ever on disk.
 
+use std::fs::File;
+use std::io::BufWriter;
 use std::path::PathBuf;
+use std::sync::mpsc;
 use std::time::Instant;
 
-use super::peer::Pkt;
+use orgallery_media_gate::depack::Vp8Depacketizer;
+use orgallery_media_gate::keyframe::vp8_frame_size;
+use orgallery_media_gate::timeline::TrackTimeline;
+use orgallery_media_gate::webm::{AudioTrack, VideoTrack, WebmWriter};
+
+use super::peer::{Codec, Pkt};
+
+enum Msg {
+    Packet(Pkt, Instant),
+    Finish,
+}
 
 /// A handle to a recording thread.
-pub struct Recorder;
+pub struct Recorder {
+    tx: mpsc::Sender<Msg>,
+}
 
 impl Recorder {
-    pub fn start(_dir: PathBuf, _generation: u32, _video: bool, _audio: bool) -> Option<Recorder> {
-        None
+    /// Start recording into `dir/recording-{generation}.webm`.
+    pub fn start(dir: PathBuf, generation: u32, video: bool, audio: bool) -> Option<Recorder> {
+        let (tx, rx) = mpsc::channel();
+        let spawned = std::thread::Builder::new().name("orgallery-recorder".into()).spawn(move || {
+            let mut w = Writer { dir, generation, expect_video: video, expect_audio: audio, ..Default::default() };
+            while let Ok(msg) = rx.recv() {
+                match msg {
+                    Msg::Packet(p, at) => {
+                        if let Err(e) = w.packet(&p, at) {
+                            tracing::error!(error = %e, "recording stopped: cannot write");
+                            return;
+                        }
+                    }
+                    Msg::Finish => break,
+                }
+            }
+            w.finish();
+        });
+        match spawned {
+            Ok(_) => Some(Recorder { tx }),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot start the recorder");
+                None
+            }
+        }
     }
-    pub fn write(&self, _p: &Pkt, _captured: Instant) {}
-    pub fn finish(self) {}
+
+    pub fn write(&self, p: &Pkt, captured: Instant) {
+        let _ = self.tx.send(Msg::Packet(p.clone(), captured));
+    }
+
+    pub fn finish(self) {
+        let _ = self.tx.send(Msg::Finish);
+    }
+}
+
+#[derive(Default)]
+struct Writer {
+    dir: PathBuf,
+    generation: u32,
+    expect_video: bool,
+    expect_audio: bool,
+    out: Option<WebmWriter<BufWriter<File>>>,
+    depack: Vp8Depacketizer,
+    /// Capture time of the first packet written: time zero of the file.
+    origin: Option<Instant>,
+    video_clock: Option<TrackTimeline>,
+    audio_clock: Option<TrackTimeline>,
+    last_video_ms: u64,
+}
+
+impl Writer {
+    fn packet(&mut self, p: &Pkt, captured: Instant) -> std::io::Result<()> {
+        match p.codec {
+            Codec::Vp8 => {
+                let Some(frame) = self.depack.push(p.seq, p.ts, p.marker, &p.payload) else { return Ok(()) };
+                if self.out.is_none() {
+                    if !frame.keyframe {
+                        return Ok(());
+                    }
+                    let (w, h) = vp8_frame_size(&frame.data).unwrap_or((640, 480));
+                    self.open(Some(VideoTrack { codec: "V_VP8", width: w, height: h }), captured)?;
+                }
+                let origin = self.origin.unwrap_or(captured);
+                let clock = self.video_clock.get_or_insert_with(|| TrackTimeline::new(90_000));
+                let ms = clock.ms(origin, captured, frame.rtp_ts).max(self.last_video_ms);
+                self.last_video_ms = ms;
+                if let Some(out) = self.out.as_mut() {
+                    out.write_video(ms, frame.keyframe, &frame.data)?;
+                }
+            }
+            Codec::Opus => {
+                if self.out.is_none() {
+                    if self.expect_video {
+                        // The file starts at the first video keyframe.
+                        return Ok(());
+                    }
+                    self.open(None, captured)?;
+                }
+                let origin = self.origin.unwrap_or(captured);
+                let clock = self.audio_clock.get_or_insert_with(|| TrackTimeline::new(48_000));
+                let ms = clock.ms(origin, captured, p.ts);
+                if let Some(out) = self.out.as_mut() {
+                    out.write_audio(ms, &p.payload)?;
+                }
+            }
+            // H.264 is forwarded live but not recorded yet (docs/DECISIONS.md).
+            Codec::H264 => {}
+        }
+        Ok(())
+    }
+
+    fn open(&mut self, video: Option<VideoTrack>, captured: Instant) -> std::io::Result<()> {
+        std::fs::create_dir_all(&self.dir)?;
+        let path = self.dir.join(format!("recording-{}.webm", self.generation));
+        let file = BufWriter::new(File::create(&path)?);
+        let audio = self.expect_audio.then(|| AudioTrack { codec: "A_OPUS", sample_rate: 48_000, channels: 2 });
+        self.out = Some(WebmWriter::new(file, video, audio)?);
+        self.origin = Some(captured);
+        tracing::info!(file = %path.display(), "recording started");
+        Ok(())
+    }
+
+    fn finish(&mut self) {
+        if let Some(out) = self.out.take() {
+            if let Err(e) = out.finish() {
+                tracing::error!(error = %e, "cannot finish the recording");
+            }
+        }
+    }
 }

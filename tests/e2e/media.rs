@@ -138,16 +138,14 @@ async fn curtain_and_dump_keep_media_from_viewers_and_from_the_recording() {
     // Frames sent in these windows were held when the curtain fell or the
     // dump came, or were captured behind the curtain: never delivered.
     let forbidden = |sent: Instant| {
-        (sent > curtain_down - delay + margin && sent < curtain_up) || (sent > dump_at - delay + margin && sent < dump_at)
+        (sent > curtain_down - delay + margin && sent < curtain_up)
+            || (sent > dump_at - delay + margin && sent < dump_at)
     };
     let banned: HashSet<u32> = publisher.sent.iter().filter(|(_, t)| forbidden(**t)).map(|(i, _)| *i).collect();
     assert!(banned.len() > 50, "the test covers held frames ({})", banned.len());
     for (index, at, _) in &frames {
         assert!(!banned.contains(index), "frame {index} (held at the curtain or dumped) reached a viewer");
-        assert!(
-            !(*at > curtain_down + margin && *at < curtain_up),
-            "frame {index} arrived while the curtain was down"
-        );
+        assert!(!(*at > curtain_down + margin && *at < curtain_up), "frame {index} arrived while the curtain was down");
     }
     // After the curtain and after the dump, the viewer resumes at a keyframe
     // captured after the control.
@@ -174,11 +172,8 @@ async fn curtain_and_dump_keep_media_from_viewers_and_from_the_recording() {
     let streams = probe["streams"].as_array().expect("streams");
     assert!(streams.iter().any(|s| s["codec_name"] == "vp8" && s["width"] == 96), "{probe}");
     assert!(streams.iter().any(|s| s["codec_name"] == "opus"), "{probe}");
-    let by_hash: std::collections::HashMap<String, u32> = publisher
-        .sent
-        .keys()
-        .map(|i| (hex::encode(Sha256::digest(publisher.frame(*i))), *i))
-        .collect();
+    let by_hash: std::collections::HashMap<String, u32> =
+        publisher.sent.keys().map(|i| (hex::encode(Sha256::digest(publisher.frame(*i))), *i)).collect();
     let recorded: Vec<u32> = hashes.iter().filter_map(|h| by_hash.get(h).copied()).collect();
     assert_eq!(recorded.len(), hashes.len(), "every recorded frame is one the publisher sent");
     assert!(recorded.len() > 60, "the recording holds the released frames ({})", recorded.len());
@@ -221,4 +216,6 @@ async fn a_revoked_viewer_stops_receiving_within_a_second_and_delete_ends_the_pu
     // The resource is gone.
     let resp = ts.http.delete(ts.url(&publisher.resource.location)).bearer_auth(&surgeon).send().await.expect("delete");
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+    publisher.close().await;
+    assert_eq!(stays.leave(&ts, &other).await, StatusCode::OK);
 }

@@ -11,7 +11,10 @@ use super::support::TestServer;
 const SDP: &str = "application/sdp";
 
 fn code(body: &str) -> String {
-    serde_json::from_str::<Value>(body).ok().and_then(|v| v["error"]["code"].as_str().map(str::to_string)).unwrap_or_default()
+    serde_json::from_str::<Value>(body)
+        .ok()
+        .and_then(|v| v["error"]["code"].as_str().map(str::to_string))
+        .unwrap_or_default()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -81,7 +84,11 @@ async fn session_state_consent_and_audience_are_enforced() {
     // 403 outside_consent: consent for text only.
     let (t, _) = ts.token(Role::Surgeon).await;
     let (_, v) = ts
-        .post("/api/sessions", &t, json!({"title": "T", "procedure": "P", "delay_seconds": 0, "audience": ["clinician"]}))
+        .post(
+            "/api/sessions",
+            &t,
+            json!({"title": "T", "procedure": "P", "delay_seconds": 0, "audience": ["clinician"]}),
+        )
         .await;
     let id = v["id"].as_str().expect("id").to_string();
     let scope = json!({"text": true, "images": false, "video": false, "audio": false, "archive": false});
@@ -104,7 +111,8 @@ async fn session_state_consent_and_audience_are_enforced() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resources_patch_delete_methods_cors_and_ice_servers() {
     let ts = TestServer::start_with(|c| {
-        c.rtc.ice_servers = vec!["stun:stun.example.org:3478".into(), "turn:turn.example.org username=u credential=p".into()];
+        c.rtc.ice_servers =
+            vec!["stun:stun.example.org:3478".into(), "turn:turn.example.org username=u credential=p".into()];
         c.allowed_origins = vec!["https://teaching.example.org".into()];
     })
     .await;
@@ -124,7 +132,8 @@ async fn resources_patch_delete_methods_cors_and_ice_servers() {
     assert!(links.iter().any(|l| l.contains("<stun:stun.example.org:3478>") && l.contains("rel=\"ice-server\"")));
     assert!(links.iter().any(|l| l.contains("turn:turn.example.org") && l.contains("username=\"u\"")));
 
-    let frag = "a=ice-ufrag:abcd\r\na=ice-pwd:0123456789abcdef0123456789\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\n\
+    let frag =
+        "a=ice-ufrag:abcd\r\na=ice-pwd:0123456789abcdef0123456789\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:0\r\n\
                 a=candidate:1 1 udp 2130706431 127.0.0.1 40000 typ host\r\n";
     let patch = |ct: &'static str, if_match: Option<String>, token: String, body: String| {
         let mut rb = ts.http.patch(ts.url(&location)).bearer_auth(token).header("content-type", ct).body(body);

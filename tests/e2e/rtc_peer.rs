@@ -201,7 +201,6 @@ async fn recvonly(pc: &Arc<dyn PeerConnection>) {
 /// A resource the server created.
 pub struct Resource {
     pub location: String,
-    pub etag: String,
 }
 
 /// The OR camera: a WHIP publisher.
@@ -320,6 +319,10 @@ impl Publisher {
         }
     }
 
+    pub async fn close(&self) {
+        let _ = self.pc.close().await;
+    }
+
     /// The fixture frame of an index.
     pub fn frame(&self, index: u32) -> &[u8] {
         &self.frames[index as usize % self.frames.len()].1
@@ -328,8 +331,8 @@ impl Publisher {
 
 fn resource(headers: &reqwest::header::HeaderMap) -> Resource {
     let location = headers.get("location").and_then(|v| v.to_str().ok()).expect("Location").to_string();
-    let etag = headers.get("etag").and_then(|v| v.to_str().ok()).expect("ETag").to_string();
-    Resource { location, etag }
+    assert!(headers.get("etag").is_some(), "an ETag");
+    Resource { location }
 }
 
 /// What one viewer received.
@@ -387,6 +390,13 @@ impl Viewer {
         let resource = resource(&headers);
         connect(&pc, &handler, body).await;
         Viewer { pc, resource, got }
+    }
+
+    /// Leave as a browser does: DELETE the resource, close the connection.
+    pub async fn leave(self, ts: &TestServer, token: &str) -> reqwest::StatusCode {
+        let r = ts.http.delete(ts.url(&self.resource.location)).bearer_auth(token).send().await.expect("delete");
+        let _ = self.pc.close().await;
+        r.status()
     }
 
     pub fn frames(&self) -> Vec<(u32, Instant, bool)> {
