@@ -256,14 +256,18 @@ pub fn sps_frame_size(sps: &[u8]) -> Option<(u16, u16)> {
     if r.bits(1)? == 1 {
         (cl, cr, ct, cb) = (r.ue()?, r.ue()?, r.ue()?, r.ue()?);
     }
-    let (crop_x, crop_y) = match chroma_format {
+    let (crop_x, crop_y): (u32, u32) = match chroma_format {
         0 => (1, 2 - frame_mbs_only),
         1 => (2, 2 * (2 - frame_mbs_only)),
         2 => (2, 2 - frame_mbs_only),
         _ => (1, 2 - frame_mbs_only),
     };
-    let width = (width_mbs * 16).checked_sub(crop_x * cl.checked_add(cr)?)?;
-    let height = (height_units * 16 * (2 - frame_mbs_only)).checked_sub(crop_y * ct.checked_add(cb)?)?;
+    // In u64: every factor is below 2^32, so no product overflows.
+    let (crop_x, crop_y) = (u64::from(crop_x), u64::from(crop_y));
+    let crop_w = crop_x * (u64::from(cl) + u64::from(cr));
+    let crop_h = crop_y * (u64::from(ct) + u64::from(cb));
+    let width = (u64::from(width_mbs) * 16).checked_sub(crop_w)?;
+    let height = (u64::from(height_units) * 16 * u64::from(2 - frame_mbs_only)).checked_sub(crop_h)?;
     Some((u16::try_from(width).ok()?, u16::try_from(height).ok()?))
 }
 
@@ -407,5 +411,8 @@ mod tests {
         assert_eq!(sps_frame_size(&SPS_720P[..6]), None);
         assert_eq!(sps_frame_size(&[0x68, 0x42]), None);
         assert_eq!(sps_frame_size(&[]), None);
+        // pic_width_in_mbs_minus1 = 2^32 - 2 (31 leading zeros): no overflow.
+        let huge = [0x67, 0x42, 0, 0, 0xdc, 0, 0, 3, 0, 3, 0xff, 0xff, 0xff, 0xff, 0xa0];
+        assert_eq!(sps_frame_size(&huge), None);
     }
 }
