@@ -8,6 +8,7 @@
 //! | [`buffer`] | [`DelayBuffer`]: the per-session delay, curtain, dump, byte bound, epochs |
 //! | [`rewrite`] | [`Rewriter`]: per viewer and track, a seamless outgoing sequence/timestamp space |
 //! | [`depack`] | [`Vp8Depacketizer`]: released VP8 RTP payloads → whole frames, for the recording |
+//! | [`h264`] | [`H264Depacketizer`] (→ Matroska's length-prefixed form), avcC, SPS frame size |
 //! | [`webm`] | [`WebmWriter`]: a streaming, kill-safe WebM (VP8 + Opus) muxer |
 //! | [`timeline`] | [`TrackTimeline`]: a track's RTP timestamps → recording milliseconds |
 //!
@@ -111,6 +112,7 @@
 
 pub mod buffer;
 pub mod depack;
+pub mod h264;
 pub mod keyframe;
 pub mod rewrite;
 pub mod timeline;
@@ -118,6 +120,7 @@ pub mod webm;
 
 pub use buffer::{DelayBuffer, Packet, Pushed, Release, Stats, TrackKind};
 pub use depack::{Frame, Vp8Depacketizer};
+pub use h264::H264Depacketizer;
 pub use rewrite::Rewriter;
 pub use timeline::TrackTimeline;
 pub use webm::{AudioTrack, VideoTrack, WebmWriter};

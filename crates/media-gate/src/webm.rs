@@ -1,5 +1,6 @@
 //! A streaming WebM (Matroska) muxer for the session recording: VP8 video
-//! and Opus audio as SimpleBlocks in Clusters, written as the session runs.
+//! and Opus audio as SimpleBlocks in Clusters, written as the session runs
+//! (H.264 too, as Matroska, via [`WebmWriter::with_codec_private`]).
 //!
 //! **Why by hand.** Checked on crates.io (December 2026): `webm` 2.2.1 wraps
 //! the C++ libwebm (not pure Rust, needs a C++ toolchain); `matroska` 0.30
@@ -78,7 +79,8 @@ const UNKNOWN_SIZE: [u8; 8] = [0x01, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF];
 /// The video track of a recording.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VideoTrack {
-    /// Matroska codec ID, `"V_VP8"`.
+    /// Matroska codec ID: `"V_VP8"`, or `"V_MPEG4/ISO/AVC"` (see
+    /// [`WebmWriter::with_codec_private`]).
     pub codec: &'static str,
     /// Width in pixels (from the first key frame: [`crate::keyframe::vp8_frame_size`]).
     pub width: u16,
@@ -120,14 +122,30 @@ impl<W: Write> WebmWriter<W> {
     /// Write the EBML header, the start of a Segment of unknown size, Info
     /// (1 ms timecodes, "orgallery") and Tracks (video is track 1, audio
     /// the next number), and flush.
-    pub fn new(mut out: W, video: Option<VideoTrack>, audio: Option<AudioTrack>) -> io::Result<Self> {
+    pub fn new(out: W, video: Option<VideoTrack>, audio: Option<AudioTrack>) -> io::Result<Self> {
+        Self::with_codec_private(out, video, None, audio)
+    }
+
+    /// Like [`WebmWriter::new`], with a CodecPrivate for the video track:
+    /// for H.264 (`"V_MPEG4/ISO/AVC"`) the record from
+    /// [`crate::h264::avc_decoder_config`], frames from
+    /// [`crate::H264Depacketizer`]. A codec WebM does not allow makes the
+    /// file Matroska (DocType `"matroska"`; name it `.mkv`).
+    pub fn with_codec_private(
+        mut out: W,
+        video: Option<VideoTrack>,
+        video_codec_private: Option<&[u8]>,
+        audio: Option<AudioTrack>,
+    ) -> io::Result<Self> {
+        let webm = video.as_ref().is_none_or(|v| matches!(v.codec, "V_VP8" | "V_VP9" | "V_AV1"))
+            && audio.as_ref().is_none_or(|a| matches!(a.codec, "A_OPUS" | "A_VORBIS"));
         let mut head = Vec::with_capacity(256);
         let mut ebml = Vec::new();
         uint(&mut ebml, EBML_VERSION, 1);
         uint(&mut ebml, EBML_READ_VERSION, 1);
         uint(&mut ebml, EBML_MAX_ID_LENGTH, 4);
         uint(&mut ebml, EBML_MAX_SIZE_LENGTH, 8);
-        string(&mut ebml, DOC_TYPE, "webm");
+        string(&mut ebml, DOC_TYPE, if webm { "webm" } else { "matroska" });
         uint(&mut ebml, DOC_TYPE_VERSION, 4);
         uint(&mut ebml, DOC_TYPE_READ_VERSION, 2);
         master(&mut head, EBML, &ebml);
@@ -147,6 +165,9 @@ impl<W: Write> WebmWriter<W> {
             let n = next_track;
             next_track += 1;
             let mut entry = track_entry(n, 1, v.codec);
+            if let Some(private) = video_codec_private {
+                bytes(&mut entry, CODEC_PRIVATE, private);
+            }
             let mut dims = Vec::new();
             uint(&mut dims, PIXEL_WIDTH, u64::from(v.width));
             uint(&mut dims, PIXEL_HEIGHT, u64::from(v.height));

@@ -1,9 +1,10 @@
 //! Parsers and muxers never panic on any input, and the VP8 depacketizer
 //! recovers exactly the frames a decoder could use from a lossy stream.
 
+use orgallery_media_gate::h264::{avc_decoder_config, sps_frame_size};
 use orgallery_media_gate::keyframe::{h264_keyframe_start, vp8_descriptor, vp8_frame_size, vp8_keyframe_start};
 use orgallery_media_gate::webm::VideoTrack;
-use orgallery_media_gate::{AudioTrack, Vp8Depacketizer, WebmWriter};
+use orgallery_media_gate::{AudioTrack, H264Depacketizer, Vp8Depacketizer, WebmWriter};
 use proptest::prelude::*;
 
 fn cases() -> u32 {
@@ -54,11 +55,25 @@ proptest! {
     }
 
     #[test]
-    fn depacketizer_never_panics(packets in prop::collection::vec((any::<u64>(), any::<u32>(), any::<bool>(), prop::collection::vec(any::<u8>(), 0..32)), 0..64)) {
-        let mut d = Vp8Depacketizer::new();
+    fn depacketizers_never_panic(packets in prop::collection::vec((any::<u64>(), any::<u32>(), any::<bool>(), prop::collection::vec(any::<u8>(), 0..32)), 0..64)) {
+        let mut vp8 = Vp8Depacketizer::new();
+        let mut h264 = H264Depacketizer::new();
         for (seq, ts, marker, payload) in &packets {
-            let _ = d.push(*seq % 64, *ts % 4, *marker, payload);
+            let _ = vp8.push(*seq % 64, *ts % 4, *marker, payload);
+            let _ = h264.push(*seq % 64, *ts % 4, *marker, payload);
         }
+        if let Some((sps, pps)) = h264.parameter_sets() {
+            let _ = avc_decoder_config(sps, pps);
+            let _ = sps_frame_size(sps);
+        }
+    }
+
+    #[test]
+    fn sps_reader_never_panics(mut bytes in prop::collection::vec(any::<u8>(), 0..48)) {
+        if let Some(b) = bytes.first_mut() {
+            *b = 0x67;
+        }
+        let _ = sps_frame_size(&bytes);
     }
 
     #[test]

@@ -269,6 +269,19 @@ fn cluster_timecodes_never_go_back_when_audio_leads() {
 }
 
 #[test]
+fn h264_makes_a_matroska_file_with_its_codec_private() {
+    let video = VideoTrack { codec: "V_MPEG4/ISO/AVC", width: 320, height: 240 };
+    let avcc = [1, 0x42, 0xc0, 0x1f, 0xff, 0xe1, 0, 0, 1, 0, 0];
+    let mut w = WebmWriter::with_codec_private(Vec::new(), Some(video), Some(&avcc), tracks().1).unwrap();
+    w.write_video(0, true, &[0, 0, 0, 1, 0x65]).unwrap();
+    let p = parse(&w.finish().unwrap()).unwrap();
+    assert_eq!(p.doc_type, "matroska");
+    let private = p.tracks[0].iter().find(|(i, _)| *i == 0x63A2).map(|(_, b)| b.clone());
+    assert_eq!(private.as_deref(), Some(&avcc[..]));
+    assert_eq!(p.clusters[0].1[0].data, vec![0, 0, 0, 1, 0x65]);
+}
+
+#[test]
 fn an_empty_recording_is_a_valid_header() {
     let (v, a) = tracks();
     let file = WebmWriter::new(Vec::new(), v, a).unwrap().finish().unwrap();
@@ -365,5 +378,157 @@ fn ffprobe_reads_a_recording() {
         .unwrap();
     let n: u32 = String::from_utf8_lossy(&probe.stdout).trim().parse().unwrap_or(0);
     assert!(n >= 30, "only {n} frames readable from the cut file");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// Needs ffmpeg with libx264: encodes 3 s of baseline H.264, packetizes it
+/// into RTP (single NAL units, STAP-A for SPS+PPS, FU-A above 1 000 bytes),
+/// depacketizes it with `H264Depacketizer` and muxes it as Matroska; ffprobe
+/// and a full decode must accept the file.
+#[test]
+#[ignore = "needs ffmpeg/ffprobe"]
+fn ffprobe_reads_an_h264_recording() {
+    use orgallery_media_gate::h264::{avc_decoder_config, sps_frame_size};
+    use orgallery_media_gate::H264Depacketizer;
+    use std::process::Command;
+    let dir = std::env::temp_dir().join(format!("orgallery-mkv-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let es = dir.join("in.h264");
+    let status = Command::new("ffmpeg")
+        .args([
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=320x240:rate=30",
+            "-t",
+            "3",
+            "-pix_fmt",
+            "yuv420p",
+        ])
+        .args(["-c:v", "libx264", "-profile:v", "baseline", "-g", "30", "-x264-params", "slices=1", "-f", "h264"])
+        .arg(&es)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let es = std::fs::read(&es).unwrap();
+    // Annex B → NAL units → access units (non-VCL units join the next slice).
+    let mut nals: Vec<&[u8]> = Vec::new();
+    let mut start = None;
+    let mut i = 0;
+    while i + 3 <= es.len() {
+        if es[i..i + 3] == [0, 0, 1] {
+            if let Some(s) = start {
+                nals.push(&es[s..i]);
+            }
+            start = Some(i + 3);
+            i += 3;
+        } else {
+            i += 1;
+        }
+    }
+    nals.push(&es[start.unwrap()..]);
+    let nals: Vec<Vec<u8>> = nals
+        .into_iter()
+        .map(|n| {
+            let mut n = n.to_vec();
+            while n.last() == Some(&0) {
+                n.pop();
+            }
+            n
+        })
+        .collect();
+    let mut units: Vec<Vec<Vec<u8>>> = vec![Vec::new()];
+    for n in nals {
+        let t = n[0] & 0x1f;
+        units.last_mut().unwrap().push(n);
+        if t == 1 || t == 5 {
+            units.push(Vec::new());
+        }
+    }
+    units.pop();
+    assert_eq!(units.len(), 90);
+
+    let mut d = H264Depacketizer::new();
+    let mut frames = Vec::new();
+    let mut seq = 1_000u64;
+    for (k, au) in units.iter().enumerate() {
+        let ts = k as u32 * 3000;
+        let mut packets: Vec<Vec<u8>> = Vec::new();
+        let mut j = 0;
+        while j < au.len() {
+            let n = &au[j];
+            let t = n[0] & 0x1f;
+            if t == 7 && j + 1 < au.len() && au[j + 1][0] & 0x1f == 8 {
+                let p = &au[j + 1];
+                let mut stap = vec![0x78];
+                for u in [n, p] {
+                    stap.extend_from_slice(&(u.len() as u16).to_be_bytes());
+                    stap.extend_from_slice(u);
+                }
+                packets.push(stap);
+                j += 2;
+                continue;
+            }
+            if n.len() <= 1_000 {
+                packets.push(n.clone());
+            } else {
+                let chunks: Vec<&[u8]> = n[1..].chunks(1_000).collect();
+                for (c, chunk) in chunks.iter().enumerate() {
+                    let mut fu = vec![(n[0] & 0xe0) | 28, t];
+                    if c == 0 {
+                        fu[1] |= 0x80;
+                    }
+                    if c + 1 == chunks.len() {
+                        fu[1] |= 0x40;
+                    }
+                    fu.extend_from_slice(chunk);
+                    packets.push(fu);
+                }
+            }
+            j += 1;
+        }
+        let count = packets.len();
+        for (p, packet) in packets.into_iter().enumerate() {
+            if let Some(f) = d.push(seq, ts, p + 1 == count, &packet) {
+                frames.push(f);
+            }
+            seq += 1;
+        }
+    }
+    assert_eq!(frames.len(), 90);
+    assert!(frames[0].keyframe);
+    let (sps, pps) = d.parameter_sets().unwrap();
+    assert_eq!(sps_frame_size(sps), Some((320, 240)));
+    let avcc = avc_decoder_config(sps, pps).unwrap();
+
+    let path = dir.join("out.mkv");
+    let video = VideoTrack { codec: "V_MPEG4/ISO/AVC", width: 320, height: 240 };
+    let file = std::fs::File::create(&path).unwrap();
+    let mut w = WebmWriter::with_codec_private(file, Some(video), Some(&avcc), None).unwrap();
+    for (k, f) in frames.iter().enumerate() {
+        w.write_video(k as u64 * 1000 / 30, f.keyframe, &f.data).unwrap();
+    }
+    w.finish().unwrap();
+    let probe = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-count_frames",
+            "-show_entries",
+            "stream=codec_name,width,height,nb_read_frames",
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&probe.stdout).into_owned();
+    assert!(text.contains("h264,320,240,90"), "{text}{}", String::from_utf8_lossy(&probe.stderr));
+    let decode =
+        Command::new("ffmpeg").args(["-v", "error", "-i"]).arg(&path).args(["-f", "null", "-"]).output().unwrap();
+    assert!(decode.status.success() && decode.stderr.is_empty(), "{}", String::from_utf8_lossy(&decode.stderr));
     std::fs::remove_dir_all(&dir).ok();
 }
