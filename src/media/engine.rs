@@ -513,10 +513,8 @@ impl Engine {
         let mut events = Vec::new();
         {
             let Some(p) = self.peers.get_mut(&id) else { return };
-            if now >= p.timeout {
-                if p.rtc.handle_input(Input::Timeout(now)).is_err() {
-                    p.closing = true;
-                }
+            if now >= p.timeout && p.rtc.handle_input(Input::Timeout(now)).is_err() {
+                p.closing = true;
             }
             loop {
                 if !p.rtc.is_alive() {
@@ -634,11 +632,9 @@ impl Engine {
         let pushed = s.buffer.push(now, Packet { kind, keyframe, size, data: pkt });
         match pushed {
             Pushed::Buffered => {
-                if keyframe && kind == TrackKind::Video {
-                    if s.keyframe_wanted.is_some_and(|t| t <= now) {
-                        s.keyframe_wanted = None;
-                        s.keyframe_requests = 0;
-                    }
+                if keyframe && kind == TrackKind::Video && s.keyframe_wanted.is_some_and(|t| t <= now) {
+                    s.keyframe_wanted = None;
+                    s.keyframe_requests = 0;
                 }
             }
             _ => {
@@ -682,7 +678,8 @@ impl Engine {
                 let epoch = epoch_of(r.epoch, pkt.generation);
                 for vid in &s.viewers {
                     if let Some(v) = self.peers.get_mut(vid) {
-                        if v.forward(now, epoch, pkt, r.packet.keyframe) {
+                        // The deadline, not the poll time: spaced like the captures.
+                        if v.forward(r.deadline, epoch, pkt, r.packet.keyframe) {
                             self.counters.packets_forwarded.fetch_add(1, Relaxed);
                         }
                     }

@@ -95,10 +95,8 @@ impl Peer {
         let mut out = Vec::new();
         for p in self.rtc.codec_config().params() {
             if let Some(c) = Codec::from_str0m(p.spec().codec) {
-                if remote.is_empty() || remote.contains(&p.pt()) {
-                    if !out.iter().any(|(k, _)| *k == c) {
-                        out.push((c, p.pt()));
-                    }
+                if (remote.is_empty() || remote.contains(&p.pt())) && !out.iter().any(|(k, _)| *k == c) {
+                    out.push((c, p.pt()));
                 }
             }
         }

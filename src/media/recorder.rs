@@ -125,7 +125,7 @@ impl Writer {
         std::fs::create_dir_all(&self.dir)?;
         let path = self.dir.join(format!("recording-{}.webm", self.generation));
         let file = BufWriter::new(File::create(&path)?);
-        let audio = self.expect_audio.then(|| AudioTrack { codec: "A_OPUS", sample_rate: 48_000, channels: 2 });
+        let audio = self.expect_audio.then_some(AudioTrack { codec: "A_OPUS", sample_rate: 48_000, channels: 2 });
         self.out = Some(WebmWriter::new(file, video, audio)?);
         self.origin = Some(captured);
         tracing::info!(file = %path.display(), "recording started");

@@ -152,7 +152,7 @@ async fn curtain_and_dump_keep_media_from_viewers_and_from_the_recording() {
     for control in [curtain_up, dump_at] {
         let first = frames.iter().find(|(i, _, _)| publisher.sent[i] > control).expect("frames after the control");
         assert!(first.2, "resumption at frame {} is a keyframe", first.0);
-        let before = frames.iter().filter(|(i, _, _)| publisher.sent[i] < control).last().expect("frames before");
+        let before = frames.iter().rfind(|(i, _, _)| publisher.sent[i] < control).expect("frames before");
         assert!(publisher.sent[&before.0] <= control - delay + margin, "frame {} was held at the control", before.0);
     }
     let after_dump = frames.iter().filter(|(i, _, _)| publisher.sent[i] > dump_at).count();

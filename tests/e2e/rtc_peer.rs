@@ -56,7 +56,6 @@ fn codecs() -> (RTCRtpCodecParameters, RTCRtpCodecParameters) {
             rtcp_feedback: vec![],
         },
         payload_type: VP8_PT,
-        ..Default::default()
     };
     let audio = RTCRtpCodecParameters {
         rtp_codec: RTCRtpCodec {
@@ -67,17 +66,18 @@ fn codecs() -> (RTCRtpCodecParameters, RTCRtpCodecParameters) {
             rtcp_feedback: vec![],
         },
         payload_type: OPUS_PT,
-        ..Default::default()
     };
     (video, audio)
 }
+
+type OnTrack = Arc<dyn Fn(Arc<dyn TrackRemote>) + Send + Sync>;
 
 #[derive(Clone, Default)]
 struct Handler {
     gathered: Arc<Notify>,
     connected: Arc<Notify>,
     is_connected: Arc<std::sync::atomic::AtomicBool>,
-    on_track: Option<Arc<dyn Fn(Arc<dyn TrackRemote>) + Send + Sync>>,
+    on_track: Option<OnTrack>,
 }
 
 #[async_trait::async_trait]
@@ -357,7 +357,7 @@ impl Viewer {
     pub async fn connect(ts: &TestServer, session: &str, token: &str) -> Viewer {
         let got = Arc::new(Mutex::new(Received::default()));
         let sink = got.clone();
-        let on_track: Arc<dyn Fn(Arc<dyn TrackRemote>) + Send + Sync> = Arc::new(move |track| {
+        let on_track: OnTrack = Arc::new(move |track| {
             let sink = sink.clone();
             tokio::spawn(async move {
                 let kind = track.kind().await;
