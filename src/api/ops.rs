@@ -45,7 +45,8 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Result<Re
         let who = authenticate(&state, &token).await?;
         authorize(&who, Permission::MetricsRead, None)?;
     }
-    let body = state.metrics.render();
+    let mut body = state.metrics.render();
+    body.push_str(&state.media.counters.render());
     Ok((StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response())
 }
 

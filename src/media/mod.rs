@@ -160,6 +160,38 @@ pub struct MediaCounters {
     pub peers: AtomicU64,
 }
 
+impl MediaCounters {
+    /// Prometheus text for /metrics.
+    pub fn render(&self) -> String {
+        use std::fmt::Write;
+        use std::sync::atomic::Ordering::Relaxed;
+        let mut out = String::new();
+        for (name, help, v) in [
+            ("orgallery_media_packets_in_total", "RTP packets received from publishers", &self.packets_in),
+            (
+                "orgallery_media_packets_released_total",
+                "RTP packets that left the media delay buffer",
+                &self.packets_released,
+            ),
+            ("orgallery_media_packets_forwarded_total", "RTP packets written to viewers", &self.packets_forwarded),
+            (
+                "orgallery_media_packets_dropped_gate_total",
+                "RTP packets dropped by curtain, dump or bounds",
+                &self.packets_dropped_gate,
+            ),
+            ("orgallery_media_send_errors_total", "datagrams the UDP socket refused", &self.send_errors),
+        ] {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}", v.load(Relaxed));
+        }
+        let _ = writeln!(
+            out,
+            "# HELP orgallery_media_peers WebRTC peers (publishers and viewers)\n# TYPE orgallery_media_peers gauge\norgallery_media_peers {}",
+            self.peers.load(Relaxed)
+        );
+        out
+    }
+}
+
 /// The handle every handler and writer holds.
 pub struct MediaHandle {
     tx: mpsc::UnboundedSender<Command>,
