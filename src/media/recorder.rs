@@ -11,10 +11,12 @@ use std::path::PathBuf;
 use std::sync::mpsc;
 use std::time::Instant;
 
-use orgallery_media_gate::depack::Vp8Depacketizer;
+use orgallery_media_gate::depack::{Frame, Vp8Depacketizer};
+use orgallery_media_gate::h264::{avc_decoder_config, sps_frame_size};
 use orgallery_media_gate::keyframe::vp8_frame_size;
 use orgallery_media_gate::timeline::TrackTimeline;
 use orgallery_media_gate::webm::{AudioTrack, VideoTrack, WebmWriter};
+use orgallery_media_gate::H264Depacketizer;
 
 use super::peer::{Codec, Pkt};
 
@@ -73,6 +75,7 @@ struct Writer {
     expect_audio: bool,
     out: Option<WebmWriter<BufWriter<File>>>,
     depack: Vp8Depacketizer,
+    depack_h264: H264Depacketizer,
     /// Capture time of the first packet written: time zero of the file.
     origin: Option<Instant>,
     video_clock: Option<TrackTimeline>,
@@ -90,15 +93,22 @@ impl Writer {
                         return Ok(());
                     }
                     let (w, h) = vp8_frame_size(&frame.data).unwrap_or((640, 480));
-                    self.open(Some(VideoTrack { codec: "V_VP8", width: w, height: h }), captured)?;
+                    let track = VideoTrack { codec: "V_VP8", width: w, height: h };
+                    self.open(Some(track), None, "webm", captured)?;
                 }
-                let origin = self.origin.unwrap_or(captured);
-                let clock = self.video_clock.get_or_insert_with(|| TrackTimeline::new(90_000));
-                let ms = clock.ms(origin, captured, frame.rtp_ts).max(self.last_video_ms);
-                self.last_video_ms = ms;
-                if let Some(out) = self.out.as_mut() {
-                    out.write_video(ms, frame.keyframe, &frame.data)?;
+                self.video(frame, captured)?;
+            }
+            Codec::H264 => {
+                let Some(frame) = self.depack_h264.push(p.seq, p.ts, p.marker, &p.payload) else { return Ok(()) };
+                if self.out.is_none() {
+                    // Matroska with the avcC record from the stream's SPS/PPS.
+                    let Some((sps, pps)) = self.depack_h264.parameter_sets() else { return Ok(()) };
+                    let (Some(avcc), true) = (avc_decoder_config(sps, pps), frame.keyframe) else { return Ok(()) };
+                    let (w, h) = sps_frame_size(sps).unwrap_or((640, 480));
+                    let track = VideoTrack { codec: "V_MPEG4/ISO/AVC", width: w, height: h };
+                    self.open(Some(track), Some(&avcc), "mkv", captured)?;
                 }
+                self.video(frame, captured)?;
             }
             Codec::Opus => {
                 if self.out.is_none() {
@@ -106,7 +116,7 @@ impl Writer {
                         // The file starts at the first video keyframe.
                         return Ok(());
                     }
-                    self.open(None, captured)?;
+                    self.open(None, None, "webm", captured)?;
                 }
                 let origin = self.origin.unwrap_or(captured);
                 let clock = self.audio_clock.get_or_insert_with(|| TrackTimeline::new(48_000));
@@ -115,18 +125,33 @@ impl Writer {
                     out.write_audio(ms, &p.payload)?;
                 }
             }
-            // H.264 is forwarded live but not recorded yet (docs/DECISIONS.md).
-            Codec::H264 => {}
         }
         Ok(())
     }
 
-    fn open(&mut self, video: Option<VideoTrack>, captured: Instant) -> std::io::Result<()> {
+    fn video(&mut self, frame: Frame, captured: Instant) -> std::io::Result<()> {
+        let origin = self.origin.unwrap_or(captured);
+        let clock = self.video_clock.get_or_insert_with(|| TrackTimeline::new(90_000));
+        let ms = clock.ms(origin, captured, frame.rtp_ts).max(self.last_video_ms);
+        self.last_video_ms = ms;
+        match self.out.as_mut() {
+            Some(out) => out.write_video(ms, frame.keyframe, &frame.data),
+            None => Ok(()),
+        }
+    }
+
+    fn open(
+        &mut self,
+        video: Option<VideoTrack>,
+        codec_private: Option<&[u8]>,
+        ext: &str,
+        captured: Instant,
+    ) -> std::io::Result<()> {
         std::fs::create_dir_all(&self.dir)?;
-        let path = self.dir.join(format!("recording-{}.webm", self.generation));
+        let path = self.dir.join(format!("recording-{}.{ext}", self.generation));
         let file = BufWriter::new(File::create(&path)?);
         let audio = self.expect_audio.then_some(AudioTrack { codec: "A_OPUS", sample_rate: 48_000, channels: 2 });
-        self.out = Some(WebmWriter::new(file, video, audio)?);
+        self.out = Some(WebmWriter::with_codec_private(file, video, codec_private, audio)?);
         self.origin = Some(captured);
         tracing::info!(file = %path.display(), "recording started");
         Ok(())

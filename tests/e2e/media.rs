@@ -11,7 +11,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use super::rtc_peer::{Publisher, Viewer};
+use super::rtc_peer::{H264Publisher, Publisher, Viewer};
 use super::support::TestServer;
 
 /// A live session with full consent and this delay: (id, surgeon token).
@@ -218,4 +218,35 @@ async fn a_revoked_viewer_stops_receiving_within_a_second_and_delete_ends_the_pu
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
     publisher.close().await;
     assert_eq!(stays.leave(&ts, &other).await, StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn h264_is_forwarded_at_the_viewers_payload_type_and_recorded_as_matroska() {
+    let ts = TestServer::start().await;
+    let (id, surgeon) = live_with_delay(&ts, 0).await;
+    let (student, _) = ts.token(Role::Student).await;
+    let viewer = Viewer::connect_h264(&ts, &id, &student).await;
+    let mut publisher = H264Publisher::connect(&ts, &id, &surgeon).await;
+    publisher.run_for(Duration::from_secs(3)).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(viewer.video_packets() > 60, "H.264 reached the viewer ({} packets)", viewer.video_packets());
+    let first = viewer.first_video().expect("a first packet");
+    let nal = first[0] & 0x1f;
+    let starts_keyframe = matches!(nal, 5 | 7)
+        || (nal == 28 && first.len() > 1 && first[1] & 0x80 != 0 && matches!(first[1] & 0x1f, 5 | 7));
+    assert!(starts_keyframe, "the viewer's first H.264 packet starts a keyframe (NAL {nal})");
+    let (s, v) = ts.post(&format!("/api/sessions/{id}/end"), &surgeon, json!({})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let file = ts.dir.path().join("media").join(&id).join("recording-1.mkv");
+    let mut waited = 0;
+    while !file.exists() && waited < 50 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        waited += 1;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (probe, hashes) = ffprobe_video_hashes(&file);
+    let streams = probe["streams"].as_array().expect("streams");
+    assert!(streams.iter().any(|s| s["codec_name"] == "h264" && s["width"] == 96 && s["height"] == 64), "{probe}");
+    assert!(hashes.len() > 60, "frames recorded: {}", hashes.len());
+    publisher.pc.close().await.ok();
 }

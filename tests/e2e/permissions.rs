@@ -24,6 +24,7 @@ fn contract() -> HashMap<&'static str, Vec<&'static str>> {
         ("session_end", vec!["surgeon"]),
         ("invite_create", vec!["surgeon", "educator"]),
         ("publish", vec!["surgeon", "moderator"]),
+        ("media_publish", vec!["surgeon"]),
         ("gate_control", vec!["surgeon", "moderator"]),
         ("review_queue", vec!["surgeon", "moderator"]),
         ("watch", all.clone()),
@@ -67,6 +68,9 @@ fn endpoints(moderator_sub: &str) -> Vec<Endpoint> {
         e("review_queue", Method::GET, "/api/sessions/{id}/queue", Value::Null),
         e("watch", Method::GET, "/api/sessions/{id}/updates", Value::Null),
         e("watch", Method::POST, "/api/ws-ticket", json!({})),
+        // Allowed callers get past authorization to 415 (the body is not SDP).
+        e("media_publish", Method::POST, "/api/sessions/{id}/whip", json!({})),
+        e("watch", Method::POST, "/api/sessions/{id}/whep", json!({})),
         e("session_end", Method::POST, "/api/sessions/{id}/end", json!({})),
     ]
 }

@@ -46,6 +46,80 @@ pub fn vp8_frames() -> Vec<(bool, Vec<u8>)> {
     out
 }
 
+/// The H.264 fixture's access units (Annex B, an AUD before each): the
+/// NAL units of each frame, AUDs left out. Baseline, a keyframe every 10.
+pub fn h264_frames() -> Vec<Vec<Vec<u8>>> {
+    let raw = std::fs::read(fixture("h264-96x64-30fps.h264")).expect("fixture");
+    let mut nals: Vec<&[u8]> = Vec::new();
+    let mut starts = Vec::new();
+    let mut i = 0;
+    while i + 3 <= raw.len() {
+        if raw[i] == 0 && raw[i + 1] == 0 && raw[i + 2] == 1 {
+            starts.push(i + 3);
+            i += 3;
+        } else {
+            i += 1;
+        }
+    }
+    for (k, &st) in starts.iter().enumerate() {
+        let mut end = starts.get(k + 1).map(|n| n - 3).unwrap_or(raw.len());
+        while end > st && raw[end - 1] == 0 {
+            end -= 1;
+        }
+        nals.push(&raw[st..end]);
+    }
+    let mut frames: Vec<Vec<Vec<u8>>> = Vec::new();
+    for nal in nals {
+        if nal.first().map(|b| b & 0x1f) == Some(9) {
+            frames.push(Vec::new());
+        } else if let Some(f) = frames.last_mut() {
+            f.push(nal.to_vec());
+        }
+    }
+    frames.retain(|f| !f.is_empty());
+    frames
+}
+
+/// RTP payloads of one H.264 frame (RFC 6184: single NAL units, FU-A above 1000 bytes).
+pub fn h264_packetize(frame: &[Vec<u8>]) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    for nal in frame {
+        if nal.len() <= 1000 {
+            out.push(nal.clone());
+            continue;
+        }
+        let (head, body) = (nal[0], &nal[1..]);
+        let chunks: Vec<&[u8]> = body.chunks(1000).collect();
+        for (i, c) in chunks.iter().enumerate() {
+            let mut p = vec![(head & 0xe0) | 28, head & 0x1f];
+            if i == 0 {
+                p[1] |= 0x80;
+            }
+            if i + 1 == chunks.len() {
+                p[1] |= 0x40;
+            }
+            p.extend_from_slice(c);
+            out.push(p);
+        }
+    }
+    out
+}
+
+pub const H264_PT: u8 = 102;
+
+fn h264_codec(pt: u8) -> RTCRtpCodecParameters {
+    RTCRtpCodecParameters {
+        rtp_codec: RTCRtpCodec {
+            mime_type: "video/H264".into(),
+            clock_rate: 90_000,
+            channels: 0,
+            sdp_fmtp_line: "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f".into(),
+            rtcp_feedback: vec![],
+        },
+        payload_type: pt,
+    }
+}
+
 fn codecs() -> (RTCRtpCodecParameters, RTCRtpCodecParameters) {
     let video = RTCRtpCodecParameters {
         rtp_codec: RTCRtpCodec {
@@ -101,9 +175,16 @@ impl PeerConnectionEventHandler for Handler {
 }
 
 async fn build(handler: Handler) -> Arc<dyn PeerConnection> {
-    let (video, audio) = codecs();
+    let (video, _) = codecs();
+    build_with(handler, vec![video]).await
+}
+
+async fn build_with(handler: Handler, videos: Vec<RTCRtpCodecParameters>) -> Arc<dyn PeerConnection> {
+    let (_, audio) = codecs();
     let mut me = MediaEngine::default();
-    me.register_codec(video, RtpCodecKind::Video).expect("vp8");
+    for video in videos {
+        me.register_codec(video, RtpCodecKind::Video).expect("video codec");
+    }
     me.register_codec(audio, RtpCodecKind::Audio).expect("opus");
     let registry = register_default_interceptors(Registry::new(), &mut me).expect("interceptors");
     let pc = PeerConnectionBuilder::new()
@@ -342,6 +423,8 @@ pub struct Received {
     pub frames: Vec<(u32, Instant, bool)>,
     pub audio: Vec<Instant>,
     pub video_packets: usize,
+    /// The payload of the first video packet (where the picture starts).
+    pub first_video: Option<Vec<u8>>,
     /// Last video packet arrival.
     pub last: Option<Instant>,
 }
@@ -355,6 +438,18 @@ pub struct Viewer {
 
 impl Viewer {
     pub async fn connect(ts: &TestServer, session: &str, token: &str) -> Viewer {
+        let (video, _) = codecs();
+        Self::connect_with(ts, session, token, vec![video]).await
+    }
+
+    /// A viewer that can decode H.264 (at payload type 106, unlike the
+    /// publisher's 102) as well as VP8.
+    pub async fn connect_h264(ts: &TestServer, session: &str, token: &str) -> Viewer {
+        let (video, _) = codecs();
+        Self::connect_with(ts, session, token, vec![h264_codec(106), video]).await
+    }
+
+    async fn connect_with(ts: &TestServer, session: &str, token: &str, videos: Vec<RTCRtpCodecParameters>) -> Viewer {
         let got = Arc::new(Mutex::new(Received::default()));
         let sink = got.clone();
         let on_track: OnTrack = Arc::new(move |track| {
@@ -371,6 +466,9 @@ impl Viewer {
                     }
                     g.video_packets += 1;
                     g.last = Some(now);
+                    if g.first_video.is_none() {
+                        g.first_video = Some(p.payload.to_vec());
+                    }
                     let b = &p.payload;
                     if b.len() >= 5 && b[0] & 0x10 != 0 && b[0] & 0x80 != 0 && b[1] & 0x80 != 0 && b[2] & 0x80 != 0 {
                         let index = (u32::from(b[2] & 0x7f) << 8) | u32::from(b[3]);
@@ -381,7 +479,7 @@ impl Viewer {
             });
         });
         let handler = Handler { on_track: Some(on_track), ..Default::default() };
-        let pc = build(handler.clone()).await;
+        let pc = build_with(handler.clone(), videos).await;
         recvonly(&pc).await;
         let sdp = offer(&pc, &handler).await;
         let (status, headers, body) =
@@ -399,11 +497,83 @@ impl Viewer {
         r.status()
     }
 
+    pub fn first_video(&self) -> Option<Vec<u8>> {
+        self.got.lock().ok().and_then(|g| g.first_video.clone())
+    }
+
+    pub fn video_packets(&self) -> usize {
+        self.got.lock().map(|g| g.video_packets).unwrap_or(0)
+    }
+
     pub fn frames(&self) -> Vec<(u32, Instant, bool)> {
         self.got.lock().map(|g| g.frames.clone()).unwrap_or_default()
     }
 
     pub fn last_packet(&self) -> Option<Instant> {
         self.got.lock().ok().and_then(|g| g.last)
+    }
+}
+
+/// An encoder that speaks H.264 (constrained baseline, packetization-mode 1), video only.
+pub struct H264Publisher {
+    pub pc: Arc<dyn PeerConnection>,
+    video: Arc<TrackLocalStaticRTP>,
+    frames: Vec<Vec<Vec<u8>>>,
+    next: u32,
+    seq: u16,
+    ssrc: u32,
+}
+
+impl H264Publisher {
+    pub async fn connect(ts: &TestServer, session: &str, token: &str) -> H264Publisher {
+        let handler = Handler::default();
+        let pc = build_with(handler.clone(), vec![h264_codec(H264_PT)]).await;
+        let ssrc: u32 = rand::random();
+        let video = Arc::new(TrackLocalStaticRTP::new(MediaStreamTrack::new(
+            "or-camera".to_string(),
+            "or-h264".to_string(),
+            "or-h264".to_string(),
+            RtpCodecKind::Video,
+            vec![RTCRtpEncodingParameters {
+                rtp_coding_parameters: RTCRtpCodingParameters { ssrc: Some(ssrc), ..Default::default() },
+                codec: h264_codec(H264_PT).rtp_codec,
+                ..Default::default()
+            }],
+        )));
+        pc.add_track(video.clone() as Arc<dyn TrackLocal>).await.expect("video track");
+        let sdp = offer(&pc, &handler).await;
+        let (status, _, body) =
+            post_offer(ts, &format!("/api/sessions/{session}/whip"), token, "application/sdp", &sdp).await;
+        assert_eq!(status, reqwest::StatusCode::CREATED, "WHIP: {body}");
+        connect(&pc, &handler, body).await;
+        H264Publisher { pc, video, frames: h264_frames(), next: 0, seq: rand::random(), ssrc }
+    }
+
+    pub async fn run_for(&mut self, d: Duration) {
+        let end = Instant::now() + d;
+        let mut tick = tokio::time::interval(Duration::from_micros(33_333));
+        while Instant::now() < end {
+            tick.tick().await;
+            let index = self.next;
+            self.next += 1;
+            let payloads = h264_packetize(&self.frames[index as usize % self.frames.len()]);
+            let n = payloads.len();
+            for (i, payload) in payloads.into_iter().enumerate() {
+                self.seq = self.seq.wrapping_add(1);
+                let packet = rtp::Packet {
+                    header: rtp::Header {
+                        version: 2,
+                        marker: i + 1 == n,
+                        payload_type: H264_PT,
+                        sequence_number: self.seq,
+                        timestamp: index.wrapping_mul(3000),
+                        ssrc: self.ssrc,
+                        ..Default::default()
+                    },
+                    payload: Bytes::from(payload),
+                };
+                let _ = self.video.write_rtp(packet).await;
+            }
+        }
     }
 }
