@@ -193,7 +193,18 @@ async fn a_revoked_viewer_stops_receiving_within_a_second_and_delete_ends_the_pu
     let (other, _) = ts.token(Role::Student).await;
     let kicked = Viewer::connect(&ts, &id, &student).await;
     let stays = Viewer::connect(&ts, &id, &other).await;
+    // A viewer that vanishes without a DELETE (its network is gone): the
+    // server keeps sending into the void and nobody else notices.
+    let (vanish, _) = ts.token(Role::Student).await;
+    let vanished = Viewer::connect(&ts, &id, &vanish).await;
+    let mut ws = super::ws::viewer(&ts, &id, &other, 0).await;
     let mut publisher = Publisher::connect(&ts, &id, &surgeon).await;
+    let state = ws.expect("state", Duration::from_secs(2)).await;
+    let mut video = state["video"].clone();
+    while video != "live" {
+        video = ws.expect("state", Duration::from_secs(3)).await["video"].clone();
+    }
+    vanished.pc.close().await.ok();
     publisher.run_for(Duration::from_secs(1)).await;
     assert!(kicked.last_packet().is_some(), "media flows before the logout");
     let (s, _) = ts.post("/api/auth/logout", &student, json!({})).await;
@@ -210,6 +221,11 @@ async fn a_revoked_viewer_stops_receiving_within_a_second_and_delete_ends_the_pu
     let deleted_at = Instant::now();
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(ts.server.state.media.status(&id).await, VideoStatus::None);
+    // The live channel says so too.
+    let mut video = serde_json::Value::Null;
+    while video != "none" {
+        video = ws.expect("state", Duration::from_secs(3)).await["video"].clone();
+    }
     publisher.run_for(Duration::from_millis(700)).await;
     let last = stays.last_packet().expect("packets");
     assert!(last < deleted_at + Duration::from_millis(200), "no media after the publisher left");
