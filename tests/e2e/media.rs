@@ -106,6 +106,22 @@ fn ffprobe_video_hashes(path: &std::path::Path) -> (serde_json::Value, Vec<Strin
     (v, hashes)
 }
 
+/// End the session, wait for its recording to be closed, and probe it.
+async fn end_and_probe(ts: &TestServer, id: &str, surgeon: &str, name: &str) -> (serde_json::Value, Vec<String>) {
+    let (s, v) = ts.post(&format!("/api/sessions/{id}/end"), surgeon, json!({})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let file = ts.dir.path().join("media").join(id).join(name);
+    for _ in 0..50 {
+        if file.exists() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // The recorder thread finishes the last cluster after the end.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    ffprobe_video_hashes(&file)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn curtain_and_dump_keep_media_from_viewers_and_from_the_recording() {
     let ts = TestServer::start().await;
@@ -159,16 +175,7 @@ async fn curtain_and_dump_keep_media_from_viewers_and_from_the_recording() {
     assert!(after_dump > 5, "media flows again after the dump ({after_dump} frames)");
 
     // The recording: ffprobe reads it, and it holds only released frames.
-    let (s, v) = ts.post(&format!("/api/sessions/{id}/end"), &surgeon, json!({})).await;
-    assert_eq!(s, StatusCode::OK, "{v}");
-    let file = ts.dir.path().join("media").join(&id).join("recording-1.webm");
-    let mut waited = 0;
-    while !file.exists() && waited < 50 {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        waited += 1;
-    }
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let (probe, hashes) = ffprobe_video_hashes(&file);
+    let (probe, hashes) = end_and_probe(&ts, &id, &surgeon, "recording-1.webm").await;
     let streams = probe["streams"].as_array().expect("streams");
     assert!(streams.iter().any(|s| s["codec_name"] == "vp8" && s["width"] == 96), "{probe}");
     assert!(streams.iter().any(|s| s["codec_name"] == "opus"), "{probe}");
@@ -251,16 +258,7 @@ async fn h264_is_forwarded_at_the_viewers_payload_type_and_recorded_as_matroska(
     let starts_keyframe = matches!(nal, 5 | 7)
         || (nal == 28 && first.len() > 1 && first[1] & 0x80 != 0 && matches!(first[1] & 0x1f, 5 | 7));
     assert!(starts_keyframe, "the viewer's first H.264 packet starts a keyframe (NAL {nal})");
-    let (s, v) = ts.post(&format!("/api/sessions/{id}/end"), &surgeon, json!({})).await;
-    assert_eq!(s, StatusCode::OK, "{v}");
-    let file = ts.dir.path().join("media").join(&id).join("recording-1.mkv");
-    let mut waited = 0;
-    while !file.exists() && waited < 50 {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        waited += 1;
-    }
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let (probe, hashes) = ffprobe_video_hashes(&file);
+    let (probe, hashes) = end_and_probe(&ts, &id, &surgeon, "recording-1.mkv").await;
     let streams = probe["streams"].as_array().expect("streams");
     assert!(streams.iter().any(|s| s["codec_name"] == "h264" && s["width"] == 96 && s["height"] == 64), "{probe}");
     assert!(hashes.len() > 60, "frames recorded: {}", hashes.len());
