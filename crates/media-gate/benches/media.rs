@@ -23,7 +23,7 @@ fn packet(i: u64) -> Packet<u64> {
     if i % 4 == 3 {
         Packet { kind: TrackKind::Audio, keyframe: false, size: 120, data: i }
     } else {
-        Packet { kind: TrackKind::Video, keyframe: i % 832 == 0, size: 1_200, data: i }
+        Packet { kind: TrackKind::Video, keyframe: i.is_multiple_of(832), size: 1_200, data: i }
     }
 }
 
