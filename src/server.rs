@@ -152,7 +152,8 @@ impl Server {
         };
         let m = &self.state.metrics;
         let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-        while (m.viewers.load(Relaxed) > 0 || m.live_sessions.load(Relaxed) > 0)
+        let media = &self.state.media.counters;
+        while (m.viewers.load(Relaxed) > 0 || m.live_sessions.load(Relaxed) > 0 || !media.stopped.load(Relaxed))
             && tokio::time::Instant::now() < deadline
         {
             tokio::time::sleep(Duration::from_millis(10)).await;

@@ -69,6 +69,7 @@ impl Starter {
                     Ok(s) => s,
                     Err(e) => {
                         tracing::error!(error = %e, "media socket unusable; WebRTC is off");
+                        self.counters.stopped.store(true, Relaxed);
                         return;
                     }
                 };
@@ -220,9 +221,10 @@ impl Engine {
         }
         for (_, s) in self.sessions.drain() {
             if let Some(r) = s.recorder {
-                r.finish();
+                r.finish_and_wait();
             }
         }
+        self.counters.stopped.store(true, Relaxed);
     }
 
     fn next_wake(&self, now: Instant) -> Instant {
