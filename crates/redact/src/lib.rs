@@ -12,6 +12,7 @@
 
 mod detect;
 pub mod eval;
+mod gazetteer;
 mod mask;
 mod merge;
 mod text;

@@ -7,6 +7,7 @@ pub mod eponyms;
 pub mod names;
 pub mod numbers;
 pub mod registered;
+pub mod shape;
 
 pub use crate::merge::Candidate;
 use crate::{PhiType, RedactorConfig};

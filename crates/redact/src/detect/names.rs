@@ -7,6 +7,7 @@ use super::{prio, Output};
 use crate::text::{at_clause_start, Word};
 use crate::{PhiType, RedactorConfig};
 
+static JARGON: &str = include_str!("../../data/or_jargon.txt");
 static HONORIFICS: &[&str] = &[
     "mr", "mrs", "ms", "miss", "mx", "mister", "missus", "madam", "sr", "sra", "srta", "señor", "senor", "señora",
     "senora", "herr", "frau", "mme", "mlle", "monsieur", "madame", "sig", "sig.ra",
@@ -106,11 +107,12 @@ static RELATIONS: &[&str] = &[
 static PATIENT: &[&str] = &[
     "pt", "patient", "name", "re", "matches", "named", "called", "aka", "call", "contact", "visitor", "family",
     "signed", "for", "on", "from", "with", "and", "to", "msg", "update", "reach", "tell", "ask", "told", "asked",
-    "about", "of",
+    "about", "of", "per", "prefers", "sees", "thank", "thanks", "donor", "recipient", "baby", "twin", "infant",
+    "newborn", "neonate", "says", "spelled", "spell",
 ];
 /// Strong subset of PATIENT: name even if the word is ambiguous or unknown.
 static PATIENT_STRONG: &[&str] =
-    &["pt", "patient", "name", "re", "matches", "named", "called", "aka", "visitor", "signed"];
+    &["pt", "patient", "name", "re", "matches", "named", "called", "aka", "visitor", "signed", "donor", "recipient"];
 static PARTICLES: &[&str] = &[
     "da", "de", "del", "della", "di", "du", "van", "von", "der", "den", "le", "la", "bin", "ibn", "al", "el", "dos",
     "das", "do", "y", "ben", "bint", "ter", "ten", "st", "o", "ni", "nic", "mac", "ua", "ap", "dona", "don", "doña",
@@ -179,6 +181,35 @@ static POST_VERBS: &[&str] = &[
     "denies",
     "states",
     "stated",
+    "awake",
+    "asleep",
+    "extubated",
+    "intubated",
+    "tolerated",
+    "tolerating",
+    "updated",
+    "thanked",
+    "asking",
+    "resting",
+    "comfortable",
+    "sedated",
+    "works",
+    "drove",
+    "flew",
+    "calls",
+    "spelled",
+    "prefers",
+    "thinks",
+    "speaks",
+    "understands",
+    "wakes",
+    "woke",
+    "remembers",
+    "laughs",
+    "cried",
+    "smiled",
+    "back",
+    "doing",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -226,14 +257,42 @@ impl Names {
         lex.add(STATE_CODES.iter().copied(), flag::STATE_CODE);
         lex.add(ARTICLES.iter().copied(), flag::ARTICLE);
         lex.add(POST_VERBS.iter().copied(), flag::POST_VERB);
+        lex.add(
+            JARGON.lines().filter(|l| !l.trim_start().starts_with('#')).flat_map(str::split_whitespace),
+            flag::JARGON,
+        );
         Names { lex }
     }
 
     /// Sets each word's dictionary flags (one lookup per word, shared by every detector).
     pub fn annotate(&self, words: &mut [Word<'_>]) {
+        let g = crate::gazetteer::get();
         for w in words {
-            w.flags = self.lex.flags(w.folded);
+            let mut fl = self.lex.flags(w.folded);
+            // the gazetteers are bisected only for capitalized words (a few per message)
+            if w.cap && w.nchars >= 2 && fl & (flag::FUNCTION_WORD | flag::HONORIFIC | flag::STAFF) == 0 {
+                if g.english.contains(w.folded) {
+                    fl |= flag::ENGLISH;
+                }
+                if fl & flag::NAME == 0 && g.names.contains(w.folded) {
+                    fl |= flag::WORLD_NAME;
+                }
+                if g.places.contains(w.folded) {
+                    fl |= flag::PLACE;
+                }
+                if super::shape::drug_like(w.folded) {
+                    fl |= flag::JARGON;
+                }
+            }
+            w.flags = fl;
         }
+    }
+
+    /// True if a lowercase word is an ordinary English or OR word (looked up on demand).
+    fn is_ordinary(&self, w: &Word<'_>) -> bool {
+        w.flags & (flag::ENGLISH | flag::JARGON | flag::COMMON | flag::FUNCTION_WORD) != 0
+            || crate::gazetteer::get().english.contains(w.folded)
+            || super::shape::drug_like(w.folded)
     }
 
     fn has(&self, bit: u32, w: &Word<'_>) -> bool {
@@ -266,9 +325,15 @@ impl Names {
             return Cls::C;
         }
         let hyphen = f.contains('-');
-        let name = fl & flag::NAME != 0 || (hyphen && self.lex.is_name(f));
-        let common = fl & flag::COMMON != 0;
+        let listed = fl & flag::NAME != 0 || (hyphen && self.lex.is_name(f));
+        let name = listed || fl & flag::WORLD_NAME != 0;
         let epo = fl & flag::EPONYM != 0 || (hyphen && self.lex.is_eponym(f));
+        // OR jargon and drugs are never names by shape; ordinary English words only with context
+        let common = fl & (flag::COMMON | flag::JARGON) != 0 || (!listed && fl & flag::ENGLISH != 0);
+        if w.allcaps && !name && !epo && letters <= 5 {
+            // "FOOSH", "PACU", "AUB": short capitals unknown to every list are abbreviations
+            return Cls::C;
+        }
         if w.allcaps && letters < 3 {
             let ok = name && !common && fl & flag::STATE_CODE == 0;
             return if ok { Cls::A } else { Cls::C };
@@ -294,6 +359,12 @@ impl Names {
         for i in 0..n {
             let next_cap = words.get(i + 1).is_some_and(|w| w.cap);
             cls.push(self.classify(&words[i], words[i].flags, next_cap));
+        }
+        // names spelled letter by letter ("K-A-V-I")
+        for w in words {
+            if w.nchars >= 7 && super::shape::spelled_out(w.text) {
+                out.push(PhiType::Name, w.start, w.end, prio::NAME);
+            }
         }
         // multi-word eponyms and institutions ("Ivor Lewis", "Johns Hopkins", "Grey Turner")
         for i in 0..n.saturating_sub(1) {
@@ -383,6 +454,16 @@ impl Names {
             if words[i].cap {
                 continue;
             }
+            // "mrs farahzadi", "ms kamitsubo": after a lowercase honorific any word that is not
+            // ordinary English or OR vocabulary
+            if words[i].flags & flag::NAME == 0
+                && words[i].nchars >= 3
+                && !self.is_ordinary(&words[i])
+                && self.trigger(text, words, i) == Trigger::Honorific
+            {
+                out.push(PhiType::Name, words[i].start, words[i].end, prio::NAME);
+                continue;
+            }
             if words[i].flags & flag::NAME == 0 || words[i].flags & flag::COMMON != 0 {
                 continue;
             }
@@ -437,9 +518,9 @@ impl Names {
             let all_namey = toks.iter().all(|c| matches!(c, Cls::D | Cls::A | Cls::U | Cls::I | Cls::P));
             let caps_pair = words[a1].allcaps && words[a2].allcaps;
             let followed_med = self.followed_by_medical(text, words, b2);
-            if (accepted[ri]
-                || accepted[ri + 1]
+            if ((accepted[ri] || accepted[ri + 1]) && all_namey
                 || (some_name && all_namey)
+                || (caps_pair && all_namey && toks.iter().any(|c| *c == Cls::U))
                 || (caps_pair && all_namey && toks.iter().filter(|c| **c == Cls::A || **c == Cls::D).count() >= 1))
                 && !followed_med
             {
@@ -556,6 +637,7 @@ impl Names {
         let epo = run.iter().filter(|c| **c == Cls::E).count();
         let initials = run.iter().filter(|c| **c == Cls::I).count();
         let allcaps = words[a..b].iter().all(|w| w.allcaps || w.initial);
+        let namey = run.iter().all(|c| matches!(c, Cls::D | Cls::A | Cls::U | Cls::P | Cls::I));
         if trig == Trigger::Strong {
             return d + amb + unk + epo > 0;
         }
@@ -573,7 +655,11 @@ impl Names {
             // "JONATHAN MULLINS": two dictionary names in capitals
             let long = |c: Cls| words[a..b].iter().zip(run).filter(|(w, k)| **k == c && w.nchars >= 3).count();
             let (dl, al) = (long(Cls::D), long(Cls::A));
-            return (dl >= 1 && dl + al >= 2 && epo == 0) || (dl + al >= 1 && (trig == Trigger::Weak || post));
+            if (dl >= 1 && dl + al >= 2 && epo == 0) || (dl + al >= 1 && (trig == Trigger::Weak || post)) {
+                return true;
+            }
+            // capitals unknown to every list ("URKIZU ELORRIAGA"), or one after a cue
+            return unk >= 1 && epo == 0 && namey && (len >= 2 || trig == Trigger::Weak || post);
         }
         if d > 0 && epo == 0 {
             if len == 1 && at_clause_start(text, words[a].start) && trig == Trigger::None && !post {
@@ -600,11 +686,32 @@ impl Names {
             let amb_common = amb - amb_epo;
             return d >= 1 || (amb_common >= 1 && amb >= 2) || unk >= 1 || post || trig == Trigger::Weak;
         }
-        if len >= 2 && unk >= 2 && epo == 0 && (post || trig == Trigger::Weak) {
+        // two or more capitalized words unknown to the English and OR lexicons: a name by shape
+        if len >= 2 && unk >= 1 && epo == 0 && namey {
+            return true;
+        }
+        // a given name before an eponym surname ("Wendeline Pfannenstiel", "Oriel McBurney"),
+        // unless it is dated like a historical surgeon ("Hogarth Pringle, 1908")
+        if len >= 2
+            && run[len - 1] == Cls::E
+            && run[..len - 1].iter().all(|c| matches!(c, Cls::U | Cls::D | Cls::A | Cls::P | Cls::I))
+            && unk + d >= 1
+            && !followed_by_year(&text[last.full_end..])
+        {
             return true;
         }
         if (amb == 1 || unk == 1) && len == 1 && post {
             return true;
+        }
+        if unk == 1 && len == 1 {
+            // an unknown word after a person preposition ("for Jurema", "sees Urtzi"), or
+            // owning something that is not an eponym's sign ("Cadfael's BP")
+            if trig == Trigger::Weak && words[a].nchars >= 3 {
+                return true;
+            }
+            if last.possessive && !self.followed_by_medical(text, words, b) {
+                return true;
+            }
         }
         false
     }
@@ -654,7 +761,20 @@ impl Names {
         let after = text[last.full_end..].trim_start_matches([',', ' ', '/', '|', ':']);
         let head = after.get(..after.len().min(6)).unwrap_or("").as_bytes();
         let starts = |p: &str| head.len() >= p.len() && head[..p.len()].eq_ignore_ascii_case(p.as_bytes());
-        starts("mrn")
+        if let (Some(nx), Some(nx2)) = (next, words.get(b + 1)) {
+            if nx.folded == "to" && gap(text, last, nx) == " " && is_care_unit(nx2.folded) {
+                return true;
+            }
+        }
+        let bare_age = {
+            let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+            (1..=3).contains(&digits)
+                && text[last.full_end..].trim_start().starts_with(',')
+                && after[digits..].trim_start().starts_with([',', ')', ';'])
+        };
+        bare_age
+            || starts("aged ")
+            || starts("mrn")
             || starts("dob")
             || starts("age ")
             || starts("(age")
@@ -691,6 +811,21 @@ impl Names {
         }
         !g.is_empty() && g.len() <= 2 && g.chars().all(|c| c == ' ')
     }
+}
+
+/// Where a patient is sent: "… to PACU", "… to the ward".
+fn is_care_unit(w: &str) -> bool {
+    matches!(
+        w,
+        "pacu" | "icu" | "nicu" | "picu" | "sicu" | "cvicu" | "hdu" | "ccu" | "ward" | "recovery" | "floor" | "day"
+            | "the" | "stepdown" | "theatre" | "holding" | "bed" | "ir" | "ct" | "mri" | "home" | "rehab" | "or"
+    )
+}
+
+/// ", 1908" / " (1908)" right after a run: a dated historical person.
+fn followed_by_year(after: &str) -> bool {
+    let t = after.trim_start_matches([',', ' ', '(']);
+    t.len() >= 4 && t.as_bytes()[..4].iter().all(u8::is_ascii_digit) && !t.as_bytes().get(4).is_some_and(u8::is_ascii_digit)
 }
 
 /// "yo", "y/o", "year…", "yr…", or a lone "M"/"F" ("62 F"), but not "16Fr" or "5 mg".

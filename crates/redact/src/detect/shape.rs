@@ -1,0 +1,71 @@
+//! Word shape: evidence a token gives on its own, before any context — drug-like suffixes,
+//! spelled-out letters ("K-A-V-I"), diacritics.
+
+/// Suffixes of drug and chemical names ("cefazolin", "ondansetron", "rocuronium"): such a
+/// capitalized word is a drug, not a person, unless context says otherwise.
+const DRUG_SUFFIXES: &[&str] = &[
+    "azole", "cillin", "mycin", "micin", "floxacin", "cycline", "prazole", "sartan", "pril", "olol", "statin",
+    "parin", "caine", "curium", "uronium", "fentanil", "azepam", "azolam", "dronate", "tidine", "setron",
+    "triptan", "gliptin", "gliflozin", "mab", "nib", "vir", "dipine", "thiazide", "semide", "lukast",
+    "profen", "oxacin", "onium", "amine", "ephrine", "olone", "asone", "sone", "afil", "lamide", "barbital",
+    "flurane", "amide", "phylline", "trexate", "platin", "rubicin", "taxel",
+];
+
+/// True if the folded word ends in a drug suffix and is long enough to be one.
+pub fn drug_like(folded: &str) -> bool {
+    folded.len() >= 6 && folded.is_ascii() && DRUG_SUFFIXES.iter().any(|s| folded.ends_with(s) && folded.len() > s.len() + 2)
+}
+
+/// "K-A-V-I", "o-l-a-z-a": four or more single letters joined by hyphens (or dots).
+pub fn spelled_out(word: &str) -> bool {
+    let mut letters = 0;
+    let mut expect_letter = true;
+    for c in word.chars() {
+        if expect_letter {
+            if !c.is_alphabetic() {
+                return false;
+            }
+            letters += 1;
+        } else if c != '-' && c != '.' {
+            return false;
+        }
+        expect_letter = !expect_letter;
+    }
+    letters >= 4 && !expect_letter
+}
+
+/// True if the word carries a letter outside ASCII ("Þórhildur", "Zaxoyî").
+pub fn has_diacritic(word: &str) -> bool {
+    !word.is_ascii()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn drugs_by_suffix() {
+        for w in ["cefazolin", "ondansetron", "rocuronium", "vancomycin", "pantoprazole", "sevoflurane"] {
+            assert!(drug_like(w), "{w}");
+        }
+        for w in ["okonkwo", "tsitsino", "amine", "kinue", "haingonirina", "pfannenstiel"] {
+            assert!(!drug_like(w), "{w}");
+        }
+    }
+
+    #[test]
+    fn spelled_letters() {
+        assert!(spelled_out("K-A-V-I"));
+        assert!(spelled_out("T-S-I-T-S-I-N-O"));
+        assert!(spelled_out("o-l-a-z"));
+        for w in ["A-G", "K-A-V", "Jackson-Pratt", "K--A-V-I", "K-A-V-I-", "ABCD"] {
+            assert!(!spelled_out(w), "{w}");
+        }
+    }
+
+    #[test]
+    fn diacritics() {
+        assert!(has_diacritic("Þórhildur"));
+        assert!(!has_diacritic("Thorhildur"));
+    }
+}
