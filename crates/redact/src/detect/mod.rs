@@ -6,6 +6,7 @@ pub mod dates;
 pub mod eponyms;
 pub mod names;
 pub mod numbers;
+pub mod places;
 pub mod registered;
 pub mod shape;
 
@@ -49,6 +50,7 @@ pub struct Detectors {
     dates: dates::Dates,
     address: address::Address,
     names: names::Names,
+    places: places::Places,
 }
 
 impl Detectors {
@@ -59,6 +61,7 @@ impl Detectors {
             dates: dates::Dates::new(),
             address: address::Address::new(),
             names: names::Names::new(),
+            places: places::Places::new(),
         }
     }
 
@@ -82,6 +85,7 @@ impl Detectors {
         let mut words = crate::text::words(text, &lower, &mut arena);
         self.names.annotate(&mut words);
         self.names.detect(text, &words, config, out);
+        self.places.detect(text, &words, out);
         if let Some(p) = patient {
             p.detect(text, &shape, &words, &date_hits, out);
         }

@@ -762,7 +762,7 @@ impl Names {
         let head = after.get(..after.len().min(6)).unwrap_or("").as_bytes();
         let starts = |p: &str| head.len() >= p.len() && head[..p.len()].eq_ignore_ascii_case(p.as_bytes());
         if let (Some(nx), Some(nx2)) = (next, words.get(b + 1)) {
-            if nx.folded == "to" && gap(text, last, nx) == " " && is_care_unit(nx2.folded) {
+            if nx.folded == "to" && !last.allcaps && gap(text, last, nx) == " " && is_care_unit(nx2.folded) {
                 return true;
             }
         }
