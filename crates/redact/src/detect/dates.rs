@@ -59,6 +59,15 @@ const DATE_CONTEXT: &[&str] = &[
     "f/u",
     "followup",
     "follow-up",
+    "signed",
+    "consented",
+    "birthday",
+    "bday",
+    "b-day",
+    "issued",
+    "expires",
+    "exp",
+    "around",
     "arrives",
     "arriving",
     "returns",
@@ -251,8 +260,22 @@ fn spelled_age_in_context(text: &str, start: usize, end: usize) -> bool {
     let prev = prev.trim_end_matches([':', ',']).to_ascii_lowercase();
     let mut age_verb = matches!(
         prev.as_str(),
-        "is" | "was" | "aged" | "age" | "turned" | "turning" | "turns" | "now" | "she's" | "he's" | "pt's" | "ages"
-            | "about" | "nearly" | "almost" | "maybe" | "probably"
+        "is" | "was"
+            | "aged"
+            | "age"
+            | "turned"
+            | "turning"
+            | "turns"
+            | "now"
+            | "she's"
+            | "he's"
+            | "pt's"
+            | "ages"
+            | "about"
+            | "nearly"
+            | "almost"
+            | "maybe"
+            | "probably"
     );
     // "ninety-seven or ninety-eight": the second of two spelled ages
     if !age_verb && matches!(prev.as_str(), "or" | "to") {

@@ -1,9 +1,11 @@
 //! Detectors. Each pushes [`Candidate`]s (byte offsets) into an [`Output`]; `merge` resolves them.
 
 pub mod address;
+pub mod calendars;
 pub mod contact;
 pub mod dates;
 pub mod eponyms;
+pub mod idformats;
 pub mod names;
 pub mod numbers;
 pub mod places;
@@ -51,6 +53,8 @@ pub struct Detectors {
     address: address::Address,
     names: names::Names,
     places: places::Places,
+    ids: idformats::IdFormats,
+    calendars: calendars::Calendars,
 }
 
 impl Detectors {
@@ -62,6 +66,8 @@ impl Detectors {
             address: address::Address::new(),
             names: names::Names::new(),
             places: places::Places::new(),
+            ids: idformats::IdFormats::new(),
+            calendars: calendars::Calendars::new(),
         }
     }
 
@@ -78,7 +84,9 @@ impl Detectors {
         let shape = crate::text::Shape::of(text);
         self.contact.detect_shaped(text, &shape, out);
         self.numbers.detect_shaped(text, &shape, out);
+        self.ids.detect(text, out);
         let date_hits = self.dates.detect_shaped(text, &shape, out);
+        self.calendars.detect(text, out);
         self.address.detect_shaped(text, &shape, out);
         let lower = text.to_ascii_lowercase();
         let mut arena = String::new();

@@ -105,10 +105,49 @@ static RELATIONS: &[&str] = &[
 ];
 /// Patient or contact words: the capitalized words right after them are a name.
 static PATIENT: &[&str] = &[
-    "pt", "patient", "name", "re", "matches", "named", "called", "aka", "call", "contact", "visitor", "family",
-    "signed", "for", "on", "from", "with", "and", "to", "msg", "update", "reach", "tell", "ask", "told", "asked",
-    "about", "of", "per", "prefers", "sees", "thank", "thanks", "donor", "recipient", "baby", "twin", "infant",
-    "newborn", "neonate", "says", "spelled", "spell",
+    "pt",
+    "patient",
+    "name",
+    "re",
+    "matches",
+    "named",
+    "called",
+    "aka",
+    "call",
+    "contact",
+    "visitor",
+    "family",
+    "signed",
+    "for",
+    "on",
+    "from",
+    "with",
+    "and",
+    "to",
+    "msg",
+    "update",
+    "reach",
+    "tell",
+    "ask",
+    "told",
+    "asked",
+    "about",
+    "of",
+    "per",
+    "prefers",
+    "sees",
+    "thank",
+    "thanks",
+    "donor",
+    "recipient",
+    "baby",
+    "twin",
+    "infant",
+    "newborn",
+    "neonate",
+    "says",
+    "spelled",
+    "spell",
 ];
 /// Strong subset of PATIENT: name even if the word is ambiguous or unknown.
 static PATIENT_STRONG: &[&str] =
@@ -817,15 +856,38 @@ impl Names {
 fn is_care_unit(w: &str) -> bool {
     matches!(
         w,
-        "pacu" | "icu" | "nicu" | "picu" | "sicu" | "cvicu" | "hdu" | "ccu" | "ward" | "recovery" | "floor" | "day"
-            | "the" | "stepdown" | "theatre" | "holding" | "bed" | "ir" | "ct" | "mri" | "home" | "rehab" | "or"
+        "pacu"
+            | "icu"
+            | "nicu"
+            | "picu"
+            | "sicu"
+            | "cvicu"
+            | "hdu"
+            | "ccu"
+            | "ward"
+            | "recovery"
+            | "floor"
+            | "day"
+            | "the"
+            | "stepdown"
+            | "theatre"
+            | "holding"
+            | "bed"
+            | "ir"
+            | "ct"
+            | "mri"
+            | "home"
+            | "rehab"
+            | "or"
     )
 }
 
 /// ", 1908" / " (1908)" right after a run: a dated historical person.
 fn followed_by_year(after: &str) -> bool {
     let t = after.trim_start_matches([',', ' ', '(']);
-    t.len() >= 4 && t.as_bytes()[..4].iter().all(u8::is_ascii_digit) && !t.as_bytes().get(4).is_some_and(u8::is_ascii_digit)
+    t.len() >= 4
+        && t.as_bytes()[..4].iter().all(u8::is_ascii_digit)
+        && !t.as_bytes().get(4).is_some_and(u8::is_ascii_digit)
 }
 
 /// "yo", "y/o", "year…", "yr…", or a lone "M"/"F" ("62 F"), but not "16Fr" or "5 mg".

@@ -21,25 +21,128 @@ enum Cue {
 
 /// Words after which "from" points to where a person lives or comes from.
 const FROM_STRONG: &[&str] = &[
-    "in", "down", "up", "over", "is", "she's", "he's", "they're", "originally", "visiting", "transfer",
-    "transferred", "phoned", "calling", "called", "drove", "driving", "flew", "flown", "came", "coming",
-    "moved", "family", "relocated", "emigrated", "here", "all", "way", "back", "commutes", "traveled",
-    "travelled", "arrived", "bus", "ferry", "flight", "ambulance", "helicopter", "retired", "native", "hails",
-    "farmer", "fisherman", "herder", "pt", "patient", "wife", "husband", "son", "daughter", "mother",
-    "father", "sister", "brother", "nephew", "niece", "aunt", "uncle", "cousin", "neighbour", "neighbor",
-    "friend", "family",
+    "in",
+    "down",
+    "up",
+    "over",
+    "is",
+    "she's",
+    "he's",
+    "they're",
+    "originally",
+    "visiting",
+    "transfer",
+    "transferred",
+    "phoned",
+    "calling",
+    "called",
+    "drove",
+    "driving",
+    "flew",
+    "flown",
+    "came",
+    "coming",
+    "moved",
+    "family",
+    "relocated",
+    "emigrated",
+    "here",
+    "all",
+    "way",
+    "back",
+    "commutes",
+    "traveled",
+    "travelled",
+    "arrived",
+    "bus",
+    "ferry",
+    "flight",
+    "ambulance",
+    "helicopter",
+    "retired",
+    "native",
+    "hails",
+    "farmer",
+    "fisherman",
+    "herder",
+    "pt",
+    "patient",
+    "wife",
+    "husband",
+    "son",
+    "daughter",
+    "mother",
+    "father",
+    "sister",
+    "brother",
+    "nephew",
+    "niece",
+    "aunt",
+    "uncle",
+    "cousin",
+    "neighbour",
+    "neighbor",
+    "friend",
+    "family",
 ];
 /// Words before "in"/"near"/"outside" that make the place a residence.
 const IN_STRONG: &[&str] = &[
-    "lives", "living", "lived", "live", "resides", "residing", "resided", "stays", "staying", "born", "raised",
-    "grew", "home", "farm", "house", "flat", "apartment", "works", "worked", "moved", "village", "town",
-    "ranch", "property", "cottage", "up",
+    "lives",
+    "living",
+    "lived",
+    "live",
+    "resides",
+    "residing",
+    "resided",
+    "stays",
+    "staying",
+    "born",
+    "raised",
+    "grew",
+    "home",
+    "farm",
+    "house",
+    "flat",
+    "apartment",
+    "works",
+    "worked",
+    "moved",
+    "village",
+    "town",
+    "ranch",
+    "property",
+    "cottage",
+    "up",
 ];
 /// After a place, these make it an institution ("Toowoomba Hospital", "Kittson County general").
 const ORG_AFTER: &[&str] = &[
-    "hospital", "general", "medical", "clinic", "health", "memorial", "regional", "university", "children's",
-    "childrens", "infirmary", "center", "centre", "community", "district", "county's", "hospice", "mercy",
-    "st", "saint", "ems", "fire", "police", "airport", "station", "ltd", "inc",
+    "hospital",
+    "general",
+    "medical",
+    "clinic",
+    "health",
+    "memorial",
+    "regional",
+    "university",
+    "children's",
+    "childrens",
+    "infirmary",
+    "center",
+    "centre",
+    "community",
+    "district",
+    "county's",
+    "hospice",
+    "mercy",
+    "st",
+    "saint",
+    "ems",
+    "fire",
+    "police",
+    "airport",
+    "station",
+    "ltd",
+    "inc",
 ];
 
 #[derive(Debug, Default)]
@@ -86,7 +189,10 @@ impl Places {
                 }
                 let known = if e == i + 1 { w.flags & flag::PLACE != 0 } else { g.places.contains(&key) };
                 let person_like = e == i + 1 && w.flags & (flag::NAME | flag::WORLD_NAME) != 0;
-                let ordinary = e == i + 1 && w.flags & (flag::ENGLISH | flag::JARGON | flag::COMMON) != 0;
+                let ordinary = words[i..e].iter().any(|w| {
+                    w.flags & (flag::ENGLISH | flag::JARGON | flag::COMMON | flag::ORG) != 0
+                        || ORG_AFTER.contains(&w.folded)
+                });
                 let accept = match cue {
                     Cue::Strong => known || !ordinary,
                     Cue::Weak => known && !ordinary && !(person_like && preposition(words, i) == "from"),
@@ -102,7 +208,9 @@ impl Places {
                 continue;
             };
             let eponym = words[i..e].iter().any(|w| w.flags & flag::EPONYM != 0 && w.flags & flag::PLACE == 0);
-            let org = words.get(e).is_some_and(|nx| ORG_AFTER.contains(&nx.folded)) && !county;
+            let org = (words.get(e).is_some_and(|nx| ORG_AFTER.contains(&nx.folded))
+                || words[i..e].iter().any(|w| w.flags & flag::ORG != 0))
+                && !county;
             if !eponym && !org {
                 out.push(PhiType::Address, words[i].start, words[e - 1].end, prio::ADDRESS);
             }

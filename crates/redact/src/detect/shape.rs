@@ -4,16 +4,64 @@
 /// Suffixes of drug and chemical names ("cefazolin", "ondansetron", "rocuronium"): such a
 /// capitalized word is a drug, not a person, unless context says otherwise.
 const DRUG_SUFFIXES: &[&str] = &[
-    "azole", "cillin", "mycin", "micin", "floxacin", "cycline", "prazole", "sartan", "pril", "olol", "statin",
-    "parin", "caine", "curium", "uronium", "fentanil", "azepam", "azolam", "dronate", "tidine", "setron",
-    "triptan", "gliptin", "gliflozin", "mab", "nib", "vir", "dipine", "thiazide", "semide", "lukast",
-    "profen", "oxacin", "onium", "amine", "ephrine", "olone", "asone", "sone", "afil", "lamide", "barbital",
-    "flurane", "amide", "phylline", "trexate", "platin", "rubicin", "taxel",
+    "azole",
+    "cillin",
+    "mycin",
+    "micin",
+    "floxacin",
+    "cycline",
+    "prazole",
+    "sartan",
+    "pril",
+    "olol",
+    "statin",
+    "parin",
+    "caine",
+    "curium",
+    "uronium",
+    "fentanil",
+    "azepam",
+    "azolam",
+    "dronate",
+    "tidine",
+    "setron",
+    "triptan",
+    "gliptin",
+    "gliflozin",
+    "mab",
+    "nib",
+    "vir",
+    "dipine",
+    "thiazide",
+    "semide",
+    "lukast",
+    "profen",
+    "oxacin",
+    "onium",
+    "amine",
+    "ephrine",
+    "olone",
+    "asone",
+    "sone",
+    "afil",
+    "lamide",
+    "barbital",
+    "flurane",
+    "amide",
+    "phylline",
+    "trexate",
+    "platin",
+    "rubicin",
+    "taxel",
 ];
 
 /// True if the folded word ends in a drug suffix and is long enough to be one.
 pub fn drug_like(folded: &str) -> bool {
-    folded.len() >= 6 && folded.is_ascii() && DRUG_SUFFIXES.iter().any(|s| folded.ends_with(s) && folded.len() > s.len() + 2)
+    let cephalosporin = folded.len() >= 8 && folded.starts_with("cef");
+    cephalosporin
+        || folded.len() >= 6
+            && folded.is_ascii()
+            && DRUG_SUFFIXES.iter().any(|s| folded.ends_with(s) && folded.len() > s.len() + 2)
 }
 
 /// "K-A-V-I", "o-l-a-z-a": four or more single letters joined by hyphens (or dots).
