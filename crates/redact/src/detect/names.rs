@@ -10,7 +10,9 @@ use crate::{PhiType, RedactorConfig};
 static JARGON: &str = include_str!("../../data/or_jargon.txt");
 static HONORIFICS: &[&str] = &[
     "mr", "mrs", "ms", "miss", "mx", "mister", "missus", "madam", "sr", "sra", "srta", "señor", "senor", "señora",
-    "senora", "herr", "frau", "mme", "mlle", "monsieur", "madame", "sig", "sig.ra",
+    "senora", "herr", "frau", "mme", "mlle", "monsieur", "madame", "sig", "sig.ra", "doña", "dona", "don", "dom",
+    "ato", "woizero", "mevr", "mevrouw", "dhr", "meneer", "smt", "shri", "shrimati", "encik", "señorita",
+    "senorita", "signora", "signor",
 ];
 static STAFF: &[&str] = &[
     "dr",
@@ -154,7 +156,7 @@ static PATIENT_STRONG: &[&str] =
     &["pt", "patient", "name", "re", "matches", "named", "called", "aka", "visitor", "signed", "donor", "recipient"];
 static PARTICLES: &[&str] = &[
     "da", "de", "del", "della", "di", "du", "van", "von", "der", "den", "le", "la", "bin", "ibn", "al", "el", "dos",
-    "das", "do", "y", "ben", "bint", "ter", "ten", "st", "o", "ni", "nic", "mac", "ua", "ap", "dona", "don", "doña",
+    "das", "do", "y", "ben", "bint", "ter", "ten", "st", "o", "ni", "nic", "mac", "ua", "ap",
 ];
 /// Never part of a name, whatever the dictionary says.
 static FUNCTION_WORDS: &[&str] = &[
@@ -319,7 +321,7 @@ impl Names {
                 if g.places.contains(w.folded) {
                     fl |= flag::PLACE;
                 }
-                if super::shape::drug_like(w.folded) {
+                if super::shape::drug_like(w.folded) || super::shape::clinical_like(w.folded) {
                     fl |= flag::JARGON;
                 }
             }
@@ -332,6 +334,7 @@ impl Names {
         w.flags & (flag::ENGLISH | flag::JARGON | flag::COMMON | flag::FUNCTION_WORD) != 0
             || crate::gazetteer::get().english.contains(w.folded)
             || super::shape::drug_like(w.folded)
+            || super::shape::clinical_like(w.folded)
     }
 
     fn has(&self, bit: u32, w: &Word<'_>) -> bool {
@@ -354,7 +357,12 @@ impl Names {
         }
         let letters = w.nchars;
         // "Zero-degree", "Roux-en-Y": a hyphenated word with a lowercase part is not a name
-        if w.text.contains('-') && w.text.split('-').skip(1).any(|p| p.starts_with(|c: char| c.is_lowercase())) {
+        // (a Japanese honorific suffix is: "Kinue-san")
+        let jp_suffix = ["-san", "-sama", "-chan", "-kun", "-sensei"].iter().any(|x| f.ends_with(x));
+        if !jp_suffix
+            && w.text.contains('-')
+            && w.text.split('-').skip(1).any(|p| p.starts_with(|c: char| c.is_lowercase()))
+        {
             return Cls::C;
         }
         if fl & (flag::HONORIFIC | flag::STAFF | flag::RELATION | flag::FUNCTION_WORD | flag::PATIENT_STRONG) != 0 {
@@ -369,7 +377,7 @@ impl Names {
         let epo = fl & flag::EPONYM != 0 || (hyphen && self.lex.is_eponym(f));
         // OR jargon and drugs are never names by shape; ordinary English words only with context
         let common = fl & (flag::COMMON | flag::JARGON) != 0 || (!listed && fl & flag::ENGLISH != 0);
-        if w.allcaps && !name && !epo && letters <= 5 {
+        if w.allcaps && ((!name && !epo && letters <= 5) || (!listed && letters <= 3)) {
             // "FOOSH", "PACU", "AUB": short capitals unknown to every list are abbreviations
             return Cls::C;
         }
@@ -418,7 +426,10 @@ impl Names {
             let is_role = self.has(flag::HONORIFIC | flag::STAFF | flag::RELATION | flag::PATIENT, &words[i]);
             if cls[i] == Cls::C && words[i].cap && !words[i].allcaps && words[i].nchars >= 2 && !is_role {
                 let t = self.trigger(text, words, i);
-                if t == Trigger::Strong || t == Trigger::Honorific {
+                let owns_relative = words[i].possessive
+                    && words.get(i + 1).is_some_and(|nx| self.has(flag::RELATION, nx))
+                    && words[i].flags & flag::JARGON == 0;
+                if t == Trigger::Strong || t == Trigger::Honorific || owns_relative {
                     cls[i] = Cls::U;
                 }
             }
@@ -527,6 +538,7 @@ impl Names {
             // one lowercase name right after a relative ("grandson kieran says"); a run of two
             // or more after any strong word ("pt name is marta kowalczyk")
             let after_relation = j == i + 1
+                && !self.is_ordinary(&words[i])
                 && self.has(flag::RELATION, &words[i - 1])
                 && !words[i - 1].cap
                 && gap(text, &words[i - 1], &words[i]).chars().all(|c| c == ' ')
@@ -553,6 +565,13 @@ impl Names {
                 continue;
             }
             let toks: Vec<Cls> = cls[a1..b1].iter().chain(cls[a2..b2].iter()).copied().collect();
+            // "lap Nissen, Líadan …": an eponym beside an accepted name is the procedure
+            let epo_side = |a: usize, b: usize| words[a..b].iter().any(|w| w.flags & flag::EPONYM != 0 && !w.allcaps);
+            if (accepted[ri + 1] && !accepted[ri] && epo_side(a1, b1))
+                || (accepted[ri] && !accepted[ri + 1] && epo_side(a2, b2))
+            {
+                continue;
+            }
             let some_name = toks.contains(&Cls::D);
             let all_namey = toks.iter().all(|c| matches!(c, Cls::D | Cls::A | Cls::U | Cls::I | Cls::P));
             let caps_pair = words[a1].allcaps && words[a2].allcaps;
@@ -604,6 +623,14 @@ impl Names {
                 return Trigger::Strong;
             }
             if f == "by" && k >= 2 && matches!(words[k - 2].folded, "signed" | "consented" | "consent" | "witnessed") {
+                return Trigger::Strong;
+            }
+            // stated nicknames: "call him Winne", "calls himself Prodro", "calls her Haingo"
+            if matches!(f, "him" | "her" | "himself" | "herself" | "me" | "them")
+                && k >= 2
+                && matches!(words[k - 2].folded, "call" | "calls" | "called" | "calling")
+                && skipped == 0
+            {
                 return Trigger::Strong;
             }
             // nicknames and preferred names: "goes by Bunny", "known as Teddy"
@@ -749,6 +776,19 @@ impl Names {
                 return true;
             }
             if last.possessive && !self.followed_by_medical(text, words, b) {
+                return true;
+            }
+            // "Kuzhalvaimozhi consents…", "Emrys gets…": a sentence opened by an unknown word
+            // and a third-person verb
+            if words.get(b).is_some_and(|nx| {
+                !nx.cap
+                    && gap(text, last, nx) == " "
+                    && nx.nchars >= 4
+                    && nx.folded.ends_with('s')
+                    && !nx.folded.ends_with("ss")
+                    && nx.flags & (flag::MEDICAL_NOUN | flag::FUNCTION_WORD) == 0
+                    && !Lexicon::is_medical_noun_flagged(nx.folded.trim_end_matches('s'), 0)
+            }) {
                 return true;
             }
         }

@@ -193,9 +193,11 @@ impl Places {
                     w.flags & (flag::ENGLISH | flag::JARGON | flag::COMMON | flag::ORG) != 0
                         || ORG_AFTER.contains(&w.folded)
                 });
+                let single = e == i + 1;
                 let accept = match cue {
                     Cue::Strong => known || !ordinary,
-                    Cue::Weak => known && !ordinary && !(person_like && preposition(words, i) == "from"),
+                    Cue::Weak if single => known && !ordinary && !(person_like && preposition(words, i) == "from"),
+                    Cue::Weak => known,
                     Cue::None => false,
                 };
                 if accept || (county && e == i + 2) {

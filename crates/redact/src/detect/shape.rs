@@ -64,6 +64,19 @@ pub fn drug_like(folded: &str) -> bool {
             && DRUG_SUFFIXES.iter().any(|s| folded.ends_with(s) && folded.len() > s.len() + 2)
 }
 
+/// Endings of clinical words ("extubated", "laparotomy", "cholangitis", "hypotension"): a
+/// capitalized word built like this opens a sentence, it does not name a person.
+const CLINICAL_ENDINGS: &[&str] = &[
+    "ectomy", "otomy", "ostomy", "plasty", "scopy", "scopic", "graphy", "gram", "itis", "osis", "emia", "aemia",
+    "algia", "pathy", "plegia", "uria", "ated", "ized", "ised", "ating", "izing", "tion", "sion", "ment", "ness",
+    "ology", "ologist", "otic", "ular", "eal", "ious", "ative", "ectasis", "rrhage", "rrhea", "penia", "cytosis",
+];
+
+/// True if the folded word ends like a clinical term and is long enough to be one.
+pub fn clinical_like(folded: &str) -> bool {
+    folded.len() >= 7 && folded.is_ascii() && CLINICAL_ENDINGS.iter().any(|s| folded.ends_with(s))
+}
+
 /// "K-A-V-I", "o-l-a-z-a": four or more single letters joined by hyphens (or dots).
 pub fn spelled_out(word: &str) -> bool {
     let mut letters = 0;
@@ -98,6 +111,16 @@ mod tests {
         }
         for w in ["okonkwo", "tsitsino", "amine", "kinue", "haingonirina", "pfannenstiel"] {
             assert!(!drug_like(w), "{w}");
+        }
+    }
+
+    #[test]
+    fn clinical_endings() {
+        for w in ["extubated", "laparotomy", "cholangitis", "hypotension", "sedation"] {
+            assert!(clinical_like(w), "{w}");
+        }
+        for w in ["kinue", "mzevinar", "tsegaberhan", "chimsimdi", "ahmed"] {
+            assert!(!clinical_like(w), "{w}");
         }
     }
 
