@@ -121,7 +121,9 @@ def load_places(eng, med):
     for c in gc.get_cities().values():
         for n in {c["name"]}:
             fw = fold(n)
-            if wordy(fw) and len(fw) >= 3 and fw not in skip and fw not in eng and fw not in med:
+            # English-looking places ("Reading", "Hamburg") stay: the crate accepts them only
+            # after a residence cue
+            if wordy(fw) and len(fw) >= 3 and fw not in skip and fw not in med:
                 keep.add(fw)
     for county in gc.get_us_counties():
         n = county.get("name", "")

@@ -9,6 +9,7 @@ pub mod idformats;
 pub mod names;
 pub mod numbers;
 pub mod places;
+pub mod postal;
 pub mod registered;
 pub mod shape;
 
@@ -55,6 +56,7 @@ pub struct Detectors {
     places: places::Places,
     ids: idformats::IdFormats,
     calendars: calendars::Calendars,
+    postal: postal::Postal,
 }
 
 impl Detectors {
@@ -68,6 +70,7 @@ impl Detectors {
             places: places::Places::new(),
             ids: idformats::IdFormats::new(),
             calendars: calendars::Calendars::new(),
+            postal: postal::Postal::new(),
         }
     }
 
@@ -88,6 +91,7 @@ impl Detectors {
         let date_hits = self.dates.detect_shaped(text, &shape, out);
         self.calendars.detect(text, out);
         self.address.detect_shaped(text, &shape, out);
+        self.postal.detect(text, out);
         let lower = text.to_ascii_lowercase();
         let mut arena = String::new();
         let mut words = crate::text::words(text, &lower, &mut arena);

@@ -145,15 +145,54 @@ const ORG_AFTER: &[&str] = &[
     "inc",
 ];
 
-#[derive(Debug, Default)]
-pub struct Places;
+#[derive(Debug)]
+pub struct Places {
+    /// After a town: an optional region code and a numeric (or Canadian) postcode.
+    code_after: regex::Regex,
+}
 
 impl Places {
     pub fn new() -> Places {
-        Places
+        Places {
+            code_after: regex::Regex::new(
+                r"^,?[ \t]+(?:([A-Z]{2,3})[ \t]+)?(\d{3} \d{3}|\d{3,6}|[A-Z]\d[A-Z] ?\d[A-Z]\d)",
+            )
+            .expect("static regex"),
+        }
+    }
+
+    /// "Toowoomba QLD 4350", "Chennai 600004", "Rotorua 3010", "Iqaluit NU X0A 1H0": a town
+    /// followed by a postcode (the region code between them is not PHI).
+    fn town_and_code(&self, text: &str, words: &[Word<'_>], out: &mut Output) {
+        for (i, w) in words.iter().enumerate() {
+            if !w.cap || w.allcaps || w.nchars < 3 || w.flags & (flag::JARGON | flag::EPONYM) != 0 {
+                continue;
+            }
+            let Some(c) = text.get(w.full_end..).and_then(|rest| self.code_after.captures(rest)) else {
+                continue;
+            };
+            let Some(code) = c.get(2) else {
+                continue;
+            };
+            let (cs, ce) = (w.full_end + code.start(), w.full_end + code.end());
+            let next = text[ce..].chars().next();
+            if next.is_some_and(|ch| ch.is_alphanumeric() || ch == '.' || ch == '%' || ch == '/' || ch == ':') {
+                continue;
+            }
+            let comma_before = i > 0 && gap(text, &words[i - 1], w).trim() == ",";
+            let region = c.get(1).is_some();
+            let known = w.flags & flag::PLACE != 0 && (w.flags & flag::ENGLISH == 0 || comma_before || region);
+            if known || (comma_before && region) {
+                out.push(PhiType::Address, w.start, w.end, prio::ADDRESS);
+                out.push(PhiType::Address, cs, ce, prio::ADDRESS);
+            }
+        }
     }
 
     pub fn detect(&self, text: &str, words: &[Word<'_>], out: &mut Output) {
+        if text.bytes().any(|b| b.is_ascii_digit()) {
+            self.town_and_code(text, words, out);
+        }
         let g = crate::gazetteer::get();
         let n = words.len();
         let mut i = 0;
@@ -290,6 +329,13 @@ mod tests {
         assert_eq!(found("transferred from Kittson County general"), vec!["Kittson County"]);
         // unknown to the gazetteer, but after a residence cue
         assert_eq!(found("family drove in from Quillanby, 3 hours"), vec!["Quillanby"]);
+    }
+
+    #[test]
+    fn towns_before_postcodes() {
+        assert_eq!(found("home is Toowoomba QLD 4350, here for"), vec!["Toowoomba", "4350"]);
+        assert_eq!(found("12 X Street, Mylapore, Chennai 600004, lives"), vec!["Chennai", "600004"]);
+        assert!(found("Apgar 8, Caprini 5, Room 101, bed 12").is_empty());
     }
 
     #[test]
