@@ -68,23 +68,43 @@ def load_med():
     return med
 
 
-def load_english():
+def top_names():
+    """Names among the 300 most frequent of an English-speaking country (names-dataset)."""
+    import names_dataset
+    base = os.path.join(os.path.dirname(names_dataset.__file__), "v3")
+    out = set()
+    for fname in ("first_names.pkl.gz", "last_names.pkl.gz"):
+        with gzip.open(os.path.join(base, fname)) as f:
+            table = pickle.load(f)
+        for name, info in table.items():
+            ranks = info.get("rank") or {}
+            ranks = [r for c, r in ranks.items() if r is not None and c in ("US", "GB", "CA", "AU", "IE", "NZ")]
+            if ranks and min(ranks) <= 300:
+                out.add(fold(name.strip()))
+    return out
+
+
+def load_english(names):
     import wordfreq
     zipf = wordfreq.zipf_frequency
     eng = set()
     with open("/usr/share/dict/american-english-huge", encoding="utf-8", errors="ignore") as f:
         for line in f:
             w = line.strip()
-            if not w or not w.islower() or "'" in w:
+            if not w or "'" in w:
                 continue
             fw = fold(w)
+            if not w.islower():
+                continue
             if wordy(fw) and len(fw) >= 2 and zipf(w, "en", wordlist="large") >= 1.5:
                 eng.add(fw)
+    # frequent words SCOWL lacks (OR vocabulary, new words), but not the names among them
+    # ("sarah" is frequent, and among the most frequent given names of English-speaking countries)
     for w in wordfreq.iter_wordlist("en", wordlist="large"):
         if zipf(w, "en", wordlist="large") < 3.3:
             break
         fw = fold(w)
-        if wordy(fw) and len(fw) >= 2:
+        if wordy(fw) and len(fw) >= 2 and fw not in eng and fw not in names:
             eng.add(fw)
     return eng
 
@@ -181,7 +201,7 @@ def write(name, words):
 
 def main():
     med = load_med()
-    eng = load_english()
+    eng = load_english(top_names())
     write("english.txt", eng)
     write("names.txt", load_names(eng, med))
     write("places.txt", load_places(eng, med))

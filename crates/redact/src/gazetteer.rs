@@ -60,6 +60,7 @@ impl Table {
     }
 
     /// Number of entries.
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.starts.len()
     }

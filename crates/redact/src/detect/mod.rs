@@ -78,6 +78,7 @@ impl Detectors {
         &self,
         text: &str,
         patient: Option<&registered::PatientMatcher>,
+        memory: Option<&crate::SessionMemory>,
         config: RedactorConfig,
         out: &mut Output,
     ) {
@@ -97,9 +98,41 @@ impl Detectors {
         let mut words = crate::text::words(text, &lower, &mut arena);
         self.names.annotate(&mut words);
         self.names.detect(text, &words, config, out);
+        if let Some(m) = memory {
+            self.names.recall(text, &words, m, out);
+        }
         self.places.detect(text, &words, out);
         if let Some(p) = patient {
             p.detect(text, &shape, &words, &date_hits, out);
+        }
+    }
+}
+
+impl Detectors {
+    /// Adds the names among `spans` to the session memory: their tokens that no English, OR or
+    /// eponym list knows, and the initials of multi-word names.
+    pub fn learn(&self, text: &str, spans: &[crate::merge::ByteSpan], memory: &mut crate::SessionMemory) {
+        for s in spans.iter().filter(|s| s.kind == PhiType::Name) {
+            let Some(t) = text.get(s.start..s.end) else {
+                continue;
+            };
+            let lower = t.to_ascii_lowercase();
+            let mut arena = String::new();
+            let mut words = crate::text::words(t, &lower, &mut arena);
+            self.names.annotate(&mut words);
+            let mut initials = String::new();
+            for w in &words {
+                if let Some(c) = w.text.chars().next().filter(|c| c.is_uppercase()) {
+                    initials.extend(c.to_uppercase());
+                }
+                if self.names.learnable(w) {
+                    memory.learn_name(w.folded);
+                }
+            }
+            let cap_words = words.iter().filter(|w| w.cap && w.nchars >= 2).count();
+            if cap_words >= 2 && (2..=4).contains(&initials.chars().count()) && initials.is_ascii() {
+                memory.learn_initials(&initials);
+            }
         }
     }
 }

@@ -9,10 +9,47 @@ use crate::{PhiType, RedactorConfig};
 
 static JARGON: &str = include_str!("../../data/or_jargon.txt");
 static HONORIFICS: &[&str] = &[
-    "mr", "mrs", "ms", "miss", "mx", "mister", "missus", "madam", "sr", "sra", "srta", "señor", "senor", "señora",
-    "senora", "herr", "frau", "mme", "mlle", "monsieur", "madame", "sig", "sig.ra", "doña", "dona", "don", "dom",
-    "ato", "woizero", "mevr", "mevrouw", "dhr", "meneer", "smt", "shri", "shrimati", "encik", "señorita",
-    "senorita", "signora", "signor",
+    "mr",
+    "mrs",
+    "ms",
+    "miss",
+    "mx",
+    "mister",
+    "missus",
+    "madam",
+    "sr",
+    "sra",
+    "srta",
+    "señor",
+    "senor",
+    "señora",
+    "senora",
+    "herr",
+    "frau",
+    "mme",
+    "mlle",
+    "monsieur",
+    "madame",
+    "sig",
+    "sig.ra",
+    "doña",
+    "dona",
+    "don",
+    "dom",
+    "ato",
+    "woizero",
+    "mevr",
+    "mevrouw",
+    "dhr",
+    "meneer",
+    "smt",
+    "shri",
+    "shrimati",
+    "encik",
+    "señorita",
+    "senorita",
+    "signora",
+    "signor",
 ];
 static STAFF: &[&str] = &[
     "dr",
@@ -315,7 +352,7 @@ impl Names {
                 if g.english.contains(w.folded) {
                     fl |= flag::ENGLISH;
                 }
-                if fl & flag::NAME == 0 && g.names.contains(w.folded) {
+                if fl & flag::NAME == 0 && w.nchars >= 3 && g.names.contains(w.folded) {
                     fl |= flag::WORLD_NAME;
                 }
                 if g.places.contains(w.folded) {
@@ -326,6 +363,50 @@ impl Names {
                 }
             }
             w.flags = fl;
+        }
+    }
+
+    /// A token worth remembering for the session: a name-like word no lexicon knows as ordinary.
+    pub fn learnable(&self, w: &Word<'_>) -> bool {
+        w.nchars >= 4
+            && w.cap
+            && !(w.allcaps && w.nchars <= 4)
+            && w.flags & flag::PLACE == 0
+            && !crate::gazetteer::get().regions.contains(w.folded)
+            && w.folded.chars().all(|c| c.is_alphabetic() || c == '-' || c == '\'')
+            && w.flags
+                & (flag::COMMON
+                    | flag::EPONYM
+                    | flag::FUNCTION_WORD
+                    | flag::HONORIFIC
+                    | flag::STAFF
+                    | flag::RELATION
+                    | flag::PARTICLE
+                    | flag::JARGON
+                    | flag::STATE_CODE)
+                == 0
+            && !self.is_ordinary(w)
+    }
+
+    /// Remembered names of the session ("Tsiala", any case) and initials of remembered
+    /// multi-word names used as a name ("EK extubated").
+    pub fn recall(&self, text: &str, words: &[Word<'_>], memory: &crate::SessionMemory, out: &mut Output) {
+        for (i, w) in words.iter().enumerate() {
+            if memory.names.iter().any(|n| n == w.folded) {
+                if !self.followed_by_medical(text, words, i + 1) {
+                    out.push(PhiType::Name, w.start, w.end, prio::NAME);
+                }
+                continue;
+            }
+            if w.allcaps
+                && (2..=4).contains(&w.nchars)
+                && w.flags & (flag::COMMON | flag::JARGON) == 0
+                && memory.initials.iter().any(|n| n == w.text)
+            {
+                if initials_used_as_name(text, words, i) {
+                    out.push(PhiType::Name, w.start, w.end, prio::NAME);
+                }
+            }
         }
     }
 
@@ -661,6 +742,7 @@ impl Names {
             return false;
         }
         Lexicon::is_medical_noun_flagged(next.folded, next.flags)
+            || next.folded.strip_suffix('s').is_some_and(|one| self.lex.flags(one) & flag::MEDICAL_NOUN != 0)
     }
 
     fn accept(&self, text: &str, words: &[Word<'_>], cls: &[Cls], a: usize, b: usize, trig: Trigger) -> bool {
@@ -890,6 +972,22 @@ impl Names {
         }
         !g.is_empty() && g.len() <= 2 && g.chars().all(|c| c == ' ')
     }
+}
+
+/// Initials standing for the patient: "EK extubated", "KT to recovery", "WP EBL 600" — not
+/// glued to a digit or a hyphen ("LV 55%", "TX-2"), and not a state after a town ("Dallas, TX").
+pub fn initials_used_as_name(text: &str, words: &[Word<'_>], i: usize) -> bool {
+    let w = &words[i];
+    let after = text.get(w.full_end..).unwrap_or("");
+    if after.starts_with(|c: char| c.is_ascii_digit() || c == '-' || c == '/') {
+        return false;
+    }
+    let after_t = after.trim_start();
+    if after_t.starts_with(|c: char| c.is_ascii_digit()) || after_t.starts_with('%') {
+        return false;
+    }
+    let before = text.get(..w.start).unwrap_or("").trim_end();
+    !(before.ends_with(',') && i > 0 && words[i - 1].cap && !words[i - 1].allcaps)
 }
 
 /// Where a patient is sent: "… to PACU", "… to the ward".

@@ -17,7 +17,8 @@ pub struct Postal {
 impl Postal {
     pub fn new() -> Postal {
         Postal {
-            canada: Regex::new(r"\b[ABCEGHJ-NPRSTVXY]\d[ABCEGHJ-NPRSTV-Z] ?\d[ABCEGHJ-NPRSTV-Z]\d\b").expect("static regex"),
+            canada: Regex::new(r"\b[ABCEGHJ-NPRSTVXY]\d[ABCEGHJ-NPRSTV-Z] ?\d[ABCEGHJ-NPRSTV-Z]\d\b")
+                .expect("static regex"),
             eircode: Regex::new(r"\b(?:[AC-FHKNPRTV-Y]\d{2}|D6W) ?[0-9AC-FHKNPRTV-Y]{4}\b").expect("static regex"),
             dutch: Regex::new(r"\b[1-9]\d{3} ?[A-Z]{2}\s+(\p{Lu}\p{Ll}+(?:[ -]\p{Lu}\p{Ll}+)?)").expect("static regex"),
         }
@@ -42,7 +43,10 @@ impl Postal {
             if let (Some(all), Some(town)) = (c.get(0), c.get(1)) {
                 let code_end = text[all.start()..town.start()].trim_end().len() + all.start();
                 let code = &text[all.start()..code_end];
-                if code.ends_with("SA") || code.ends_with("SD") || code.ends_with("SS") {
+                let letters = code.get(code.len().saturating_sub(2)..).unwrap_or("");
+                // never used in Dutch postcodes, or a unit ("1000 IU", "500 ML")
+                let unit = ["SA", "SD", "SS", "IU", "ML", "MG", "MM", "CM", "KG", "HR", "PM", "AM", "CC", "DL", "UG"];
+                if unit.contains(&letters) {
                     continue;
                 }
                 out.push(PhiType::Address, all.start(), code_end, prio::ADDRESS);

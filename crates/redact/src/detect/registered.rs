@@ -28,6 +28,8 @@ pub struct PatientMatcher {
     part_lens: u64,
     typo_parts: Vec<Vec<char>>,
     initials: FastSet<char>,
+    /// Uppercase initials of each registered name ("Hinewai Tapsell-Kereama" → "HT", "HTK").
+    name_initials: Vec<String>,
     ids: Vec<(String, PhiType)>,
     emails: Vec<String>,
     dates: Vec<Ymd>,
@@ -37,6 +39,11 @@ impl PatientMatcher {
     pub fn new(ids: &Identifiers) -> PatientMatcher {
         let mut m = PatientMatcher::default();
         for name in &ids.names {
+            for v in initials_of(name) {
+                if !m.name_initials.contains(&v) {
+                    m.name_initials.push(v);
+                }
+            }
             for part in name.split(|c: char| !(c.is_alphabetic() || c == '\'' || c == '’' || c == '-')) {
                 let f = fold(part.trim_matches(['\'', '’', '-']));
                 if f.chars().count() < 2 {
@@ -202,6 +209,19 @@ impl PatientMatcher {
                 j += 1;
             }
         }
+        // the registered name's initials used as a name: "TF tolerated", "LB to PACU"
+        if !self.name_initials.is_empty() {
+            for (i, w) in words.iter().enumerate() {
+                if w.allcaps
+                    && (2..=4).contains(&w.nchars)
+                    && w.flags & (flag::COMMON | flag::JARGON) == 0
+                    && self.name_initials.iter().any(|v| v == w.text)
+                    && super::names::initials_used_as_name(text, words, i)
+                {
+                    out.push(PhiType::Name, w.start, w.end, prio::REGISTERED_NAME);
+                }
+            }
+        }
         // emails
         if !self.emails.is_empty() && text.contains('@') {
             let lower = text.to_lowercase();
@@ -252,6 +272,32 @@ impl PatientMatcher {
             }
         }
     }
+}
+
+/// Initials of a registered name: first letters of its words in order, and with hyphenated
+/// parts split ("Hinewai Tapsell-Kereama" → "HT", "HTK"); "Last, First" is read both ways.
+fn initials_of(name: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut orders: Vec<Vec<&str>> = vec![name.split([' ', ',']).filter(|p| !p.is_empty()).collect()];
+    if let Some((last, first)) = name.split_once(',') {
+        orders.push(first.split(' ').chain(last.split(' ')).filter(|p| !p.is_empty()).collect());
+    }
+    for parts in orders {
+        let words: Vec<&str> = parts.into_iter().filter(|p| p.chars().next().is_some_and(char::is_uppercase)).collect();
+        let whole: String = words.iter().filter_map(|p| p.chars().next()).flat_map(char::to_uppercase).collect();
+        let split: String = words
+            .iter()
+            .flat_map(|p| p.split('-'))
+            .filter_map(|p| p.chars().next())
+            .flat_map(char::to_uppercase)
+            .collect();
+        for v in [whole, split] {
+            if (2..=4).contains(&v.chars().count()) && v.is_ascii() && !out.contains(&v) {
+                out.push(v);
+            }
+        }
+    }
+    out
 }
 
 /// Uppercase letters and digits only.

@@ -1,5 +1,5 @@
 //! Word shape: evidence a token gives on its own, before any context — drug-like suffixes,
-//! spelled-out letters ("K-A-V-I"), diacritics.
+//! spelled-out letters ("K-A-V-I"), clinical word endings.
 
 /// Suffixes of drug and chemical names ("cefazolin", "ondansetron", "rocuronium"): such a
 /// capitalized word is a drug, not a person, unless context says otherwise.
@@ -95,11 +95,6 @@ pub fn spelled_out(word: &str) -> bool {
     letters >= 4 && !expect_letter
 }
 
-/// True if the word carries a letter outside ASCII ("Þórhildur", "Zaxoyî").
-pub fn has_diacritic(word: &str) -> bool {
-    !word.is_ascii()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -132,11 +127,5 @@ mod tests {
         for w in ["A-G", "K-A-V", "Jackson-Pratt", "K--A-V-I", "K-A-V-I-", "ABCD"] {
             assert!(!spelled_out(w), "{w}");
         }
-    }
-
-    #[test]
-    fn diacritics() {
-        assert!(has_diacritic("Þórhildur"));
-        assert!(!has_diacritic("Thorhildur"));
     }
 }
