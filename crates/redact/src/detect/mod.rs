@@ -121,17 +121,35 @@ impl Detectors {
             let mut words = crate::text::words(t, &lower, &mut arena);
             self.names.annotate(&mut words);
             let mut initials = String::new();
+            let mut split_initials = String::new();
             for w in &words {
                 if let Some(c) = w.text.chars().next().filter(|c| c.is_uppercase()) {
                     initials.extend(c.to_uppercase());
                 }
+                for part in w.text.split('-') {
+                    if let Some(c) = part.chars().next().filter(|c| c.is_uppercase()) {
+                        split_initials.extend(c.to_uppercase());
+                    }
+                }
                 if self.names.learnable(w) {
-                    memory.learn_name(w.folded);
+                    let stem = ["-san", "-sama", "-chan", "-kun"]
+                        .iter()
+                        .find_map(|x| w.folded.strip_suffix(x))
+                        .unwrap_or(w.folded);
+                    memory.learn_name(stem);
+                    // each half of a double surname is the patient too ("Olazabalaga-Mendiluze")
+                    if stem.contains('-') {
+                        for h in stem.split('-').filter(|h| h.chars().count() >= 4) {
+                            memory.learn_name(h);
+                        }
+                    }
                 }
             }
             let cap_words = words.iter().filter(|w| w.cap && w.nchars >= 2).count();
-            if cap_words >= 2 && (2..=4).contains(&initials.chars().count()) && initials.is_ascii() {
-                memory.learn_initials(&initials);
+            for v in [&initials, &split_initials] {
+                if cap_words >= 2 && (2..=4).contains(&v.chars().count()) && v.is_ascii() {
+                    memory.learn_initials(v);
+                }
             }
         }
     }

@@ -392,9 +392,18 @@ impl Names {
     /// multi-word names used as a name ("EK extubated").
     pub fn recall(&self, text: &str, words: &[Word<'_>], memory: &crate::SessionMemory, out: &mut Output) {
         for (i, w) in words.iter().enumerate() {
-            if memory.names.iter().any(|n| n == w.folded) {
+            // "Kinue-san": the name without the honorific suffix
+            let (stem, stem_len) = match ["-san", "-sama", "-chan", "-kun", "-sensei"]
+                .iter()
+                .find_map(|x| w.folded.strip_suffix(x).map(|st| (st, w.text.len() - x.len())))
+            {
+                Some((st, l)) => (st, l),
+                None => (w.folded, w.end - w.start),
+            };
+            let halves = stem.contains('-') && stem.split('-').any(|h| memory.names.iter().any(|n| n == h));
+            if memory.names.iter().any(|n| n == stem) || halves {
                 if !self.followed_by_medical(text, words, i + 1) {
-                    out.push(PhiType::Name, w.start, w.end, prio::NAME);
+                    out.push(PhiType::Name, w.start, w.start + stem_len, prio::NAME);
                 }
                 continue;
             }
@@ -431,6 +440,10 @@ impl Names {
             if next_is_cap && fl & flag::PARTICLE != 0 {
                 return Cls::P;
             }
+            // "al-Khuwaytir", "bin-Laden", "el-Amin": a lowercase particle glued to a name
+            if particle_prefixed(w.text) {
+                return Cls::U;
+            }
             return Cls::C;
         }
         if next_is_cap && fl & flag::PARTICLE != 0 {
@@ -450,6 +463,11 @@ impl Names {
             return Cls::C;
         }
         if letters < 2 {
+            return Cls::C;
+        }
+        // OR jargon, drugs and regions ("NICU", "Ireland") are no names, whatever a name list says
+        let listed_here = fl & flag::NAME != 0;
+        if fl & flag::JARGON != 0 && !listed_here || crate::gazetteer::get().regions.contains(f) {
             return Cls::C;
         }
         let hyphen = f.contains('-');
@@ -485,7 +503,10 @@ impl Names {
         }
         let mut cls = Vec::with_capacity(n);
         for i in 0..n {
-            let next_cap = words.get(i + 1).is_some_and(|w| w.cap);
+            // a particle chain before a capitalized word: "van der Sluijs", "de la Huerta"
+            let next_cap = words.get(i + 1).is_some_and(|w| {
+                w.cap || (w.flags & flag::PARTICLE != 0 && words.get(i + 2).is_some_and(|w2| w2.cap))
+            });
             cls.push(self.classify(&words[i], words[i].flags, next_cap));
         }
         // names spelled letter by letter ("K-A-V-I")
@@ -555,7 +576,20 @@ impl Names {
             }
             if self.accept(text, words, &cls, a, b, trig) {
                 accepted[ri] = true;
-                out.push(PhiType::Name, words[a].start, words[b - 1].end, prio::NAME);
+                // "Ámde Niillas Bongo, 45M": a word the lexicons know, between an accepted name
+                // and the age of a case header, is the end of the name
+                let mut end = b;
+                if let Some(nx) = words.get(b) {
+                    if nx.cap
+                        && !nx.allcaps
+                        && gap(text, &words[b - 1], nx) == " "
+                        && nx.flags & (flag::JARGON | flag::MEDICAL_NOUN | flag::FUNCTION_WORD | flag::EPONYM) == 0
+                        && self.post_context(text, words, b + 1)
+                    {
+                        end = b + 1;
+                    }
+                }
+                out.push(PhiType::Name, words[a].start, words[end - 1].end, prio::NAME);
             }
             // lowercase names right after "Patient:" / "pt"
             if trig == Trigger::Strong || trig == Trigger::Honorific {
@@ -704,6 +738,15 @@ impl Names {
                 return Trigger::Strong;
             }
             if f == "by" && k >= 2 && matches!(words[k - 2].folded, "signed" | "consented" | "consent" | "witnessed") {
+                return Trigger::Strong;
+            }
+            // "twin A Chimsimdi", "baby B Okafor"
+            if prev.nchars == 1
+                && prev.cap
+                && k >= 2
+                && matches!(words[k - 2].folded, "twin" | "baby" | "triplet" | "infant" | "newborn")
+                && skipped == 0
+            {
                 return Trigger::Strong;
             }
             // stated nicknames: "call him Winne", "calls himself Prodro", "calls her Haingo"
@@ -960,7 +1003,7 @@ pub fn gap<'t>(text: &'t str, a: &Word<'_>, b: &Word<'_>) -> &'t str {
 
 impl Names {
     fn joinable(&self, text: &str, a: &Word<'_>, b: &Word<'_>, a_cls: Cls) -> bool {
-        if !b.cap && !b.initial && a_cls != Cls::P && !self.has(flag::PARTICLE, b) {
+        if !b.cap && !b.initial && a_cls != Cls::P && !self.has(flag::PARTICLE, b) && !particle_prefixed(b.text) {
             return false;
         }
         if a.possessive {
@@ -972,6 +1015,14 @@ impl Names {
         }
         !g.is_empty() && g.len() <= 2 && g.chars().all(|c| c == ' ')
     }
+}
+
+/// "al-Khuwaytir", "el-Amin", "bin-Zayed": a lowercase Arabic particle and a hyphen before a
+/// capitalized name.
+fn particle_prefixed(t: &str) -> bool {
+    ["al-", "el-", "ul-", "bin-", "ibn-", "abu-", "abd-", "bint-"].iter().any(|p| {
+        t.len() > p.len() + 1 && t.starts_with(p) && t[p.len()..].starts_with(|c: char| c.is_uppercase())
+    })
 }
 
 /// Initials standing for the patient: "EK extubated", "KT to recovery", "WP EBL 600" — not
