@@ -579,7 +579,7 @@ impl Shape {
             Some(b'o') => self.month_word |= starts_ci(t, b"oct"),
             Some(b'n') => {
                 self.month_word |= starts_ci(t, b"nov");
-                self.number_word |= any(&["ninety", "nonagenarian"]);
+                self.number_word |= any(&["ninety", "nineties", "nonagenarian"]);
             }
             Some(b'd') => self.month_word |= starts_ci(t, b"dec"),
             // "lives", "lived", "living"

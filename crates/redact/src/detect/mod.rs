@@ -12,6 +12,7 @@ pub mod places;
 pub mod postal;
 pub mod registered;
 pub mod shape;
+pub mod wristband;
 
 pub use crate::merge::Candidate;
 use crate::{PhiType, RedactorConfig};
@@ -102,6 +103,7 @@ impl Detectors {
             self.names.recall(text, &words, m, out);
         }
         self.places.detect(text, &words, out);
+        wristband::detect(text, &words, out);
         if let Some(p) = patient {
             p.detect(text, &shape, &words, &date_hits, out);
         }
