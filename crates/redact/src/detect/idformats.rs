@@ -67,7 +67,8 @@ impl IdFormats {
             }
         }
         for m in self.cpf.find_iter(text) {
-            if cpf_ok(m.as_str()) {
+            let before = text[..m.start()].trim_end().to_ascii_lowercase();
+            if cpf_ok(m.as_str()) || before.ends_with("cpf") || before.ends_with("cpf:") {
                 out.push(PhiType::OtherId, m.start(), m.end(), prio::CONTEXT_ID);
             }
         }

@@ -419,6 +419,26 @@ impl Names {
         }
     }
 
+    /// "… extubated", "… asleep", "… to PACU", "… back to the ward": what is said of a patient.
+    fn person_state_after(&self, text: &str, words: &[Word<'_>], i: usize) -> bool {
+        let (Some(nx), w) = (words.get(i + 1), &words[i]) else {
+            return false;
+        };
+        if gap(text, w, nx) != " " {
+            return false;
+        }
+        let state = matches!(
+            nx.folded,
+            "extubated" | "intubated" | "asleep" | "awake" | "tolerated" | "tolerating" | "sedated" | "stable"
+                | "comfortable" | "transferred" | "moved" | "going" | "off" | "out"
+        );
+        let sent = matches!(nx.folded, "to" | "back") && {
+            let to = if nx.folded == "back" { words.get(i + 2).filter(|t| t.folded == "to").map(|_| i + 3) } else { Some(i + 2) };
+            to.and_then(|k| words.get(k)).is_some_and(|u| is_care_unit(u.folded))
+        };
+        state || sent
+    }
+
     /// True if a lowercase word is an ordinary English or OR word (looked up on demand).
     fn is_ordinary(&self, w: &Word<'_>) -> bool {
         w.flags & (flag::ENGLISH | flag::JARGON | flag::COMMON | flag::FUNCTION_WORD) != 0
@@ -512,6 +532,21 @@ impl Names {
         // names spelled letter by letter ("K-A-V-I")
         for w in words {
             if w.nchars >= 7 && super::shape::spelled_out(w.text) {
+                out.push(PhiType::Name, w.start, w.end, prio::NAME);
+            }
+        }
+        // initials standing for the patient at the start of a clause: "ZMQ extubated", "KT to
+        // recovery", "HTK to PACU" (registered or remembered initials match anywhere)
+        for i in 0..n {
+            let w = &words[i];
+            if w.allcaps
+                && (2..=3).contains(&w.nchars)
+                && w.flags
+                    & (flag::COMMON | flag::JARGON | flag::FUNCTION_WORD | flag::PATIENT | flag::STAFF | flag::ENGLISH)
+                    == 0
+                && at_clause_start(text, w.start)
+                && self.person_state_after(text, words, i)
+            {
                 out.push(PhiType::Name, w.start, w.end, prio::NAME);
             }
         }

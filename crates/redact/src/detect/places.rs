@@ -114,6 +114,15 @@ const IN_STRONG: &[&str] = &[
     "cottage",
     "up",
 ];
+/// The last word of a town's name that is an English word ("Quillanby Falls", "Sunset Park").
+const PLACE_TAILS: &[&str] = &[
+    "falls", "park", "springs", "spring", "heights", "beach", "city", "town", "village", "creek", "hills", "hill",
+    "valley", "harbour", "harbor", "bay", "lake", "point", "mills", "junction", "crossing", "ridge", "grove",
+    "bridge", "river", "rapids", "landing", "station", "corner", "corners", "ford", "haven", "port", "wells",
+];
+/// Before "in": a person being somewhere ("he's in Addis this week").
+const IN_PERSON: &[&str] =
+    &["he's", "she's", "they're", "currently", "still", "staying", "studying", "working", "visiting"];
 /// After a place, these make it an institution ("Toowoomba Hospital", "Kittson County general").
 const ORG_AFTER: &[&str] = &[
     "hospital",
@@ -233,6 +242,12 @@ impl Places {
                         || ORG_AFTER.contains(&w.folded)
                 });
                 let single = e == i + 1;
+                // "Quillanby Falls": an unknown word and an English place word
+                let tailed = !single
+                    && words[e - 1].flags & flag::ENGLISH != 0
+                    && PLACE_TAILS.contains(&words[e - 1].folded)
+                    && words[i..e - 1].iter().all(|x| x.flags & (flag::ENGLISH | flag::JARGON | flag::COMMON) == 0);
+                let ordinary = ordinary && !tailed;
                 let accept = match cue {
                     Cue::Strong => known || !ordinary,
                     Cue::Weak if single => known && !ordinary && !(person_like && preposition(words, i) == "from"),
@@ -294,7 +309,7 @@ fn cue_before(text: &str, words: &[Word<'_>], i: usize) -> Cue {
             }
         }
         "in" | "near" | "outside" | "around" | "at" | "to" => {
-            let strong = linked && before.is_some_and(|b| IN_STRONG.contains(&b.folded))
+            let strong = linked && before.is_some_and(|b| IN_STRONG.contains(&b.folded) || IN_PERSON.contains(&b.folded))
                 || matches!(p.folded, "near" | "outside") && linked && before.is_some_and(|b| b.folded != "the");
             if strong {
                 Cue::Strong
