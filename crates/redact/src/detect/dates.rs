@@ -146,7 +146,7 @@ impl Dates {
 
     fn ages(&self, text: &str, shape: &Shape, out: &mut Output) {
         let lower_hint = shape.number_word
-            && ["inety", "undred", "genarian", "tenarian", "INETY", "UNDRED", "GENARIAN", "TENARIAN"]
+            && ["inety", "ineties", "undred", "genarian", "tenarian", "INETY", "INETIES", "UNDRED", "GENARIAN", "TENARIAN"]
                 .iter()
                 .any(|h| text.contains(h));
         if lower_hint {

@@ -544,7 +544,7 @@ impl Names {
                 && w.flags
                     & (flag::COMMON | flag::JARGON | flag::FUNCTION_WORD | flag::PATIENT | flag::STAFF | flag::ENGLISH)
                     == 0
-                && at_clause_start(text, w.start)
+                && (at_clause_start(text, w.start) || crate::text::prev_char(text, w.start) == Some(','))
                 && self.person_state_after(text, words, i)
             {
                 out.push(PhiType::Name, w.start, w.end, prio::NAME);
@@ -624,7 +624,7 @@ impl Names {
                         end = b + 1;
                     }
                 }
-                out.push(PhiType::Name, words[a].start, words[end - 1].end, prio::NAME);
+                out.push(PhiType::Name, words[a].start, without_jp_suffix(&words[end - 1]), prio::NAME);
             }
             // lowercase names right after "Patient:" / "pt"
             if trig == Trigger::Strong || trig == Trigger::Honorific {
@@ -1050,6 +1050,14 @@ impl Names {
         }
         !g.is_empty() && g.len() <= 2 && g.chars().all(|c| c == ' ')
     }
+}
+
+/// End of a name word without a Japanese honorific suffix ("Kinue-san" → "Kinue").
+fn without_jp_suffix(w: &Word<'_>) -> usize {
+    ["-san", "-sama", "-chan", "-kun", "-sensei"]
+        .iter()
+        .find(|x| w.folded.ends_with(*x))
+        .map_or(w.end, |x| w.end.saturating_sub(x.len()))
 }
 
 /// "al-Khuwaytir", "el-Amin", "bin-Zayed": a lowercase Arabic particle and a hyphen before a

@@ -178,7 +178,7 @@ impl PatientMatcher {
             None => Vec::new(),
         };
         for i in first.unwrap_or(n)..n {
-            if !matched[i] {
+            if !matched[i] || instrument_use(text, words, &matched, i) {
                 continue;
             }
             let mut start = words[i].start;
@@ -272,6 +272,30 @@ impl PatientMatcher {
             }
         }
     }
+}
+
+/// A registered surname that is also an eponym, used for its instrument or sign: "Deaver
+/// retractor", "McBurney's point", "two Allis clamps", "the Bookwalter", "Deaver in" — unless an
+/// honorific or another part of the name stands right before it ("Mrs Deaver", "Oriel McBurney").
+fn instrument_use(text: &str, words: &[Word<'_>], matched: &[bool], i: usize) -> bool {
+    let w = &words[i];
+    if w.flags & flag::EPONYM == 0 {
+        return false;
+    }
+    if i > 0 {
+        let p = &words[i - 1];
+        let close = text.get(p.full_end..w.start).is_some_and(|g| g.trim_matches([' ', '.']).is_empty());
+        if close && (matched[i - 1] || p.flags & flag::HONORIFIC != 0 || (p.initial && p.cap)) {
+            return false;
+        }
+    }
+    let next = words.get(i + 1).filter(|nx| text.get(w.full_end..nx.start).is_some_and(|g| g.trim().is_empty()));
+    let noun = next.is_some_and(|nx| super::eponyms::Lexicon::is_medical_noun_flagged(nx.folded, nx.flags));
+    let placed = next.is_some_and(|nx| matches!(nx.folded, "in" | "out" | "on" | "off" | "up" | "down" | "please"));
+    let before = if i > 0 { words[i - 1].folded } else { "" };
+    let counted = matches!(before, "a" | "an" | "the" | "two" | "three" | "another" | "second" | "big" | "small")
+        || text[..w.start].trim_end().ends_with(|c: char| c.is_ascii_digit());
+    noun || placed || counted
 }
 
 /// Initials of a registered name: first letters of its words in order, and with hyphenated
