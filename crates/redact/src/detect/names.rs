@@ -541,9 +541,9 @@ impl Names {
             let w = &words[i];
             if w.allcaps
                 && (2..=3).contains(&w.nchars)
-                && w.flags
-                    & (flag::COMMON | flag::JARGON | flag::FUNCTION_WORD | flag::PATIENT | flag::STAFF | flag::ENGLISH)
-                    == 0
+                && w.flags & (flag::COMMON | flag::JARGON | flag::FUNCTION_WORD | flag::PATIENT | flag::STAFF) == 0
+                // two capitals in the English table are abbreviations like "nd", not words
+                && (w.nchars == 2 || w.flags & flag::ENGLISH == 0)
                 && (at_clause_start(text, w.start) || crate::text::prev_char(text, w.start) == Some(','))
                 && self.person_state_after(text, words, i)
             {

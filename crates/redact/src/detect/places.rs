@@ -309,7 +309,9 @@ fn cue_before(text: &str, words: &[Word<'_>], i: usize) -> Cue {
             }
         }
         "in" | "near" | "outside" | "around" | "at" | "to" => {
-            let strong = linked && before.is_some_and(|b| IN_STRONG.contains(&b.folded) || IN_PERSON.contains(&b.folded))
+            let strong = linked && before.is_some_and(|b| IN_STRONG.contains(&b.folded)
+                || IN_PERSON.contains(&b.folded)
+                || (b.possessive && matches!(b.folded, "he" | "she" | "it")))
                 || matches!(p.folded, "near" | "outside") && linked && before.is_some_and(|b| b.folded != "the");
             if strong {
                 Cue::Strong

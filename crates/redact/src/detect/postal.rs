@@ -1,5 +1,7 @@
 //! Postal codes outside the US and UK whose format alone is telling: Canada ("K0A 1W0"),
-//! Ireland's Eircode ("H91 E2K3"), and a Dutch postcode before its town ("3511 NK Utrecht").
+//! Ireland's Eircode ("H91 E2K3"), and a Dutch postcode before its town ("3511 NK Utrecht"); and
+//! continental streets written name-then-number with the street type inside the word
+//! ("Oudegracht 211", "Lindenstraße 4", "Rákóczi utca 12").
 //! Codes that are plain digits (Australia, India, New Zealand…) need a town before them and are
 //! found in `places.rs`.
 
@@ -12,6 +14,7 @@ pub struct Postal {
     canada: Regex,
     eircode: Regex,
     dutch: Regex,
+    street_then_number: Regex,
 }
 
 impl Postal {
@@ -20,6 +23,7 @@ impl Postal {
             canada: Regex::new(r"\b[ABCEGHJ-NPRSTVXY]\d[ABCEGHJ-NPRSTV-Z] ?\d[ABCEGHJ-NPRSTV-Z]\d\b")
                 .expect("static regex"),
             eircode: Regex::new(r"\b(?:[AC-FHKNPRTV-Y]\d{2}|D6W) ?[0-9AC-FHKNPRTV-Y]{4}\b").expect("static regex"),
+            street_then_number: Regex::new(r"\b\p{Lu}[\p{Ll}ß]+(?:straat|gracht|weg|laan|plein|kade|singel|dijk|steeg|strasse|straße|gasse|allee|platz|ring|vej|gade|gatan|vägen|veien|gata|katu|tie)\s+\d{1,4}[a-z]?\b|\b\p{Lu}[\p{L}]+\s+(?:utca|ulica|út|tér|sokak|caddesi|cad\.)\s+\d{1,4}[a-z]?\b").expect("static regex"),
             dutch: Regex::new(r"\b[1-9]\d{3} ?[A-Z]{2}\s+(\p{Lu}\p{Ll}+(?:[ -]\p{Lu}\p{Ll}+)?)").expect("static regex"),
         }
     }
@@ -28,6 +32,9 @@ impl Postal {
         let b = text.as_bytes();
         if !b.iter().any(u8::is_ascii_digit) || !b.iter().any(u8::is_ascii_uppercase) {
             return;
+        }
+        for m in self.street_then_number.find_iter(text) {
+            out.push(PhiType::Address, m.start(), m.end(), prio::ADDRESS);
         }
         for m in self.canada.find_iter(text) {
             out.push(PhiType::Address, m.start(), m.end(), prio::ADDRESS);
@@ -76,7 +83,8 @@ mod tests {
     fn formats() {
         assert_eq!(found("lives in Embrun, K0A 1W0, son drives"), vec!["K0A 1W0"]);
         assert_eq!(found("home Eircode H91 E2K3, PPS on file"), vec!["H91 E2K3"]);
-        assert_eq!(found("Kerkstraat 4, 3511 NK Utrecht"), vec!["3511 NK", "Utrecht"]);
+        assert_eq!(found("Kerkstraat 4, 3511 NK Utrecht"), vec!["Kerkstraat 4", "3511 NK", "Utrecht"]);
+        assert_eq!(found("home: Oudegracht 211, Utrecht"), vec!["Oudegracht 211"]);
         for t in ["EBL 600 ML", "C5 C6 fusion", "T12 L1 level", "D10 W5", "1000 IU Heparin", "A1C 6.5"] {
             assert!(found(t).is_empty(), "{t}: {:?}", found(t));
         }

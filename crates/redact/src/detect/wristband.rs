@@ -91,7 +91,7 @@ pub fn detect(text: &str, words: &[Word<'_>], out: &mut Output) {
         let title_ok = !caps
             && crate::text::at_clause_start(text, w.start)
             && unknown
-            && named
+            && (named || words[i].text.contains('-'))
             && !words[j..k].iter().any(|x| x.flags & flag::EPONYM != 0);
         let ok = (caps && (unknown || named || baby)) || (given > 0 && initial_only) || title_ok;
         if !ok {
