@@ -146,9 +146,12 @@ impl Dates {
 
     fn ages(&self, text: &str, shape: &Shape, out: &mut Output) {
         let lower_hint = shape.number_word
-            && ["inety", "ineties", "undred", "genarian", "tenarian", "INETY", "INETIES", "UNDRED", "GENARIAN", "TENARIAN"]
-                .iter()
-                .any(|h| text.contains(h));
+            && [
+                "inety", "ineties", "undred", "genarian", "tenarian", "INETY", "INETIES", "UNDRED", "GENARIAN",
+                "TENARIAN",
+            ]
+            .iter()
+            .any(|h| text.contains(h));
         if lower_hint {
             for m in self.age_words.find_iter(text) {
                 // only the number words, not "years old"

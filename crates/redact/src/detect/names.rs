@@ -429,11 +429,27 @@ impl Names {
         }
         let state = matches!(
             nx.folded,
-            "extubated" | "intubated" | "asleep" | "awake" | "tolerated" | "tolerating" | "sedated" | "stable"
-                | "comfortable" | "transferred" | "moved" | "going" | "off" | "out"
+            "extubated"
+                | "intubated"
+                | "asleep"
+                | "awake"
+                | "tolerated"
+                | "tolerating"
+                | "sedated"
+                | "stable"
+                | "comfortable"
+                | "transferred"
+                | "moved"
+                | "going"
+                | "off"
+                | "out"
         );
         let sent = matches!(nx.folded, "to" | "back") && {
-            let to = if nx.folded == "back" { words.get(i + 2).filter(|t| t.folded == "to").map(|_| i + 3) } else { Some(i + 2) };
+            let to = if nx.folded == "back" {
+                words.get(i + 2).filter(|t| t.folded == "to").map(|_| i + 3)
+            } else {
+                Some(i + 2)
+            };
             to.and_then(|k| words.get(k)).is_some_and(|u| is_care_unit(u.folded))
         };
         state || sent
@@ -487,7 +503,7 @@ impl Names {
         }
         // OR jargon, drugs and regions ("NICU", "Ireland") are no names, whatever a name list says
         let listed_here = fl & flag::NAME != 0;
-        if fl & flag::JARGON != 0 && !listed_here || crate::gazetteer::get().regions.contains(f) {
+        if fl & flag::JARGON != 0 && (!listed_here || w.allcaps) || crate::gazetteer::get().regions.contains(f) {
             return Cls::C;
         }
         let hyphen = f.contains('-');
@@ -524,9 +540,9 @@ impl Names {
         let mut cls = Vec::with_capacity(n);
         for i in 0..n {
             // a particle chain before a capitalized word: "van der Sluijs", "de la Huerta"
-            let next_cap = words.get(i + 1).is_some_and(|w| {
-                w.cap || (w.flags & flag::PARTICLE != 0 && words.get(i + 2).is_some_and(|w2| w2.cap))
-            });
+            let next_cap = words
+                .get(i + 1)
+                .is_some_and(|w| w.cap || (w.flags & flag::PARTICLE != 0 && words.get(i + 2).is_some_and(|w2| w2.cap)));
             cls.push(self.classify(&words[i], words[i].flags, next_cap));
         }
         // names spelled letter by letter ("K-A-V-I")
@@ -1063,9 +1079,9 @@ fn without_jp_suffix(w: &Word<'_>) -> usize {
 /// "al-Khuwaytir", "el-Amin", "bin-Zayed": a lowercase Arabic particle and a hyphen before a
 /// capitalized name.
 fn particle_prefixed(t: &str) -> bool {
-    ["al-", "el-", "ul-", "bin-", "ibn-", "abu-", "abd-", "bint-"].iter().any(|p| {
-        t.len() > p.len() + 1 && t.starts_with(p) && t[p.len()..].starts_with(|c: char| c.is_uppercase())
-    })
+    ["al-", "el-", "ul-", "bin-", "ibn-", "abu-", "abd-", "bint-"]
+        .iter()
+        .any(|p| t.len() > p.len() + 1 && t.starts_with(p) && t[p.len()..].starts_with(|c: char| c.is_uppercase()))
 }
 
 /// Initials standing for the patient: "EK extubated", "KT to recovery", "WP EBL 600" — not
@@ -1230,5 +1246,41 @@ mod tests {
             assert!(names(t).is_empty(), "{t}: {:?}", names(t));
         }
         assert_eq!(names("Ryohei Sato 62 F, for lap chole"), vec!["Ryohei Sato"]);
+    }
+
+    #[test]
+    fn names_by_shape_and_position() {
+        // case headers: names no list holds, between a procedure and an age
+        assert_eq!(
+            names("lap sleeve, Dhaydan bin Suwaydan al-Khuwaytir, BMI 44"),
+            vec!["Dhaydan bin Suwaydan al-Khuwaytir"]
+        );
+        assert_eq!(names("lap R colectomy, Fokje van der Sluijs-Ketelaar, 70F"), vec!["Fokje van der Sluijs-Ketelaar"]);
+        assert_eq!(names("Parvindokht Farahzadi, 93, FOOSH"), vec!["Parvindokht Farahzadi"]);
+        // after person prepositions and in person positions
+        assert_eq!(names("sodium check for Julena at the end"), vec!["Julena"]);
+        assert_eq!(names("twin A Chimsimdi out 10:02"), vec!["Chimsimdi"]);
+        assert_eq!(names("Kuzhalvaimozhi consents to blood products"), vec!["Kuzhalvaimozhi"]);
+        assert_eq!(names("mrs farahzadi asked for her glasses"), vec!["farahzadi"]);
+        assert_eq!(names("he said call him Winne, fine"), vec!["Winne"]);
+        assert_eq!(names("spelled A-G-A-N-E-T-H-A on the form"), vec!["A-G-A-N-E-T-H-A"]);
+        assert_eq!(names("ZMQ extubated, to PACU 2"), vec!["ZMQ"]);
+        assert_eq!(names("Kinue-san thanked everyone"), vec!["Kinue"]);
+        // a given name before an eponym surname
+        assert_eq!(names("repeat C-section, Wendeline Pfannenstiel, no labour"), vec!["Wendeline Pfannenstiel"]);
+    }
+
+    #[test]
+    fn clinical_words_regions_and_abbreviations_stay() {
+        for t in [
+            "Extubated awake, SpO2 98% on 6 L face mask",
+            "Ancef given, Toradol 30 held, cefazolin redosed",
+            "Pfannenstiel incision, Deaver retractor, Kocher clamp",
+            "over from Ireland for work, back to NICU after",
+            "ETA to PACU 30 min, OR to PACU",
+            "Hemicolectomy started, Laparotomy closed",
+        ] {
+            assert!(names(t).is_empty(), "{t}: {:?}", names(t));
+        }
     }
 }

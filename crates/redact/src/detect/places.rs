@@ -117,8 +117,8 @@ const IN_STRONG: &[&str] = &[
 /// The last word of a town's name that is an English word ("Quillanby Falls", "Sunset Park").
 const PLACE_TAILS: &[&str] = &[
     "falls", "park", "springs", "spring", "heights", "beach", "city", "town", "village", "creek", "hills", "hill",
-    "valley", "harbour", "harbor", "bay", "lake", "point", "mills", "junction", "crossing", "ridge", "grove",
-    "bridge", "river", "rapids", "landing", "station", "corner", "corners", "ford", "haven", "port", "wells",
+    "valley", "harbour", "harbor", "bay", "lake", "point", "mills", "junction", "crossing", "ridge", "grove", "bridge",
+    "river", "rapids", "landing", "station", "corner", "corners", "ford", "haven", "port", "wells",
 ];
 /// Before "in": a person being somewhere ("he's in Addis this week").
 const IN_PERSON: &[&str] =
@@ -309,9 +309,12 @@ fn cue_before(text: &str, words: &[Word<'_>], i: usize) -> Cue {
             }
         }
         "in" | "near" | "outside" | "around" | "at" | "to" => {
-            let strong = linked && before.is_some_and(|b| IN_STRONG.contains(&b.folded)
-                || IN_PERSON.contains(&b.folded)
-                || (b.possessive && matches!(b.folded, "he" | "she" | "it")))
+            let strong = linked
+                && before.is_some_and(|b| {
+                    IN_STRONG.contains(&b.folded)
+                        || IN_PERSON.contains(&b.folded)
+                        || (b.possessive && matches!(b.folded, "he" | "she" | "it"))
+                })
                 || matches!(p.folded, "near" | "outside") && linked && before.is_some_and(|b| b.folded != "the");
             if strong {
                 Cue::Strong

@@ -611,4 +611,33 @@ mod tests {
         assert!(c("zaragoza", "zaraogza"));
         assert!(!c("zaragoza", "zarogosa"));
     }
+
+    fn registered_names(ids: &Identifiers, text: &str) -> Vec<String> {
+        let pm = PatientMatcher::new(ids);
+        let names = super::super::names::Names::new();
+        let mut words = crate::text::words_of(text);
+        names.annotate(&mut words);
+        let mut out = Output::default();
+        pm.detect(text, &Shape::of(text), &words, &[], &mut out);
+        out.cands.iter().filter(|c| c.kind == PhiType::Name).map(|c| text[c.start..c.end].to_string()).collect()
+    }
+
+    #[test]
+    fn initials_of_the_registered_name() {
+        let ids = Identifiers { names: vec!["Himevai Tapsell-Kereama".into()], ..Default::default() };
+        assert_eq!(registered_names(&ids, "HTK to PACU, pain 3/10"), vec!["HTK"]);
+        assert_eq!(registered_names(&ids, "HT extubated"), vec!["HT"]);
+        assert!(registered_names(&ids, "HT 2 cm, HTK-3 kit").is_empty());
+        assert_eq!(initials_of("FAN, MING"), vec!["FM", "MF"]);
+    }
+
+    #[test]
+    fn eponym_surname_used_for_its_instrument() {
+        let ids = Identifiers { names: vec!["Oriel McBurney".into()], ..Default::default() };
+        assert!(registered_names(&ids, "McBurney's point is right here").is_empty());
+        assert!(registered_names(&ids, "a McBurney incision, two McBurney clamps").is_empty());
+        assert_eq!(registered_names(&ids, "Ms McBurney is asleep"), vec!["McBurney"]);
+        let both = registered_names(&ids, "Oriel McBurney, 19F");
+        assert!(both.contains(&"McBurney".to_string()) && both.contains(&"Oriel".to_string()));
+    }
 }

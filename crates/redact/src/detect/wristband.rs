@@ -30,7 +30,10 @@ fn ordinary(w: &Word<'_>) -> bool {
 
 /// A surname word: capitalized, not ordinary; an eponym only in capitals or before an initial.
 fn surname_like(w: &Word<'_>) -> bool {
-    w.cap && !w.initial && w.nchars >= 3 && !ordinary(w) && !(w.allcaps && w.nchars <= 3)
+    // in capitals an English word can be a surname ("BONGO, ÁNTE"): the pair then needs a word
+    // no lexicon knows
+    let english_caps = w.allcaps && w.flags & flag::ENGLISH != 0 && w.flags & (flag::JARGON | flag::COMMON) == 0;
+    w.cap && !w.initial && w.nchars >= 3 && (!ordinary(w) || english_caps) && !(w.allcaps && w.nchars <= 3)
 }
 
 pub fn detect(text: &str, words: &[Word<'_>], out: &mut Output) {
@@ -81,9 +84,10 @@ pub fn detect(text: &str, words: &[Word<'_>], out: &mut Output) {
         }
         let caps = w.allcaps;
         let unknown = words[i..j].iter().chain(words[j..k].iter()).any(|x| {
-            x.flags & (flag::NAME | flag::WORLD_NAME | flag::EPONYM) == 0 && !x.initial && x.nchars >= 3
+            x.flags & (flag::NAME | flag::WORLD_NAME | flag::EPONYM | flag::ENGLISH) == 0 && !x.initial && x.nchars >= 3
         });
-        let named = words[i..j].iter().chain(words[j..k].iter()).any(|x| x.flags & (flag::NAME | flag::WORLD_NAME) != 0);
+        let named =
+            words[i..j].iter().chain(words[j..k].iter()).any(|x| x.flags & (flag::NAME | flag::WORLD_NAME) != 0);
         // "SURNAME, GIVEN" in capitals, a surname before initials ("McBurney, O."), a baby band,
         // or two title-case words no list knows as ordinary with at least one unknown or name
         // title case is ambiguous ("Langenbeck, Senn-Miller, Richardson"): it needs the start of a
