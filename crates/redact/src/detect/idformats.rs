@@ -153,7 +153,7 @@ fn luhn_ok(d: &[u32]) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// Verhoeff (India Aadhaar).

@@ -411,10 +411,9 @@ impl Names {
                 && (2..=4).contains(&w.nchars)
                 && w.flags & (flag::COMMON | flag::JARGON) == 0
                 && memory.initials.iter().any(|n| n == w.text)
+                && initials_used_as_name(text, words, i)
             {
-                if initials_used_as_name(text, words, i) {
-                    out.push(PhiType::Name, w.start, w.end, prio::NAME);
-                }
+                out.push(PhiType::Name, w.start, w.end, prio::NAME);
             }
         }
     }
@@ -742,12 +741,8 @@ impl Names {
             let all_namey = toks.iter().all(|c| matches!(c, Cls::D | Cls::A | Cls::U | Cls::I | Cls::P));
             let caps_pair = words[a1].allcaps && words[a2].allcaps;
             let followed_med = self.followed_by_medical(text, words, b2);
-            if ((accepted[ri] || accepted[ri + 1]) && all_namey
-                || (some_name && all_namey)
-                || (caps_pair && all_namey && toks.iter().any(|c| *c == Cls::U))
-                || (caps_pair && all_namey && toks.iter().filter(|c| **c == Cls::A || **c == Cls::D).count() >= 1))
-                && !followed_med
-            {
+            let caps_named = caps_pair && toks.iter().any(|c| matches!(c, Cls::U | Cls::A | Cls::D));
+            if all_namey && (accepted[ri] || accepted[ri + 1] || some_name || caps_named) && !followed_med {
                 out.push(PhiType::Name, words[a1].start, words[b2 - 1].end, prio::NAME);
             }
         }
