@@ -19,7 +19,10 @@ pub fn router() -> Router<AppState> {
         .route("/", get(|| async { page("text/html; charset=utf-8", include_str!("../../web/index.html")) }))
         .route("/join", get(|| async { page("text/html; charset=utf-8", include_str!("../../web/index.html")) }))
         .route("/app.js", get(|| async { page("text/javascript; charset=utf-8", include_str!("../../web/app.js")) }))
-        .route("/media.js", get(|| async { page("text/javascript; charset=utf-8", include_str!("../../web/media.js")) }))
+        .route(
+            "/media.js",
+            get(|| async { page("text/javascript; charset=utf-8", include_str!("../../web/media.js")) }),
+        )
         .route(
             "/api/openapi.json",
             get(|| async { ([(header::CONTENT_TYPE, "application/json")], include_str!("../../docs/openapi.json")) }),
