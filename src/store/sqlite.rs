@@ -327,6 +327,15 @@ impl Store for SqliteStore {
 
     async fn redeem_invite(&self, code_hash: &str, now: DateTime<Utc>) -> StoreResult<Redeem> {
         let mut tx = self.pool.begin().await.map_err(backend)?;
+        // Write first, so the transaction takes the write lock (waiting out
+        // other writers) before it reads: a read-then-write transaction in
+        // WAL mode fails with "database is locked" when another writer
+        // committed in between, which the audit writer makes likely.
+        sqlx::query("UPDATE invites SET uses = uses WHERE code_hash = ?")
+            .bind(code_hash)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
         let row = sqlx::query("SELECT * FROM invites WHERE code_hash = ?")
             .bind(code_hash)
             .fetch_optional(&mut *tx)

@@ -64,6 +64,8 @@ async fn ended_session(ts: &TestServer) -> (String, String, Vec<Value>) {
     let (id, surgeon, _) = ts.live().await;
     let rec_dir = ts.dir.path().join("media").join(&id);
     publish(ts, &id, &surgeon, json!({"kind": "text", "text": "first look at the field"})).await;
+    released(ts, &id, &surgeon, 1).await;
+    tokio::time::sleep(Duration::from_millis(20)).await;
     write_recording(&rec_dir, "recording-1.webm", 3000);
     tokio::time::sleep(Duration::from_millis(30)).await;
     publish(ts, &id, &surgeon, json!({"kind": "marker", "label": "incision"})).await;
