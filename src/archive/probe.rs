@@ -82,8 +82,7 @@ pub fn duration_ms(r: &mut (impl Read + Seek)) -> Option<u64> {
     read_size(r)?;
     let mut scale_ns: u64 = 1_000_000;
     let mut last_cluster: Option<(u64, u64, u64)> = None; // (body start, size, timecode)
-    loop {
-        let Ok(pos) = r.stream_position() else { break };
+    while let Ok(pos) = r.stream_position() {
         if pos >= len {
             break;
         }

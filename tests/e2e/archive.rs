@@ -421,7 +421,7 @@ async fn exporting_a_1_gib_recording_streams_with_bounded_server_memory() {
             tail.drain(..tail.len() - 64 * 1024);
         }
         n += 1;
-        if n % 256 == 0 {
+        if n.is_multiple_of(256) {
             peak = peak.max(rss_kib(pid, "VmRSS:"));
         }
     }
