@@ -32,9 +32,16 @@ pub async fn run_once(state: &AppState, now: DateTime<Utc>) -> Result<Vec<String
     let mut candidates = Vec::new();
     for s in state.store.sessions().await? {
         let (SessionState::Ended, Some(ended_at)) = (s.state, s.ended_at) else { continue };
+        let consented = s.consent.as_ref().is_some_and(|c| c.scope.archive);
         let archived = match state.store.archive_state(&s.id).await? {
             Some(a) => a.archived && a.purged_at.is_none(),
-            None => s.consent.as_ref().is_some_and(|c| c.scope.archive),
+            // Ended before archives were tracked, without consent: purge now.
+            None if !consented => {
+                let detail = serde_json::json!({"reason": "no_archive_consent"});
+                super::purge_content(state, &s.id, "no_archive_consent", None, detail).await?;
+                continue;
+            }
+            None => true,
         };
         candidates.push(Candidate { id: s.id.clone(), ended_at, archived });
     }
