@@ -287,6 +287,10 @@ async fn the_audit_api_filters_pages_and_refuses_bad_input() {
     }
     assert_error(&ts.call(Method::GET, "/api/audit", None, None).await, StatusCode::UNAUTHORIZED, "unauthenticated");
     let _ = admin_sub;
+    let r = ts.http.get(ts.url("/metrics")).bearer_auth(&admin).send().await.expect("metrics");
+    let metrics = r.text().await.expect("text");
+    assert!(metrics.contains("orgallery_audit_queue_full_total 0"), "{metrics}");
+    assert!(metrics.contains("# TYPE orgallery_audit_events_total counter"), "{metrics}");
     let (s, k) = ts.call(Method::GET, "/api/audit/key", None, None).await;
     assert_eq!((s, k["public_key"].as_str().map(str::len)), (StatusCode::OK, Some(64)));
 }
