@@ -38,6 +38,10 @@ pub struct Inner {
     pub gate_runtime: tokio::runtime::Handle,
     /// The WebRTC media engine (its own thread, one UDP socket).
     pub media: MediaHandle,
+    /// The hash-chained audit log (a writer task behind a bounded queue).
+    pub audit: crate::audit::AuditLog,
+    /// The Ed25519 key that signs export manifests (`DATA/archive.key`).
+    pub archive_key: crate::signing::KeyFile,
 }
 
 #[derive(Clone)]

@@ -2,11 +2,14 @@
 //! every request passes: request id, tracing span, body limit, security
 //! headers, and the normalizer that gives every error the contract's body.
 
+mod archive;
+mod audit;
 mod auth;
 pub mod extract;
 mod live;
 mod media;
 mod ops;
+mod range;
 mod sessions;
 mod updates;
 mod users;
@@ -30,6 +33,8 @@ pub fn router(state: AppState) -> Router {
     let limit = state.config.body_limit;
     Router::new()
         .merge(auth::router())
+        .merge(archive::router())
+        .merge(audit::router())
         .merge(sessions::router())
         .merge(users::router())
         .merge(live::router())

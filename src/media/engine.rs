@@ -727,6 +727,12 @@ impl Engine {
         self.counters.peers.store(self.peers.len() as u64, Relaxed);
         tracing::info!(session = %p.session, user = %p.auth.sub, side = p.side.path(),
             seconds = p.created.elapsed().as_secs(), why, "media peer closed");
+        // Audit hook: the WHIP/WHEP leave, with how long the peer stayed.
+        self.state.audit.append(
+            crate::audit::Entry::new("leave").by_sub(&p.auth.sub, None).session(&p.session).detail(
+                serde_json::json!({"channel": p.side.path(), "seconds": p.created.elapsed().as_secs(), "why": why}),
+            ),
+        );
         if let Some(s) = self.sessions.get_mut(&p.session) {
             match p.side {
                 Side::Publisher if s.publisher == Some(id) => {

@@ -31,6 +31,11 @@ fn contract() -> HashMap<&'static str, Vec<&'static str>> {
         ("accounts_manage", vec!["admin"]),
         ("user_kick", vec!["admin"]),
         ("metrics_read", vec!["admin"]),
+        ("archive_read", vec!["surgeon", "educator", "admin"]),
+        ("archive_export", vec!["surgeon", "educator"]),
+        ("session_purge", vec!["admin"]),
+        ("audit_read", vec!["admin"]),
+        ("role_change", vec!["admin"]),
     ])
 }
 
@@ -71,6 +76,13 @@ fn endpoints(moderator_sub: &str) -> Vec<Endpoint> {
         // Allowed callers get past authorization to 415 (the body is not SDP).
         e("media_publish", Method::POST, "/api/sessions/{id}/whip", json!({})),
         e("watch", Method::POST, "/api/sessions/{id}/whep", json!({})),
+        e("archive_read", Method::GET, "/api/sessions/{id}/timeline", Value::Null),
+        e("archive_read", Method::GET, "/api/sessions/{id}/recordings/recording-1.webm", Value::Null),
+        // Allowed callers get past authorization to 409 (the session is live).
+        e("archive_export", Method::GET, "/api/sessions/{id}/export", Value::Null),
+        e("session_purge", Method::DELETE, "/api/sessions/{id}", Value::Null),
+        e("audit_read", Method::GET, "/api/audit", Value::Null),
+        e("role_change", Method::PUT, "/api/users/{victim}/role", json!({"role": "clinician"})),
         e("session_end", Method::POST, "/api/sessions/{id}/end", json!({})),
     ]
 }
@@ -104,13 +116,18 @@ async fn every_endpoint_with_every_role_matches_the_table() {
         let (mod_token, mod_sub) = ts.token(Role::Moderator).await;
         let (s, v) = ts.put(&format!("/api/sessions/{id}/moderators"), &owner_token, json!({"users": [mod_sub]})).await;
         assert_eq!(s, StatusCode::OK, "{v}");
+        // A recording to replay, and an account whose role may change.
+        let rec = ts.dir.path().join("media").join(&id);
+        std::fs::create_dir_all(&rec).expect("dir");
+        std::fs::write(rec.join("recording-1.webm"), b"not really a recording").expect("recording");
+        let (_, _, victim) = ts.user(Role::Student).await;
         let token = match role {
             Role::Surgeon => owner_token.clone(),
             Role::Moderator => mod_token.clone(),
             other => ts.token(other).await.0,
         };
         for ep in endpoints(&mod_sub) {
-            let path = ep.path.replace("{id}", &id);
+            let path = ep.path.replace("{id}", &id).replace("{victim}", &victim);
             let body = if ep.body.is_null() {
                 None
             } else {
