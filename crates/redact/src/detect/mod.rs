@@ -5,6 +5,7 @@ pub mod calendars;
 pub mod contact;
 pub mod dates;
 pub mod eponyms;
+pub mod gates;
 pub mod idformats;
 pub mod names;
 pub mod numbers;
@@ -58,10 +59,13 @@ pub struct Detectors {
     ids: idformats::IdFormats,
     calendars: calendars::Calendars,
     postal: postal::Postal,
+    cues: gates::Cues,
 }
 
 impl Detectors {
     pub fn new() -> Detectors {
+        // index the gazetteers now, not on the first message
+        crate::gazetteer::get();
         Detectors {
             contact: contact::Contact::new(),
             numbers: numbers::Numbers::new(),
@@ -72,6 +76,7 @@ impl Detectors {
             ids: idformats::IdFormats::new(),
             calendars: calendars::Calendars::new(),
             postal: postal::Postal::new(),
+            cues: gates::Cues::new(),
         }
     }
 
@@ -87,14 +92,16 @@ impl Detectors {
             return;
         }
         let shape = crate::text::Shape::of(text);
+        let lower = text.to_ascii_lowercase();
+        let bytes = if shape.digits > 0 { gates::ByteGates::of(text.as_bytes()) } else { gates::ByteGates::default() };
+        let cues = self.cues.scan(text);
         self.contact.detect_shaped(text, &shape, out);
         self.numbers.detect_shaped(text, &shape, out);
-        self.ids.detect(text, out);
+        self.ids.detect(text, &lower, &bytes, cues, out);
         let date_hits = self.dates.detect_shaped(text, &shape, out);
-        self.calendars.detect(text, out);
+        self.calendars.detect(text, &lower, shape.month_word, &bytes, cues, out);
         self.address.detect_shaped(text, &shape, out);
-        self.postal.detect(text, out);
-        let lower = text.to_ascii_lowercase();
+        self.postal.detect(text, &bytes, out);
         let mut arena = String::new();
         let mut words = crate::text::words(text, &lower, &mut arena);
         self.names.annotate(&mut words);

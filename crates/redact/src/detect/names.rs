@@ -349,16 +349,21 @@ impl Names {
             let mut fl = self.lex.flags(w.folded);
             // the gazetteers are bisected only for capitalized words (a few per message)
             if w.cap && w.nchars >= 2 && fl & (flag::FUNCTION_WORD | flag::HONORIFIC | flag::STAFF) == 0 {
-                if g.english.contains(w.folded) {
+                let gz = g.lookup(w.folded);
+                if gz & crate::gazetteer::bit::ENGLISH != 0 {
                     fl |= flag::ENGLISH;
                 }
-                if fl & flag::NAME == 0 && w.nchars >= 3 && g.names.contains(w.folded) {
+                if fl & flag::NAME == 0 && w.nchars >= 3 && gz & crate::gazetteer::bit::NAME != 0 {
                     fl |= flag::WORLD_NAME;
                 }
-                if g.places.contains(w.folded) {
+                if gz & crate::gazetteer::bit::PLACE != 0 {
                     fl |= flag::PLACE;
                 }
-                if super::shape::drug_like(w.folded) || super::shape::clinical_like(w.folded) {
+                if gz & crate::gazetteer::bit::REGION != 0 {
+                    fl |= flag::REGION;
+                }
+                let known = fl & (flag::ENGLISH | flag::COMMON | flag::EPONYM | flag::NAME) != 0;
+                if !known && (super::shape::drug_like(w.folded) || super::shape::clinical_like(w.folded)) {
                     fl |= flag::JARGON;
                 }
             }
@@ -371,8 +376,7 @@ impl Names {
         w.nchars >= 4
             && w.cap
             && !(w.allcaps && w.nchars <= 4)
-            && w.flags & flag::PLACE == 0
-            && !crate::gazetteer::get().regions.contains(w.folded)
+            && w.flags & (flag::PLACE | flag::REGION) == 0
             && w.folded.chars().all(|c| c.is_alphabetic() || c == '-' || c == '\'')
             && w.flags
                 & (flag::COMMON
@@ -457,7 +461,7 @@ impl Names {
     /// True if a lowercase word is an ordinary English or OR word (looked up on demand).
     fn is_ordinary(&self, w: &Word<'_>) -> bool {
         w.flags & (flag::ENGLISH | flag::JARGON | flag::COMMON | flag::FUNCTION_WORD) != 0
-            || crate::gazetteer::get().english.contains(w.folded)
+            || crate::gazetteer::get().is_english(w.folded)
             || super::shape::drug_like(w.folded)
             || super::shape::clinical_like(w.folded)
     }
@@ -502,7 +506,7 @@ impl Names {
         }
         // OR jargon, drugs and regions ("NICU", "Ireland") are no names, whatever a name list says
         let listed_here = fl & flag::NAME != 0;
-        if fl & flag::JARGON != 0 && (!listed_here || w.allcaps) || crate::gazetteer::get().regions.contains(f) {
+        if fl & flag::JARGON != 0 && (!listed_here || w.allcaps) || fl & flag::REGION != 0 {
             return Cls::C;
         }
         let hyphen = f.contains('-');
@@ -673,8 +677,9 @@ impl Names {
             // ordinary English or OR vocabulary
             if words[i].flags & flag::NAME == 0
                 && words[i].nchars >= 3
-                && !self.is_ordinary(&words[i])
+                && words[i - 1].flags & flag::HONORIFIC != 0
                 && self.trigger(text, words, i) == Trigger::Honorific
+                && !self.is_ordinary(&words[i])
             {
                 out.push(PhiType::Name, words[i].start, words[i].end, prio::NAME);
                 continue;
@@ -703,11 +708,11 @@ impl Names {
             // one lowercase name right after a relative ("grandson kieran says"); a run of two
             // or more after any strong word ("pt name is marta kowalczyk")
             let after_relation = j == i + 1
-                && !self.is_ordinary(&words[i])
                 && self.has(flag::RELATION, &words[i - 1])
                 && !words[i - 1].cap
                 && gap(text, &words[i - 1], &words[i]).chars().all(|c| c == ' ')
-                && self.ends_clause_or_verb(text, words, i);
+                && self.ends_clause_or_verb(text, words, i)
+                && !self.is_ordinary(&words[i]);
             if j > i + 1 || (j == i + 1 && after_relation) {
                 out.push(PhiType::Name, words[i].start, words[j - 1].end, prio::NAME);
             }
@@ -1074,6 +1079,9 @@ fn without_jp_suffix(w: &Word<'_>) -> usize {
 /// "al-Khuwaytir", "el-Amin", "bin-Zayed": a lowercase Arabic particle and a hyphen before a
 /// capitalized name.
 fn particle_prefixed(t: &str) -> bool {
+    if !t.as_bytes().get(2..5).is_some_and(|w| w.contains(&b'-')) {
+        return false;
+    }
     ["al-", "el-", "ul-", "bin-", "ibn-", "abu-", "abd-", "bint-"]
         .iter()
         .any(|p| t.len() > p.len() + 1 && t.starts_with(p) && t[p.len()..].starts_with(|c: char| c.is_uppercase()))

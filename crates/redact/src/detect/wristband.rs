@@ -23,9 +23,9 @@ fn ordinary(w: &Word<'_>) -> bool {
             | flag::RELATION
             | flag::STATE_CODE
             | flag::MEDICAL_NOUN
-            | flag::ORG)
+            | flag::ORG
+            | flag::REGION)
         != 0
-        || crate::gazetteer::get().regions.contains(w.folded)
 }
 
 /// A surname word: capitalized, not ordinary; an eponym only in capitals or before an initial.
