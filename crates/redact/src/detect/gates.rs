@@ -33,6 +33,11 @@ impl ByteGates {
         let at = |i: usize| b.get(i).copied().unwrap_or(0);
         let mut run = 0usize;
         for (i, &c) in b.iter().enumerate() {
+            // most bytes are lowercase letters or spaces: nothing starts there
+            if c >= b'a' || c == b' ' {
+                run = 0;
+                continue;
+            }
             if c.is_ascii_digit() {
                 run += 1;
                 let (n1, n2, n3) = (at(i + 1), at(i + 2), at(i + 3));
@@ -128,7 +133,7 @@ impl Cues {
     /// The cue words present in `text` (any ASCII case), as [`cue`] bits.
     pub fn scan(&self, text: &str) -> u32 {
         let mut bits = 0;
-        for m in self.ac.find_overlapping_iter(text) {
+        for m in self.ac.find_iter(text) {
             bits |= PATTERNS.get(m.pattern().as_usize()).map_or(0, |p| p.1);
         }
         bits
