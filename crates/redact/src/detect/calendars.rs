@@ -5,7 +5,7 @@
 //! 1443", "3 Farvardin 1310", "12 Meskerem 1971"), and holidays given as a birthday ("born on
 //! Nowruz 1975", "her birthday is Christmas Eve").
 
-use super::gates::{cue, ByteGates};
+use super::gates::{has_any, ByteGates};
 use super::{prio, Output};
 use crate::PhiType;
 use regex::Regex;
@@ -45,11 +45,12 @@ impl Calendars {
     }
 
     /// `lower`: `text.to_ascii_lowercase()`; `month_hint`: a Gregorian month word is in the
-    /// message ([`crate::text::Shape`]); `g`, `cues`: the message's [`super::gates`].
-    pub fn detect(&self, text: &str, lower: &str, month_hint: bool, g: &ByteGates, cues: u32, out: &mut Output) {
-        let day_gate = g.ordinal_digits && cues & cue::THE != 0;
+    /// message ([`crate::text::Shape`]); `g`: the message's [`ByteGates`].
+    pub fn detect(&self, text: &str, lower: &str, month_hint: bool, g: &ByteGates, out: &mut Output) {
+        let day_gate = g.ordinal_digits && lower.contains("the ");
         let roman_gate = g.roman;
-        let era_gate = g.era_short || (cues & cue::ERA != 0 && text.bytes().any(|b| b.is_ascii_digit()));
+        let era_gate = g.era_short
+            || (g.digit_sep_digit && has_any(lower, &["meiji", "taish", "showa", "shōwa", "heisei", "reiwa"]));
         let month_gate = g.digit_space_cap;
         if day_gate {
             for c in self.day_only.captures_iter(text) {
@@ -83,11 +84,11 @@ impl Calendars {
                 out.push(PhiType::Date, m.start(), m.end(), prio::DATE);
             }
         }
-        let ordinal_gate = month_hint && cues & (cue::OF | cue::THE) != 0 && ordinal_month_near(lower);
+        let ordinal_gate = month_hint && ordinal_month_near(lower);
         for m in ordinal_gate.then(|| self.ordinal_of.find_iter(text)).into_iter().flatten() {
             out.push(PhiType::Date, m.start(), m.end(), prio::DATE);
         }
-        if cues & cue::BIRTH != 0 && birth_cue(lower) {
+        if birth_cue(lower) {
             for m in self.holiday.find_iter(text) {
                 out.push(PhiType::Date, m.start(), m.end(), prio::DATE);
             }
@@ -132,8 +133,7 @@ mod tests {
         let mut out = Output::default();
         let (lower, shape) = (text.to_ascii_lowercase(), crate::text::Shape::of(text));
         let g = ByteGates::of(text.as_bytes());
-        let cues = super::super::gates::Cues::new().scan(text);
-        Calendars::new().detect(text, &lower, shape.month_word, &g, cues, &mut out);
+        Calendars::new().detect(text, &lower, shape.month_word, &g, &mut out);
         crate::merge::resolve(text, out).iter().map(|c| text[c.start..c.end].to_string()).collect()
     }
 

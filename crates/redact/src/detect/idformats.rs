@@ -3,7 +3,7 @@
 //! national IDs with check characters (Brazil CPF, UK NHS number, Canada SIN, India Aadhaar,
 //! Spain DNI/NIE, Netherlands BSN), and four-letter health cards ("NINS 7204 2219").
 
-use super::gates::{cue, ByteGates};
+use super::gates::{has_any, ByteGates};
 use super::{prio, Output};
 use crate::PhiType;
 use regex::Regex;
@@ -33,19 +33,19 @@ impl IdFormats {
     }
 
     /// `phones`: byte ranges of the PHONE/FAX candidates already found (extensions extend them).
-    /// `lower`: `text.to_ascii_lowercase()`; `g`, `cues`: the message's [`super::gates`].
-    pub fn detect(&self, text: &str, lower: &str, g: &ByteGates, cues: u32, out: &mut Output) {
+    /// `lower`: `text.to_ascii_lowercase()`; `g`: the message's [`ByteGates`].
+    pub fn detect(&self, text: &str, lower: &str, g: &ByteGates, out: &mut Output) {
         if !text.bytes().any(|b| b.is_ascii_digit()) {
             return;
         }
-        if cues & cue::SSN != 0 {
+        if g.four_digits && has_any(lower, &["ssn", "social", "ss#", "s.s"]) {
             for c in self.ssn_last4.captures_iter(text) {
                 if let Some(m) = c.get(1).or_else(|| c.get(2)) {
                     out.push(PhiType::Ssn, m.start(), m.end(), prio::STRONG_NUMBER);
                 }
             }
         }
-        let plate_word = cues & cue::PLATE != 0;
+        let plate_word = g.digit_upper && has_any(lower, &["plate", "tag", "reg"]);
         for c in plate_word.then(|| self.plate.captures_iter(text)).into_iter().flatten() {
             if let Some(m) = c.get(1) {
                 let s = m.as_str();
@@ -91,7 +91,8 @@ impl IdFormats {
                 out.push(PhiType::OtherId, m.start(), m.end(), prio::CONTEXT_ID);
             }
         }
-        let card_word = cues & cue::CARD != 0;
+        let card_word =
+            g.caps4_digit && has_any(lower, &["card", "ramq", "health", "insurance", "medicare", "plan", "member"]);
         for m in card_word.then(|| self.card4.find_iter(text)).into_iter().flatten() {
             let before = lower.get(..m.start()).unwrap_or("");
             let tail = &before[before.len().saturating_sub(24)..];
@@ -225,8 +226,7 @@ mod tests {
 
     fn found(text: &str) -> Vec<(PhiType, String)> {
         let mut out = Output::default();
-        let (g, cues) = (ByteGates::of(text.as_bytes()), super::super::gates::Cues::new().scan(text));
-        IdFormats::new().detect(text, &text.to_ascii_lowercase(), &g, cues, &mut out);
+        IdFormats::new().detect(text, &text.to_ascii_lowercase(), &ByteGates::of(text.as_bytes()), &mut out);
         out.cands.iter().map(|c| (c.kind, text[c.start..c.end].to_string())).collect()
     }
 
@@ -239,8 +239,7 @@ mod tests {
         let mut out = Output::default();
         out.push(PhiType::Phone, 12, 24, prio::STRONG_NUMBER);
         let text = "best number 651-555-0102 x4412";
-        let (g, cues) = (ByteGates::of(text.as_bytes()), super::super::gates::Cues::new().scan(text));
-        IdFormats::new().detect(text, &text.to_ascii_lowercase(), &g, cues, &mut out);
+        IdFormats::new().detect(text, &text.to_ascii_lowercase(), &ByteGates::of(text.as_bytes()), &mut out);
         assert!(out.cands.iter().any(|c| c.kind == PhiType::Phone && &text[c.start..c.end] == "651-555-0102 x4412"));
     }
 

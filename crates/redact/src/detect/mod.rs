@@ -59,7 +59,6 @@ pub struct Detectors {
     ids: idformats::IdFormats,
     calendars: calendars::Calendars,
     postal: postal::Postal,
-    cues: gates::Cues,
 }
 
 impl Detectors {
@@ -76,7 +75,6 @@ impl Detectors {
             ids: idformats::IdFormats::new(),
             calendars: calendars::Calendars::new(),
             postal: postal::Postal::new(),
-            cues: gates::Cues::new(),
         }
     }
 
@@ -94,12 +92,11 @@ impl Detectors {
         let shape = crate::text::Shape::of(text);
         let lower = text.to_ascii_lowercase();
         let bytes = if shape.digits > 0 { gates::ByteGates::of(text.as_bytes()) } else { gates::ByteGates::default() };
-        let cues = self.cues.scan(text);
         self.contact.detect_shaped(text, &shape, out);
         self.numbers.detect_shaped(text, &shape, out);
-        self.ids.detect(text, &lower, &bytes, cues, out);
+        self.ids.detect(text, &lower, &bytes, out);
         let date_hits = self.dates.detect_shaped(text, &shape, out);
-        self.calendars.detect(text, &lower, shape.month_word, &bytes, cues, out);
+        self.calendars.detect(text, &lower, shape.month_word, &bytes, out);
         self.address.detect_shaped(text, &shape, out);
         self.postal.detect(text, &bytes, out);
         let mut arena = String::new();

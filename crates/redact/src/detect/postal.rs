@@ -47,7 +47,7 @@ impl Postal {
         if !b.iter().any(u8::is_ascii_digit) || !b.iter().any(u8::is_ascii_uppercase) {
             return;
         }
-        let street = self.street_types.is_match(text);
+        let street = g.word_space_digit && self.street_types.is_match(text);
         for m in street.then(|| self.street_then_number.find_iter(text)).into_iter().flatten() {
             out.push(PhiType::Address, m.start(), m.end(), prio::ADDRESS);
         }
