@@ -118,11 +118,17 @@ fn ordinal_month_near(lower: &str) -> bool {
     after_of || before_the
 }
 
-/// The message speaks of a birth date: "born", "birthday", "DOB", "b-day", "date of birth".
+/// The message speaks of a birth date: "born", "birth…", "b-day", "bday", "DOB".
 fn birth_cue(l: &str) -> bool {
-    ["born", "birthday", "dob", "b-day", "bday", "date of birth", "birth date", "birthdate"]
-        .iter()
-        .any(|w| l.contains(w))
+    let b = l.as_bytes();
+    b.iter().enumerate().any(|(i, &c)| match c {
+        b'b' => {
+            let t = &b[i..];
+            t.starts_with(b"born") || t.starts_with(b"birth") || t.starts_with(b"bday") || t.starts_with(b"b-day")
+        }
+        b'd' => b[i..].starts_with(b"dob"),
+        _ => false,
+    })
 }
 
 #[cfg(test)]

@@ -36,59 +36,69 @@ pub struct ByteGates {
 }
 
 impl ByteGates {
-    pub fn of(b: &[u8]) -> ByteGates {
+    /// The gates of `b`, looking only around its digit runs (`runs`, as from
+    /// [`crate::text::Shape::digit_runs`]; `None`: find the runs here).
+    pub fn of_runs(b: &[u8], runs: Option<&[(u32, u32)]>) -> ByteGates {
         let mut g = ByteGates::default();
-        let at = |i: usize| b.get(i).copied().unwrap_or(0);
-        let mut run = 0usize;
-        for (i, &c) in b.iter().enumerate() {
-            // most bytes are lowercase letters or spaces: nothing starts there
-            if c >= b'a' || c == b' ' {
-                run = 0;
-                if c.is_ascii_lowercase() && at(i + 1) == b' ' && at(i + 2).is_ascii_digit() {
-                    g.word_space_digit = true;
+        match runs {
+            Some(r) => {
+                for &(s, e) in r {
+                    g.run(b, s as usize, e as usize);
                 }
-                continue;
             }
-            if c.is_ascii_digit() {
-                run += 1;
-                let (n1, n2, n3) = (at(i + 1), at(i + 2), at(i + 3));
-                g.four_digits |= run == 4 && !n1.is_ascii_digit();
-                g.digit_upper |= n1.is_ascii_uppercase();
-                g.digit_sep_digit |= matches!(n1, b'.' | b'/' | b'-') && n2.is_ascii_digit();
-                let sfx = matches!((n1 | 0x20, n2 | 0x20), (b's', b't') | (b'n', b'd') | (b'r', b'd') | (b't', b'h'));
-                g.ordinal_digits |= sfx;
-                g.roman |= matches!(n1, b'.' | b'/' | b'-' | b' ') && matches!(n2, b'I' | b'V' | b'X');
-                g.digit_space_cap |=
-                    (n1 == b' ' && n2.is_ascii_uppercase()) || (sfx && n3 == b' ' && at(i + 4).is_ascii_uppercase());
-                if run >= 3
-                    && matches!(n1, b' ' | b'-')
-                    && n2.is_ascii_digit()
-                    && n3.is_ascii_digit()
-                    && at(i + 4).is_ascii_digit()
-                {
-                    g.spaced3 = true;
-                }
-                g.digits7 |= run >= 7;
-                g.four_then_cap |= run == 4 && (n1.is_ascii_uppercase() || (n1 == b' ' && n2.is_ascii_uppercase()));
-            } else {
-                run = 0;
-                if c.is_ascii_uppercase() {
-                    let (n1, n2, n3) = (at(i + 1), at(i + 2), at(i + 3));
-                    g.digit_upper |= n1.is_ascii_digit();
-                    if n1.is_ascii_uppercase() && n2.is_ascii_uppercase() && n3.is_ascii_uppercase() {
-                        let n4 = at(i + 4);
-                        g.caps4_digit |= n4.is_ascii_digit() || (n4 == b' ' && at(i + 5).is_ascii_digit());
-                    }
-                    if n1.is_ascii_digit() {
-                        g.upper_digit_upper |= n2.is_ascii_uppercase();
-                        g.routing |= (n2.is_ascii_digit() || n2 == b'W') && n3 == b' ';
-                        g.era_short |= matches!(c, b'M' | b'T' | b'S' | b'H' | b'R')
-                            && (matches!(n2, b'.' | b'/') || (n2.is_ascii_digit() && matches!(n3, b'.' | b'/')));
+            None => {
+                let mut i = 0;
+                while i < b.len() {
+                    if b[i].is_ascii_digit() {
+                        let s = i;
+                        while i < b.len() && b[i].is_ascii_digit() {
+                            i += 1;
+                        }
+                        g.run(b, s, i);
+                    } else {
+                        i += 1;
                     }
                 }
             }
         }
         g
+    }
+
+    /// The gates of `b` (finds the digit runs itself).
+    #[cfg(test)]
+    pub fn of(b: &[u8]) -> ByteGates {
+        ByteGates::of_runs(b, None)
+    }
+
+    /// Updates the gates with the digit run `b[s..e]`.
+    fn run(&mut self, b: &[u8], s: usize, e: usize) {
+        let at = |i: usize| b.get(i).copied().unwrap_or(0);
+        let before = |k: usize| if s >= k { at(s - k) } else { 0 };
+        let len = e - s;
+        let (n0, n1, n2, n3) = (at(e), at(e + 1), at(e + 2), at(e + 3));
+        let sfx = matches!((n0 | 0x20, n1 | 0x20), (b's', b't') | (b'n', b'd') | (b'r', b'd') | (b't', b'h'));
+        self.ordinal_digits |= sfx;
+        self.roman |= matches!(n0, b'.' | b'/' | b'-' | b' ') && matches!(n1, b'I' | b'V' | b'X');
+        self.digit_space_cap |=
+            (n0 == b' ' && n1.is_ascii_uppercase()) || (sfx && n2 == b' ' && n3.is_ascii_uppercase());
+        self.spaced3 |=
+            len >= 3 && matches!(n0, b' ' | b'-') && n1.is_ascii_digit() && n2.is_ascii_digit() && n3.is_ascii_digit();
+        self.digits7 |= len >= 7;
+        self.four_digits |= len == 4;
+        self.four_then_cap |= len == 4 && (n0.is_ascii_uppercase() || (n0 == b' ' && n1.is_ascii_uppercase()));
+        self.digit_sep_digit |= matches!(n0, b'.' | b'/' | b'-') && n1.is_ascii_digit();
+        let up = before(1);
+        self.digit_upper |= n0.is_ascii_uppercase() || up.is_ascii_uppercase();
+        if up.is_ascii_uppercase() {
+            self.upper_digit_upper |= len == 1 && n0.is_ascii_uppercase();
+            self.routing |= (len == 2 && n0 == b' ') || (len == 1 && n0 == b'W' && n1 == b' ');
+            self.era_short |= matches!(up, b'M' | b'T' | b'S' | b'H' | b'R') && len <= 2 && matches!(n0, b'.' | b'/');
+            self.caps4_digit |= (2..=4).all(|k| before(k).is_ascii_uppercase());
+        }
+        if up == b' ' {
+            self.caps4_digit |= (2..=5).all(|k| before(k).is_ascii_uppercase());
+            self.word_space_digit |= before(2).is_ascii_lowercase();
+        }
     }
 }
 

@@ -91,7 +91,11 @@ impl Detectors {
         }
         let shape = crate::text::Shape::of(text);
         let lower = text.to_ascii_lowercase();
-        let bytes = if shape.digits > 0 { gates::ByteGates::of(text.as_bytes()) } else { gates::ByteGates::default() };
+        let bytes = if shape.digits > 0 {
+            gates::ByteGates::of_runs(text.as_bytes(), shape.digit_runs())
+        } else {
+            gates::ByteGates::default()
+        };
         self.contact.detect_shaped(text, &shape, out);
         self.numbers.detect_shaped(text, &shape, out);
         self.ids.detect(text, &lower, &bytes, out);
