@@ -511,7 +511,8 @@ impl Names {
         }
         let hyphen = f.contains('-');
         let listed = fl & flag::NAME != 0 || (hyphen && self.lex.is_name(f));
-        let name = listed || fl & flag::WORLD_NAME != 0;
+        // a world-list name that the common-word list holds ("Adm", "Jan") stays a common word
+        let name = listed || (fl & flag::WORLD_NAME != 0 && fl & flag::COMMON == 0);
         let epo = fl & flag::EPONYM != 0 || (hyphen && self.lex.is_eponym(f));
         // OR jargon and drugs are never names by shape; ordinary English words only with context
         let common = fl & (flag::COMMON | flag::JARGON) != 0 || (!listed && fl & flag::ENGLISH != 0);
