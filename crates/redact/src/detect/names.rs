@@ -422,6 +422,27 @@ impl Names {
         }
     }
 
+    /// The word before `a` (skipping "him", "her", "to", "for") speaks to or of a person: "tell",
+    /// "ask", "update", "sees", "per", "thanks"…
+    fn person_cue_before(&self, words: &[Word<'_>], a: usize) -> bool {
+        let mut k = a;
+        while k > 0 {
+            let f = words[k - 1].folded;
+            if matches!(f, "him" | "her" | "them" | "to" | "for" | "with" | "on") && k + 2 > a {
+                k -= 1;
+                continue;
+            }
+            return matches!(
+                f,
+                "tell" | "told" | "ask" | "asked" | "update" | "updated" | "reach" | "call" | "called" | "thank"
+                    | "thanks" | "sees" | "saw" | "visit" | "visiting" | "prefers" | "per" | "msg" | "contact"
+                    | "family" | "says" | "spelled" | "spell" | "about" | "check" | "plan" | "consent" | "name"
+                    | "waiting" | "sent" | "text" | "texted" | "phone" | "phoned"
+            );
+        }
+        false
+    }
+
     /// "… extubated", "… asleep", "… to PACU", "… back to the ward": what is said of a patient.
     fn person_state_after(&self, text: &str, words: &[Word<'_>], i: usize) -> bool {
         let (Some(nx), w) = (words.get(i + 1), &words[i]) else {
@@ -949,7 +970,11 @@ impl Names {
         if unk == 1 && len == 1 {
             // an unknown word after a person preposition ("for Jurema", "sees Urtzi"), or
             // owning something that is not an eponym's sign ("Cadfael's BP")
-            if trig == Trigger::Weak && words[a].nchars >= 3 {
+            // after a generic preposition ("with", "to", "for", "and") a lone unknown word is as
+            // likely a device or drug brand ("switch to Sonopet"): it needs a person verb before
+            // it, or a letter no English brand spells with ("for Julena" stays unmasked, "for
+            // Zaxoyî" is masked)
+            if trig == Trigger::Weak && words[a].nchars >= 3 && (self.person_cue_before(words, a) || !words[a].text.is_ascii()) {
                 return true;
             }
             if last.possessive && !self.followed_by_medical(text, words, b) {
