@@ -434,10 +434,40 @@ impl Names {
             }
             return matches!(
                 f,
-                "tell" | "told" | "ask" | "asked" | "update" | "updated" | "reach" | "call" | "called" | "thank"
-                    | "thanks" | "sees" | "saw" | "visit" | "visiting" | "prefers" | "per" | "msg" | "contact"
-                    | "family" | "says" | "spelled" | "spell" | "about" | "check" | "plan" | "consent" | "name"
-                    | "waiting" | "sent" | "text" | "texted" | "phone" | "phoned"
+                "tell"
+                    | "told"
+                    | "ask"
+                    | "asked"
+                    | "update"
+                    | "updated"
+                    | "reach"
+                    | "call"
+                    | "called"
+                    | "thank"
+                    | "thanks"
+                    | "sees"
+                    | "saw"
+                    | "visit"
+                    | "visiting"
+                    | "prefers"
+                    | "per"
+                    | "msg"
+                    | "contact"
+                    | "family"
+                    | "says"
+                    | "spelled"
+                    | "spell"
+                    | "about"
+                    | "check"
+                    | "plan"
+                    | "consent"
+                    | "name"
+                    | "waiting"
+                    | "sent"
+                    | "text"
+                    | "texted"
+                    | "phone"
+                    | "phoned"
             );
         }
         false
@@ -974,7 +1004,10 @@ impl Names {
             // likely a device or drug brand ("switch to Sonopet"): it needs a person verb before
             // it, or a letter no English brand spells with ("for Julena" stays unmasked, "for
             // Zaxoyî" is masked)
-            if trig == Trigger::Weak && words[a].nchars >= 3 && (self.person_cue_before(words, a) || !words[a].text.is_ascii()) {
+            if trig == Trigger::Weak
+                && words[a].nchars >= 3
+                && (self.person_cue_before(words, a) || !words[a].text.is_ascii())
+            {
                 return true;
             }
             if last.possessive && !self.followed_by_medical(text, words, b) {
@@ -1007,7 +1040,7 @@ impl Names {
             if last.possessive && self.has(flag::RELATION, nx) {
                 return true;
             }
-            if g.trim() == "(" && self.has(flag::RELATION, nx) {
+            if (g.trim() == "(" || g.trim() == ",") && self.has(flag::RELATION, nx) {
                 return true;
             }
             if g.trim().is_empty() && self.has(flag::POST_VERB, nx) {
