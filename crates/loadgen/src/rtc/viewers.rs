@@ -1,0 +1,287 @@
+//! Viewer threads: each runs a current-thread runtime with one task per
+//! viewer (its own socket and `Rtc`), and keeps the thread's statistics.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+use str0m::Event;
+
+use super::peer::{Client, Role};
+use super::stream::{read_tag, read_vp8};
+use super::Shared;
+
+/// Packet indices at most (a bitmap per viewer): about 20 minutes of stream.
+const MAX_INDEX: u32 = 1 << 18;
+/// Datagram sizes kept from the first viewer of a thread, for the floor.
+const SIZES_KEPT: usize = 4000;
+
+pub struct ThreadConfig {
+    pub base: String,
+    pub session: String,
+    pub token: String,
+    pub viewers: usize,
+    pub open_concurrency: usize,
+    pub recv_buffer: usize,
+    pub limit: Duration,
+}
+
+/// One viewer's record.
+pub struct ViewerRecord {
+    /// Bitmap of packet indices received.
+    pub seen: Vec<u64>,
+    pub packets: u64,
+    pub duplicates: u64,
+    pub video_frames: u64,
+    pub first_keyframe: bool,
+    /// Frames that started with a PictureID lower than the previous one.
+    pub out_of_order: u64,
+    last_pid: Option<u16>,
+}
+
+impl ViewerRecord {
+    fn new() -> Self {
+        Self {
+            seen: Vec::new(),
+            packets: 0,
+            duplicates: 0,
+            video_frames: 0,
+            first_keyframe: false,
+            out_of_order: 0,
+            last_pid: None,
+        }
+    }
+
+    fn mark(&mut self, index: u32) -> bool {
+        if index >= MAX_INDEX {
+            return false;
+        }
+        let (w, b) = ((index / 64) as usize, index % 64);
+        if self.seen.len() <= w {
+            self.seen.resize(w + 1, 0);
+        }
+        let fresh = self.seen[w] & (1 << b) == 0;
+        self.seen[w] |= 1 << b;
+        fresh
+    }
+
+    /// Indices in `from..to` received.
+    pub fn count_in(&self, from: u32, to: u32) -> u64 {
+        (from..to.min(MAX_INDEX))
+            .filter(|i| self.seen.get((*i / 64) as usize).is_some_and(|w| w & (1 << (i % 64)) != 0))
+            .count() as u64
+    }
+}
+
+/// What a thread hands back.
+pub struct ThreadStats {
+    /// Receive − send, microseconds, video and audio packets.
+    pub video_us: Histogram<u64>,
+    pub audio_us: Histogram<u64>,
+    pub viewers: Vec<ViewerRecord>,
+    pub sizes: Vec<usize>,
+    pub datagrams: u64,
+    pub send_errors: u64,
+    pub open_errors: Vec<String>,
+}
+
+fn histogram() -> Histogram<u64> {
+    // 1 µs to 20 minutes, 3 significant figures.
+    Histogram::new_with_bounds(1, 1_200_000_000, 3).expect("constant, valid bounds")
+}
+
+struct Local {
+    video_us: Histogram<u64>,
+    audio_us: Histogram<u64>,
+    sizes: Vec<usize>,
+    datagrams: u64,
+}
+
+async fn run_one(
+    mut c: Client,
+    shared: Arc<Shared>,
+    local: Rc<RefCell<Local>>,
+    keep_sizes: bool,
+    deadline: Instant,
+) -> (ViewerRecord, u64) {
+    let mut rec = ViewerRecord::new();
+    let mut buf = vec![0u8; 2048];
+    let mut connected = false;
+    let vp8 = c.vp8_pt;
+    let opus = c.opus_pt;
+    loop {
+        let timeout = c.pump(|_, e| match e {
+            Event::Connected if !connected => {
+                connected = true;
+                shared.viewers_connected.fetch_add(1, Relaxed);
+            }
+            Event::RtpPacket(p) => {
+                let Some((index, sent_ns)) = read_tag(&p.payload) else { return };
+                let recv_ns = shared.ns(p.timestamp);
+                let us = recv_ns.saturating_sub(sent_ns) / 1000;
+                let is_video = Some(p.header.payload_type) == vp8;
+                if !rec.mark(index) {
+                    rec.duplicates += 1;
+                    return;
+                }
+                rec.packets += 1;
+                let timed = index >= shared.window_from.load(Relaxed);
+                let mut l = local.borrow_mut();
+                if is_video {
+                    if timed {
+                        let _ = l.video_us.record(us.max(1));
+                    }
+                    if let Some((true, pid, keyframe)) = read_vp8(&p.payload) {
+                        rec.video_frames += 1;
+                        if let (Some(last), Some(pid)) = (rec.last_pid, pid) {
+                            // Older by the 15-bit wrap-around distance.
+                            if pid.wrapping_sub(last) & 0x7fff > 0x4000 {
+                                rec.out_of_order += 1;
+                            }
+                        }
+                        rec.last_pid = pid;
+                        if keyframe && !rec.first_keyframe {
+                            rec.first_keyframe = true;
+                            shared.viewers_keyed.fetch_add(1, Relaxed);
+                        }
+                    }
+                } else if timed && Some(p.header.payload_type) == opus {
+                    let _ = l.audio_us.record(us.max(1));
+                }
+            }
+            _ => {}
+        });
+        let Some(timeout) = timeout else { break };
+        if shared.stop.load(Relaxed) || Instant::now() >= deadline {
+            break;
+        }
+        let wake = timeout.min(Instant::now() + Duration::from_millis(100));
+        tokio::select! {
+            r = c.socket.recv_from(&mut buf) => {
+                if let Ok((n, src)) = r {
+                    let now = Instant::now();
+                    let mut l = local.borrow_mut();
+                    l.datagrams += 1;
+                    if keep_sizes && l.sizes.len() < SIZES_KEPT && n > 0 && (128..192).contains(&buf[0]) {
+                        l.sizes.push(n);
+                    }
+                    drop(l);
+                    c.input(now, src, &buf[..n]);
+                    // What else is queued, before polling str0m again.
+                    for _ in 0..32 {
+                        match c.socket.try_recv_from(&mut buf) {
+                            Ok((n, src)) => {
+                                let now = Instant::now();
+                                let mut l = local.borrow_mut();
+                                l.datagrams += 1;
+                                if keep_sizes && l.sizes.len() < SIZES_KEPT && n > 0 && (128..192).contains(&buf[0]) {
+                                    l.sizes.push(n);
+                                }
+                                drop(l);
+                                c.input(now, src, &buf[..n]);
+                            }
+                            Err(_) => break,
+                        }
+                    }
+                }
+            }
+            _ = tokio::time::sleep_until(wake.into()) => {}
+        }
+        let now = Instant::now();
+        if now >= timeout {
+            c.tick(now);
+        }
+    }
+    c.rtc.disconnect();
+    let _ = c.pump(|_, _| {});
+    (rec, c.send_errors)
+}
+
+/// Open `cfg.viewers` viewers and run them until `shared.stop` (or the limit).
+pub fn thread_main(cfg: ThreadConfig, shared: Arc<Shared>, first: bool) -> ThreadStats {
+    let mut out = ThreadStats {
+        video_us: histogram(),
+        audio_us: histogram(),
+        viewers: Vec::new(),
+        sizes: Vec::new(),
+        datagrams: 0,
+        send_errors: 0,
+        open_errors: Vec::new(),
+    };
+    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            out.open_errors.push(format!("runtime: {e}"));
+            return out;
+        }
+    };
+    let local =
+        Rc::new(RefCell::new(Local { video_us: histogram(), audio_us: histogram(), sizes: Vec::new(), datagrams: 0 }));
+    let deadline = Instant::now() + cfg.limit;
+    let set = tokio::task::LocalSet::new();
+    let results = set.block_on(&rt, async {
+        let http = match reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(10)).build() {
+            Ok(h) => h,
+            Err(e) => return (Vec::new(), vec![format!("http client: {e}")]),
+        };
+        let mut tasks = Vec::with_capacity(cfg.viewers);
+        let mut errors = Vec::new();
+        let mut opening = tokio::task::JoinSet::new();
+        let mut next = 0;
+        while next < cfg.viewers || !opening.is_empty() {
+            if shared.stop.load(Relaxed) || Instant::now() >= deadline {
+                break;
+            }
+            while next < cfg.viewers && opening.len() < cfg.open_concurrency {
+                let (http, base, session, token) =
+                    (http.clone(), cfg.base.clone(), cfg.session.clone(), cfg.token.clone());
+                let rb = cfg.recv_buffer;
+                let i = next;
+                opening.spawn_local(async move {
+                    (i, Client::open(&http, &base, &session, &token, Role::Viewer, rb).await)
+                });
+                next += 1;
+            }
+            match opening.join_next().await {
+                Some(Ok((i, Ok(c)))) => {
+                    shared.viewers_opened.fetch_add(1, Relaxed);
+                    let keep = first && i == 0;
+                    tasks.push(tokio::task::spawn_local(run_one(c, shared.clone(), local.clone(), keep, deadline)));
+                }
+                Some(Ok((_, Err(e)))) => {
+                    shared.viewers_failed.fetch_add(1, Relaxed);
+                    if errors.len() < 5 {
+                        errors.push(e.to_string());
+                    }
+                }
+                Some(Err(e)) => {
+                    shared.viewers_failed.fetch_add(1, Relaxed);
+                    errors.push(e.to_string());
+                }
+                None => break,
+            }
+        }
+        let mut recs = Vec::with_capacity(tasks.len());
+        for t in tasks {
+            if let Ok(r) = t.await {
+                recs.push(r);
+            }
+        }
+        (recs, errors)
+    });
+    let (recs, errors) = results;
+    out.open_errors = errors;
+    for (rec, errs) in recs {
+        out.send_errors += errs;
+        out.viewers.push(rec);
+    }
+    let l = local.borrow();
+    out.video_us = l.video_us.clone();
+    out.audio_us = l.audio_us.clone();
+    out.sizes = l.sizes.clone();
+    out.datagrams = l.datagrams;
+    out
+}
