@@ -21,15 +21,26 @@ pub struct ServerCpu {
     pub found_thread: bool,
 }
 
+/// The process's own utime + stime (which, unlike the sum over live tasks,
+/// keeps the CPU of threads that have exited), in nanoseconds; 10 ms ticks.
+fn process_ns(pid: u32) -> Option<u64> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = &text[text.rfind(')')? + 1..];
+    let mut f = after.split_whitespace().skip(11);
+    let utime: u64 = f.next()?.parse().ok()?;
+    let stime: u64 = f.next()?.parse().ok()?;
+    // USER_HZ is 100 on every Linux ABI that matters.
+    Some((utime + stime) * 10_000_000)
+}
+
 pub fn server_cpu(pid: u32, thread: &str) -> Option<ServerCpu> {
     let dir = std::fs::read_dir(format!("/proc/{pid}/task")).ok()?;
-    let mut out = ServerCpu::default();
+    let mut out = ServerCpu { process_ns: process_ns(pid)?, ..Default::default() };
     for e in dir.flatten() {
         let tid = e.file_name();
         let Some(tid) = tid.to_str() else { continue };
         let base = format!("/proc/{pid}/task/{tid}");
         let Some(ns) = schedstat_ns(&format!("{base}/schedstat")) else { continue };
-        out.process_ns += ns;
         let comm = std::fs::read_to_string(format!("{base}/comm")).unwrap_or_default();
         if comm.trim() == thread {
             out.thread_ns += ns;

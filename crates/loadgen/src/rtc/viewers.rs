@@ -100,6 +100,78 @@ struct Local {
     datagrams: u64,
 }
 
+/// One viewer's state beside its client: what its events update.
+struct View {
+    rec: ViewerRecord,
+    shared: Arc<Shared>,
+    local: Rc<RefCell<Local>>,
+    keep_sizes: bool,
+    connected: bool,
+    vp8: Option<str0m::media::Pt>,
+    opus: Option<str0m::media::Pt>,
+}
+
+impl View {
+    fn event(&mut self, e: Event) {
+        match e {
+            Event::Connected if !self.connected => {
+                self.connected = true;
+                self.shared.viewers_connected.fetch_add(1, Relaxed);
+            }
+            Event::RtpPacket(p) => self.packet(&p),
+            _ => {}
+        }
+    }
+
+    fn packet(&mut self, p: &str0m::rtp::RtpPacket) {
+        let Some((index, sent_ns)) = read_tag(&p.payload) else { return };
+        let rec = &mut self.rec;
+        if !rec.mark(index) {
+            rec.duplicates += 1;
+            return;
+        }
+        rec.packets += 1;
+        let us = self.shared.ns(p.timestamp).saturating_sub(sent_ns) / 1000;
+        let timed = index >= self.shared.window_from.load(Relaxed);
+        let mut l = self.local.borrow_mut();
+        if Some(p.header.payload_type) == self.vp8 {
+            if timed {
+                let _ = l.video_us.record(us.max(1));
+            }
+            if let Some((true, pid, keyframe)) = read_vp8(&p.payload) {
+                rec.video_frames += 1;
+                if let (Some(last), Some(pid)) = (rec.last_pid, pid) {
+                    // Older by the 15-bit wrap-around distance.
+                    if pid.wrapping_sub(last) & 0x7fff > 0x4000 {
+                        rec.out_of_order += 1;
+                    }
+                }
+                rec.last_pid = pid;
+                if keyframe && !rec.first_keyframe {
+                    rec.first_keyframe = true;
+                    self.shared.viewers_keyed.fetch_add(1, Relaxed);
+                }
+            }
+        } else if timed && Some(p.header.payload_type) == self.opus {
+            let _ = l.audio_us.record(us.max(1));
+        }
+    }
+
+    /// One datagram in; str0m is polled after each (in RTP mode it holds
+    /// one received packet at a time). Returns str0m's next timeout.
+    fn datagram(&mut self, c: &mut Client, now: Instant, src: std::net::SocketAddr, data: &[u8]) -> Option<Instant> {
+        {
+            let mut l = self.local.borrow_mut();
+            l.datagrams += 1;
+            if self.keep_sizes && l.sizes.len() < SIZES_KEPT && data.first().is_some_and(|b| (128..192).contains(b)) {
+                l.sizes.push(data.len());
+            }
+        }
+        c.input(now, src, data);
+        c.pump(|_, e| self.event(e))
+    }
+}
+
 async fn run_one(
     mut c: Client,
     shared: Arc<Shared>,
@@ -107,82 +179,27 @@ async fn run_one(
     keep_sizes: bool,
     deadline: Instant,
 ) -> (ViewerRecord, u64) {
-    let mut rec = ViewerRecord::new();
+    let (vp8, opus) = (c.vp8_pt, c.opus_pt);
+    let mut v =
+        View { rec: ViewerRecord::new(), shared: shared.clone(), local, keep_sizes, connected: false, vp8, opus };
     let mut buf = vec![0u8; 2048];
-    let mut connected = false;
-    let vp8 = c.vp8_pt;
-    let opus = c.opus_pt;
-    loop {
-        let timeout = c.pump(|_, e| match e {
-            Event::Connected if !connected => {
-                connected = true;
-                shared.viewers_connected.fetch_add(1, Relaxed);
-            }
-            Event::RtpPacket(p) => {
-                let Some((index, sent_ns)) = read_tag(&p.payload) else { return };
-                let recv_ns = shared.ns(p.timestamp);
-                let us = recv_ns.saturating_sub(sent_ns) / 1000;
-                let is_video = Some(p.header.payload_type) == vp8;
-                if !rec.mark(index) {
-                    rec.duplicates += 1;
-                    return;
-                }
-                rec.packets += 1;
-                let timed = index >= shared.window_from.load(Relaxed);
-                let mut l = local.borrow_mut();
-                if is_video {
-                    if timed {
-                        let _ = l.video_us.record(us.max(1));
-                    }
-                    if let Some((true, pid, keyframe)) = read_vp8(&p.payload) {
-                        rec.video_frames += 1;
-                        if let (Some(last), Some(pid)) = (rec.last_pid, pid) {
-                            // Older by the 15-bit wrap-around distance.
-                            if pid.wrapping_sub(last) & 0x7fff > 0x4000 {
-                                rec.out_of_order += 1;
-                            }
-                        }
-                        rec.last_pid = pid;
-                        if keyframe && !rec.first_keyframe {
-                            rec.first_keyframe = true;
-                            shared.viewers_keyed.fetch_add(1, Relaxed);
-                        }
-                    }
-                } else if timed && Some(p.header.payload_type) == opus {
-                    let _ = l.audio_us.record(us.max(1));
-                }
-            }
-            _ => {}
-        });
-        let Some(timeout) = timeout else { break };
+    let mut timeout = c.pump(|_, e| v.event(e));
+    while let Some(t) = timeout {
         if shared.stop.load(Relaxed) || Instant::now() >= deadline {
             break;
         }
-        let wake = timeout.min(Instant::now() + Duration::from_millis(100));
+        let wake = t.min(Instant::now() + Duration::from_millis(100));
         tokio::select! {
             r = c.socket.recv_from(&mut buf) => {
                 if let Ok((n, src)) = r {
-                    let now = Instant::now();
-                    let mut l = local.borrow_mut();
-                    l.datagrams += 1;
-                    if keep_sizes && l.sizes.len() < SIZES_KEPT && n > 0 && (128..192).contains(&buf[0]) {
-                        l.sizes.push(n);
-                    }
-                    drop(l);
-                    c.input(now, src, &buf[..n]);
-                    // What else is queued, before polling str0m again.
+                    timeout = v.datagram(&mut c, Instant::now(), src, &buf[..n]);
+                    // What else is queued, before waiting again.
                     for _ in 0..32 {
+                        if timeout.is_none() {
+                            break;
+                        }
                         match c.socket.try_recv_from(&mut buf) {
-                            Ok((n, src)) => {
-                                let now = Instant::now();
-                                let mut l = local.borrow_mut();
-                                l.datagrams += 1;
-                                if keep_sizes && l.sizes.len() < SIZES_KEPT && n > 0 && (128..192).contains(&buf[0]) {
-                                    l.sizes.push(n);
-                                }
-                                drop(l);
-                                c.input(now, src, &buf[..n]);
-                            }
+                            Ok((n, src)) => timeout = v.datagram(&mut c, Instant::now(), src, &buf[..n]),
                             Err(_) => break,
                         }
                     }
@@ -191,13 +208,16 @@ async fn run_one(
             _ = tokio::time::sleep_until(wake.into()) => {}
         }
         let now = Instant::now();
-        if now >= timeout {
+        if timeout.is_some_and(|t| now >= t) {
             c.tick(now);
+        }
+        if timeout.is_some() {
+            timeout = c.pump(|_, e| v.event(e));
         }
     }
     c.rtc.disconnect();
     let _ = c.pump(|_, _| {});
-    (rec, c.send_errors)
+    (v.rec, c.send_errors)
 }
 
 /// Open `cfg.viewers` viewers and run them until `shared.stop` (or the limit).
