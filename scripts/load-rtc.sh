@@ -16,7 +16,10 @@
 # Environment: CARGO_TARGET_DIR (default ./target), ORGALLERY_LOG (server log
 # filter, default "warn"), RTC_PORT (UDP port, default 0 = any free one),
 # SKIP_BUILD=1 to use the binaries already built, KEEP_LOG=1 to print the
-# server log's tail at the end.
+# server log's tail at the end, LOAD_NICE=-10 to run server and tool at that
+# niceness, each in its own session whose autogroup gets it too (root only;
+# as in scripts/load.sh: with autogroup scheduling plain `nice` does not help
+# against other sessions' builds on a shared machine).
 set -euo pipefail
 
 VIEWERS="${1:-200}"
@@ -47,6 +50,15 @@ if [[ -z "${RTC_PORT:-}" || "${RTC_PORT}" == 0 ]]; then
   RTC_PORT="$(python3 -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 fi
 
+NICE=()
+if [[ -n "${LOAD_NICE:-}" ]]; then
+  NICE=(setsid nice -n "$LOAD_NICE")
+fi
+prioritize() {
+  if [[ -n "${LOAD_NICE:-}" && -n "$1" && -w "/proc/$1/autogroup" ]]; then
+    echo "$LOAD_NICE" >"/proc/$1/autogroup" 2>/dev/null || true
+  fi
+}
 child_of() {
   tr ' ' '\n' <"/proc/$1/task/$1/children" 2>/dev/null | head -n 1 || true
 }
@@ -84,7 +96,7 @@ timeout 60 "$BIN/orgallery" --data "$DATA" user add --username load-student --ro
 echo "== starting the server (UDP $RTC_PORT)" >&2
 ORGALLERY_LOG="${ORGALLERY_LOG:-warn}" ORGALLERY_METRICS_TOKEN="$METRICS_TOKEN" \
   timeout --signal=TERM $((DURATION + DELAY * 2 + 600)) \
-  "$BIN/orgallery" --data "$DATA" serve --listen 127.0.0.1:0 --rtc-port "$RTC_PORT" --rtc-public-ip 127.0.0.1 \
+  "${NICE[@]}" "$BIN/orgallery" --data "$DATA" serve --listen 127.0.0.1:0 --rtc-port "$RTC_PORT" --rtc-public-ip 127.0.0.1 \
   --rtc-max-viewers $((VIEWERS + 10)) >"$DATA/server.log" 2>&1 &
 TIMEOUT_PID=$!
 ADDR=""
@@ -102,6 +114,7 @@ if [[ -z "$ADDR" ]]; then
 fi
 SERVER_PID="$(child_of "$TIMEOUT_PID")"
 [[ -n "$SERVER_PID" ]] || SERVER_PID="$TIMEOUT_PID"
+prioritize "$SERVER_PID"
 case "$ADDR" in
 127.*) ;;
 *) echo "load-rtc.sh: refusing non-loopback address $ADDR" >&2; exit 1 ;;
@@ -130,8 +143,12 @@ echo "== session $SESSION live, delay $DELAY s; orgallery-rtc-load: $VIEWERS vie
 set +e
 RTC_LOAD_PUBLISHER_TOKEN="$SURGEON_TOKEN" RTC_LOAD_VIEWER_TOKEN="$STUDENT_TOKEN" RTC_LOAD_METRICS_TOKEN="$METRICS_TOKEN" \
   timeout --signal=INT --kill-after=20 $((DURATION + DELAY * 2 + 300)) \
-  "$BIN/orgallery-rtc-load" --url "$URL" --session "$SESSION" --server-pid "$SERVER_PID" \
-  --viewers "$VIEWERS" --delay "$DELAY" --duration "$DURATION" "$@"
+  "${NICE[@]}" "$BIN/orgallery-rtc-load" --url "$URL" --session "$SESSION" --server-pid "$SERVER_PID" \
+  --viewers "$VIEWERS" --delay "$DELAY" --duration "$DURATION" "$@" &
+LOAD_TIMEOUT_PID=$!
+sleep 0.2
+prioritize "$(child_of "$LOAD_TIMEOUT_PID")"
+wait "$LOAD_TIMEOUT_PID"
 RC=$?
 set -e
 echo "== orgallery-rtc-load exited $RC; stopping the server" >&2

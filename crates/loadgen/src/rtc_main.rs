@@ -62,6 +62,12 @@ struct Args {
     /// Length of the measured window, in seconds.
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..=60))]
     duration: u32,
+    /// Viewers that decrypt and time every packet (latency, per-index loss);
+    /// the others are sinks: ICE, DTLS and RTCP through str0m, SRTP media
+    /// counted by its clear sequence numbers and dropped, so that the tool
+    /// stays cheaper than the server it measures.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u32).range(0..=2000))]
+    probes: u32,
     /// Threads the viewers run on (each a current-thread runtime).
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=16))]
     viewer_threads: u32,
@@ -219,6 +225,7 @@ async fn run(args: Args) -> Result<bool, String> {
             session: args.session.clone(),
             token: args.viewer_token.clone(),
             viewers: count,
+            probes: if t == 0 { args.probes as usize } else { 0 },
             open_concurrency: args.open_concurrency as usize,
             recv_buffer: args.recv_buffer,
             limit: budget,
@@ -291,7 +298,10 @@ async fn run(args: Args) -> Result<bool, String> {
     let process_ns = b.cpu.process_ns.saturating_sub(a.cpu.process_ns);
     let per_pkt_ns = media_ns as f64 / d.forwarded.max(1) as f64;
     let per_pkt_process_ns = process_ns as f64 / d.forwarded.max(1) as f64;
+    // A sample may land in the middle of one packet's fan-out, so this is
+    // exact to within ±viewers; the viewers' own counts below are exact.
     let server_lost = (d.released * viewers_in) as i64 - d.forwarded as i64;
+    let switches = b.cpu.thread_switches.saturating_sub(a.cpu.thread_switches);
 
     // Viewers over the window: every index sent in it should have arrived.
     let window_sent = u64::from(idx_to.saturating_sub(a.index));
@@ -307,6 +317,7 @@ async fn run(args: Args) -> Result<bool, String> {
     let mut datagrams = 0u64;
     let mut viewer_send_errors = 0u64;
     let mut viewer_records = 0u64;
+    let (mut sink_expected, mut sink_received, mut sinks, mut probes) = (0u64, 0u64, 0u64, 0u64);
     for s in &stats {
         let _ = video_us.add(&s.video_us);
         let _ = audio_us.add(&s.audio_us);
@@ -318,6 +329,14 @@ async fn run(args: Args) -> Result<bool, String> {
         errors.extend(s.open_errors.iter().cloned());
         for v in &s.viewers {
             viewer_records += 1;
+            if v.sink {
+                let (x, r) = v.seq_counts();
+                sink_expected += x;
+                sink_received += r;
+                sinks += 1;
+                continue;
+            }
+            probes += 1;
             keyed_count += u64::from(v.first_keyframe);
             let got = v.count_in(a.index, idx_to);
             let m = window_sent.saturating_sub(got);
@@ -380,7 +399,7 @@ async fn run(args: Args) -> Result<bool, String> {
     let report = json!({
         "viewers_requested": n,
         "viewers_connected": viewers_in,
-        "viewers_keyed": keyed_count,
+        "probes_keyed": keyed_count,
         "viewer_records": viewer_records,
         "viewers_open_seconds": open_secs,
         "delay_seconds": args.delay,
@@ -406,11 +425,17 @@ async fn run(args: Args) -> Result<bool, String> {
             "lost_inside": server_lost,
             "media_thread_cpu_s": media_ns as f64 / 1e9,
             "process_cpu_s": process_ns as f64 / 1e9,
+            "media_thread_context_switches": switches,
             "media_thread_cores": media_ns as f64 / 1e9 / window_secs.max(1e-9),
             "ns_per_forwarded_packet_media_thread": per_pkt_ns,
             "ns_per_forwarded_packet_process": per_pkt_process_ns,
         },
         "viewers": {
+            "probes": probes,
+            "sinks": sinks,
+            "sink_datagrams_expected": sink_expected,
+            "sink_datagrams_received": sink_received,
+            "sink_missing": sink_expected.saturating_sub(sink_received),
             "window_packets_sent": window_sent,
             "missing_total": missing,
             "missing_worst_viewer": worst_missing,
@@ -431,7 +456,7 @@ async fn run(args: Args) -> Result<bool, String> {
         args.delay
     ));
     log(format!(
-        "server: released {} → forwarded {} (×{viewers_in} = {}); lost inside {server_lost}, send errors {}, gate drops {}",
+        "server: released {} → forwarded {} (×{viewers_in} = {}); lost inside {server_lost} (±{viewers_in}: samples may split a fan-out), send errors {}, gate drops {}",
         d.released,
         d.forwarded,
         d.released * viewers_in,
@@ -439,9 +464,10 @@ async fn run(args: Args) -> Result<bool, String> {
         d.dropped_gate
     ));
     log(format!(
-        "server CPU: media thread {:.3} s ({:.1}% of a core), process {:.3} s → {:.0} ns (media thread), {:.0} ns (process) per forwarded packet per viewer",
+        "server CPU: media thread {:.3} s ({:.1}% of a core, {switches} context switches = {:.0}/s), process {:.3} s → {:.0} ns (media thread), {:.0} ns (process) per forwarded packet per viewer",
         media_ns as f64 / 1e9,
         media_ns as f64 / 1e7 / window_secs.max(1e-9),
+        switches as f64 / window_secs.max(1e-9),
         process_ns as f64 / 1e9,
         per_pkt_ns,
         per_pkt_process_ns
@@ -458,7 +484,11 @@ async fn run(args: Args) -> Result<bool, String> {
         ));
     }
     log(format!(
-        "viewers: {window_sent} packets sent in the window each; missing {missing} in all (worst viewer {worst_missing}), {dup} duplicates, {ooo} frames out of order"
+        "probe viewers ({probes}): {window_sent} packets sent in the window each; missing {missing} in all (worst viewer {worst_missing}), {dup} duplicates, {ooo} frames out of order"
+    ));
+    log(format!(
+        "sink viewers ({sinks}): {sink_received} of {sink_expected} SRTP datagrams by sequence number over the whole run, missing {}",
+        sink_expected.saturating_sub(sink_received)
     ));
     for (name, h) in [("video", &video_us), ("audio", &audio_us)] {
         log(format!(
@@ -477,5 +507,10 @@ async fn run(args: Args) -> Result<bool, String> {
     if args.json {
         println!("{report}");
     }
-    Ok(viewers_in == n as u64 && server_lost <= 0 && d.send_errors == 0)
+    let clean = viewers_in == n as u64
+        && server_lost <= viewers_in as i64
+        && d.send_errors == 0
+        && missing == 0
+        && sink_expected == sink_received;
+    Ok(clean)
 }

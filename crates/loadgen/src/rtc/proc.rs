@@ -19,6 +19,8 @@ pub struct ServerCpu {
     pub thread_ns: u64,
     pub process_ns: u64,
     pub found_thread: bool,
+    /// Context switches of that thread (voluntary + involuntary).
+    pub thread_switches: u64,
 }
 
 /// The process's own utime + stime (which, unlike the sum over live tasks,
@@ -43,6 +45,12 @@ pub fn server_cpu(pid: u32, thread: &str) -> Option<ServerCpu> {
         let Some(ns) = schedstat_ns(&format!("{base}/schedstat")) else { continue };
         let comm = std::fs::read_to_string(format!("{base}/comm")).unwrap_or_default();
         if comm.trim() == thread {
+            let status = std::fs::read_to_string(format!("{base}/status")).unwrap_or_default();
+            out.thread_switches += status
+                .lines()
+                .filter(|l| l.contains("ctxt_switches:"))
+                .filter_map(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+                .sum::<u64>();
             out.thread_ns += ns;
             out.found_thread = true;
         }

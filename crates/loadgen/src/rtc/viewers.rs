@@ -24,6 +24,8 @@ pub struct ThreadConfig {
     pub session: String,
     pub token: String,
     pub viewers: usize,
+    /// The first this many viewers of the thread decrypt and time every packet; the rest are sinks.
+    pub probes: usize,
     pub open_concurrency: usize,
     pub recv_buffer: usize,
     pub limit: Duration,
@@ -40,6 +42,11 @@ pub struct ViewerRecord {
     /// Frames that started with a PictureID lower than the previous one.
     pub out_of_order: u64,
     last_pid: Option<u16>,
+    /// A sink viewer (not a probe): its RTP is counted by sequence number
+    /// from the clear SRTP header and never decrypted.
+    pub sink: bool,
+    /// Per SSRC: (ssrc, first extended seq, last extended seq, datagrams).
+    pub seqs: Vec<(u32, u64, u64, u64)>,
 }
 
 impl ViewerRecord {
@@ -52,6 +59,8 @@ impl ViewerRecord {
             first_keyframe: false,
             out_of_order: 0,
             last_pid: None,
+            sink: false,
+            seqs: Vec::new(),
         }
     }
 
@@ -66,6 +75,38 @@ impl ViewerRecord {
         let fresh = self.seen[w] & (1 << b) == 0;
         self.seen[w] |= 1 << b;
         fresh
+    }
+
+    /// A sink's SRTP datagram, from its clear header.
+    fn count_seq(&mut self, ssrc: u32, seq: u16) -> bool {
+        let first = self.seqs.is_empty();
+        let e = match self.seqs.iter_mut().find(|e| e.0 == ssrc) {
+            Some(e) => e,
+            None => {
+                self.seqs.push((ssrc, u64::from(seq) + (1 << 16), u64::from(seq) + (1 << 16), 0));
+                let n = self.seqs.len() - 1;
+                &mut self.seqs[n]
+            }
+        };
+        // Extend to 64 bits around the last one (forward or a little back).
+        let last = e.2;
+        let cand = (last & !0xffff) | u64::from(seq);
+        let ext = if cand + 0x8000 < last {
+            cand + (1 << 16)
+        } else if cand > last + 0x8000 && cand >= 1 << 16 {
+            cand - (1 << 16)
+        } else {
+            cand
+        };
+        e.1 = e.1.min(ext);
+        e.2 = e.2.max(ext);
+        e.3 += 1;
+        first
+    }
+
+    /// A sink's (expected, received) datagrams from its sequence numbers.
+    pub fn seq_counts(&self) -> (u64, u64) {
+        self.seqs.iter().fold((0, 0), |(x, r), e| (x + e.2 - e.1 + 1, r + e.3))
     }
 
     /// Indices in `from..to` received.
@@ -109,6 +150,7 @@ struct View {
     connected: bool,
     vp8: Option<str0m::media::Pt>,
     opus: Option<str0m::media::Pt>,
+    timeout: Option<Instant>,
 }
 
 impl View {
@@ -167,8 +209,18 @@ impl View {
                 l.sizes.push(data.len());
             }
         }
+        if self.rec.sink && data.len() >= 12 && data[0] & 0xc0 == 0x80 && !(72..=79).contains(&(data[1] & 0x7f)) {
+            // SRTP (not SRTCP): count it by its clear header, skip the decryption.
+            let seq = u16::from_be_bytes([data[2], data[3]]);
+            let ssrc = u32::from_be_bytes([data[8], data[9], data[10], data[11]]);
+            if self.rec.count_seq(ssrc, seq) {
+                self.shared.viewers_keyed.fetch_add(1, Relaxed);
+            }
+            return self.timeout;
+        }
         c.input(now, src, data);
-        c.pump(|_, e| self.event(e))
+        self.timeout = c.pump(|_, e| self.event(e));
+        self.timeout
     }
 }
 
@@ -177,11 +229,13 @@ async fn run_one(
     shared: Arc<Shared>,
     local: Rc<RefCell<Local>>,
     keep_sizes: bool,
+    sink: bool,
     deadline: Instant,
 ) -> (ViewerRecord, u64) {
     let (vp8, opus) = (c.vp8_pt, c.opus_pt);
-    let mut v =
-        View { rec: ViewerRecord::new(), shared: shared.clone(), local, keep_sizes, connected: false, vp8, opus };
+    let mut rec = ViewerRecord::new();
+    rec.sink = sink;
+    let mut v = View { rec, shared: shared.clone(), local, keep_sizes, connected: false, vp8, opus, timeout: None };
     let mut buf = vec![0u8; 2048];
     let mut timeout = c.pump(|_, e| v.event(e));
     while let Some(t) = timeout {
@@ -213,6 +267,7 @@ async fn run_one(
         }
         if timeout.is_some() {
             timeout = c.pump(|_, e| v.event(e));
+            v.timeout = timeout;
         }
     }
     c.rtc.disconnect();
@@ -269,7 +324,15 @@ pub fn thread_main(cfg: ThreadConfig, shared: Arc<Shared>, first: bool) -> Threa
                 Some(Ok((i, Ok(c)))) => {
                     shared.viewers_opened.fetch_add(1, Relaxed);
                     let keep = first && i == 0;
-                    tasks.push(tokio::task::spawn_local(run_one(c, shared.clone(), local.clone(), keep, deadline)));
+                    let sink = i >= cfg.probes;
+                    tasks.push(tokio::task::spawn_local(run_one(
+                        c,
+                        shared.clone(),
+                        local.clone(),
+                        keep,
+                        sink,
+                        deadline,
+                    )));
                 }
                 Some(Ok((_, Err(e)))) => {
                     shared.viewers_failed.fetch_add(1, Relaxed);
