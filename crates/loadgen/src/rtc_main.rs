@@ -311,7 +311,7 @@ async fn run(args: Args) -> Result<bool, String> {
     let mut ooo = 0u64;
     let mut keyed_count = 0u64;
     let mut errors = Vec::new();
-    let mut video_us = Histogram::<u64>::new_with_bounds(1, 1_200_000_000, 3).map_err(|e| e.to_string())?;
+    let mut video_us = Histogram::<u64>::new_with_bounds(1, 1_200_000_000, 4).map_err(|e| e.to_string())?;
     let mut audio_us = video_us.clone();
     let mut sizes = Vec::new();
     let mut datagrams = 0u64;
