@@ -411,7 +411,7 @@ async fn run(args: Args) -> Result<bool, String> {
             "keyframes": pstats.keyframes,
             "video_packets": pstats.video_packets,
             "audio_packets": pstats.audio_packets,
-            "payload_bitrate_bps": pstats.bytes as f64 * 8.0 / (send_secs + 1.0e-9) * (window_sent as f64 / (pstats.video_packets + pstats.audio_packets).max(1) as f64),
+            "payload_bitrate_bps": pstats.bytes as f64 * 8.0 / pstats.sending_secs.max(1e-9),
             "keyframe_requests_seen": shared.publisher_keyframe_requests.load(Relaxed),
             "pacing_stalls": pstats.stalls,
             "mean_datagram_bytes": mean_size,

@@ -28,6 +28,8 @@ pub struct PublisherStats {
     pub send_errors: u64,
     /// Times the pacing loop fell more than 200 ms behind and skipped ahead.
     pub stalls: u64,
+    /// From the first media packet to the last.
+    pub sending_secs: f64,
 }
 
 struct State {
@@ -95,6 +97,7 @@ pub async fn run(mut c: Client, shared: Arc<Shared>, cfg: Config, limit: Duratio
     let mut next_audio = next_video;
     let mut buf = vec![0u8; 2048];
     let mut connected = false;
+    let mut span: Option<(Instant, Instant)> = None;
     while !shared.stop.load(Relaxed) && started.elapsed() < limit {
         let timeout = c.pump(|_, e| match e {
             Event::Connected => connected = true,
@@ -139,6 +142,7 @@ pub async fn run(mut c: Client, shared: Arc<Shared>, cfg: Config, limit: Duratio
                 write_audio(&mut c, &shared, &cfg, &mut st);
                 next_audio += audio_every;
             }
+            span = Some((span.map_or(now, |s| s.0), now));
         } else {
             next_video = now;
             next_audio = now;
@@ -146,5 +150,6 @@ pub async fn run(mut c: Client, shared: Arc<Shared>, cfg: Config, limit: Duratio
     }
     let _ = c.pump(|_, _| {});
     st.stats.send_errors = c.send_errors;
+    st.stats.sending_secs = span.map_or(0.0, |(a, b)| b.duration_since(a).as_secs_f64());
     st.stats
 }
