@@ -124,13 +124,16 @@ struct Sample {
     at: Instant,
     counters: MediaCounters,
     cpu: ServerCpu,
+    /// This tool's own CPU, to show it costs less than what it measures.
+    tool: ServerCpu,
     index: u32,
 }
 
 async fn sample(http: &reqwest::Client, args: &Args, shared: &Shared) -> Result<Sample, String> {
     let counters = scrape(http, &args.url, &args.metrics_token).await?;
     let cpu = server_cpu(args.server_pid, "orgallery-media").ok_or("cannot read the server's /proc/PID/task")?;
-    Ok(Sample { at: Instant::now(), counters, cpu, index: shared.next_index.load(Relaxed) })
+    let tool = server_cpu(std::process::id(), "rtc-load-viewers-0").unwrap_or_default();
+    Ok(Sample { at: Instant::now(), counters, cpu, tool, index: shared.next_index.load(Relaxed) })
 }
 
 fn pct(h: &Histogram<u64>, q: f64) -> f64 {
@@ -301,6 +304,7 @@ async fn run(args: Args) -> Result<bool, String> {
     // A sample may land in the middle of one packet's fan-out, so this is
     // exact to within ±viewers; the viewers' own counts below are exact.
     let server_lost = (d.released * viewers_in) as i64 - d.forwarded as i64;
+    let tool_ns = b.tool.process_ns.saturating_sub(a.tool.process_ns);
     let switches = b.cpu.thread_switches.saturating_sub(a.cpu.thread_switches);
 
     // Viewers over the window: every index sent in it should have arrived.
@@ -430,6 +434,7 @@ async fn run(args: Args) -> Result<bool, String> {
             "ns_per_forwarded_packet_media_thread": per_pkt_ns,
             "ns_per_forwarded_packet_process": per_pkt_process_ns,
         },
+        "tool_cpu_s": tool_ns as f64 / 1e9,
         "viewers": {
             "probes": probes,
             "sinks": sinks,
@@ -471,6 +476,11 @@ async fn run(args: Args) -> Result<bool, String> {
         process_ns as f64 / 1e9,
         per_pkt_ns,
         per_pkt_process_ns
+    ));
+    log(format!(
+        "this tool: {:.3} s of CPU in the window ({:.1}% of a core)",
+        tool_ns as f64 / 1e9,
+        tool_ns as f64 / 1e7 / window_secs.max(1e-9)
     ));
     for (m, r) in &floors {
         log(format!(
