@@ -187,7 +187,11 @@ async fn run(args: Args) -> Result<bool, String> {
                 let rt =
                     tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
                 rt.block_on(async move {
-                    let http = reqwest::Client::builder().no_proxy().build().map_err(|e| e.to_string())?;
+                    let http = reqwest::Client::builder()
+                        .no_proxy()
+                        .timeout(Duration::from_secs(10))
+                        .build()
+                        .map_err(|e| e.to_string())?;
                     let c =
                         Client::open(&http, &args.url, &args.session, &args.publisher_token, Role::Publisher, 1 << 20)
                             .await
