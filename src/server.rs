@@ -71,6 +71,7 @@ pub async fn build_state(config: Config) -> Result<AppState, StartError> {
         image_permits: Arc::new(tokio::sync::Semaphore::new(2)),
         gate_runtime: gate_runtime()?,
         media,
+        audience: Default::default(),
     }));
     media_starter.start(state.clone()).map_err(StartError::Runtime)?;
     tracing::info!(udp = %state.media.local_addr, candidate = %state.media.candidate_addr, "WebRTC media");

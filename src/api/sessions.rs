@@ -159,6 +159,7 @@ async fn end(State(state): State<AppState>, who: Principal, Path(id): Path<Strin
     let mut s = load(&state, &who, &id, Permission::SessionEnd).await?;
     lifecycle::end(&mut s, Utc::now())?;
     crate::live::on_ending(&state, &s).await;
+    crate::audience::on_ending(&state, &s.id);
     state.store.save_session(&s).await?;
     state.identifiers.forget(state.store.as_ref(), &s.id).await?;
     crate::live::on_session_changed(&state, &s).await;

@@ -10,7 +10,7 @@ mod slot;
 pub mod socket;
 pub mod tickets;
 pub mod upgrade;
-mod wire;
+pub mod wire;
 mod writer;
 
 use std::collections::HashMap;
@@ -36,6 +36,11 @@ use crate::state::AppState;
 pub enum To {
     All,
     Controllers,
+    /// Those who moderate questions and read the pulse (controllers and
+    /// educators): hidden questions, pulse aggregates.
+    Staff,
+    /// Everyone else: a hidden question's stub that removes it.
+    Audience,
     /// Close every socket with this code after what came before.
     Close(u16),
     /// Close the sockets this revocation hits with 4003.
@@ -51,6 +56,20 @@ pub struct Event {
     pub seq: u64,
     pub to: To,
     pub frame: Wire,
+}
+
+impl To {
+    /// Does a frame for `self` reach a viewer with these flags? (Signals
+    /// and closes are not frames for some viewers: false.)
+    pub fn reaches(&self, controller: bool, staff: bool) -> bool {
+        match self {
+            To::All => true,
+            To::Controllers => controller,
+            To::Staff => staff,
+            To::Audience => !staff,
+            To::Close(_) | To::Revoke(_) | To::RecheckRevocations => false,
+        }
+    }
 }
 
 impl Event {

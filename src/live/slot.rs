@@ -20,6 +20,8 @@ pub struct Slot {
     pub last: u64,
     pub who: Principal,
     pub controller: bool,
+    /// Moderates questions and reads the pulse (controllers, educators).
+    pub staff: bool,
     /// Whether the fan-out has it on its list of blocked slots.
     pub listed_blocked: bool,
     /// Dropping this stops the viewer's reader task.
@@ -34,6 +36,7 @@ impl Slot {
         out: Writer,
         who: Principal,
         controller: bool,
+        staff: bool,
         last: u64,
         hub: Arc<Hub>,
         state: AppState,
@@ -49,6 +52,7 @@ impl Slot {
             last,
             who,
             controller,
+            staff,
             listed_blocked: false,
             _stop_reader: stop,
             hub,

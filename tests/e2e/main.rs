@@ -2,6 +2,7 @@
 //! Every test starts a real server on an ephemeral port with a fresh data
 //! directory and talks to it with real clients.
 
+mod audience;
 mod browser;
 mod cli;
 mod fanout;

@@ -64,6 +64,10 @@ async fn openapi_lists_every_operation_and_permission() {
         "/api/sessions/{id}/images",
         "/api/sessions/{id}/updates/{uid}/approve",
         "/api/auth/login",
+        "/api/sessions/{id}/questions",
+        "/api/sessions/{id}/questions/{qid}/upvote",
+        "/api/sessions/{id}/pulse",
+        "/api/sessions/{id}/feedback",
     ] {
         assert!(paths.contains_key(p), "{p}");
     }
@@ -73,7 +77,12 @@ async fn openapi_lists_every_operation_and_permission() {
             assert!(["public", "any"].contains(&perm) || known.contains(&perm), "{method} {path}: {perm}");
             // Every documented operation exists: it never answers 404 "no such endpoint" or 405.
             let m = Method::from_bytes(method.to_uppercase().as_bytes()).expect("method");
-            let url = path.replace("{id}", "x").replace("{uid}", "y").replace("{sub}", "z").replace("{media_id}", "w");
+            let url = path
+                .replace("{id}", "x")
+                .replace("{uid}", "y")
+                .replace("{sub}", "z")
+                .replace("{media_id}", "w")
+                .replace("{qid}", "q");
             let r = ts.http.request(m, ts.url(&url)).send().await.expect("send");
             assert_ne!(r.status(), StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
             let body = r.text().await.unwrap_or_default();
