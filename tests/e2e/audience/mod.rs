@@ -57,6 +57,16 @@ pub async fn question_frame(v: &mut Viewer, qid: &str) -> Value {
     }
 }
 
+/// The first `question` frame about `qid` for which `pred` holds.
+pub async fn question_frame_where(v: &mut Viewer, qid: &str, pred: impl Fn(&Value) -> bool) -> Value {
+    loop {
+        let q = question_frame(v, qid).await;
+        if pred(&q) {
+            return q;
+        }
+    }
+}
+
 /// No `question` frame about `qid` arrives within `QUIET`.
 pub async fn no_question_frame(v: &mut Viewer, qid: &str) {
     loop {

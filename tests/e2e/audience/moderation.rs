@@ -5,7 +5,7 @@ use orgallery::model::Role;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use super::{asked, no_question_frame, question_frame, questions, reply, session};
+use super::{asked, no_question_frame, question_frame, question_frame_where, questions, reply, session};
 use crate::support::{assert_error, TestServer};
 use crate::ws::viewer;
 
@@ -55,7 +55,7 @@ async fn answer_pin_hide_and_unhide_reach_every_panel_at_once() {
     let stub = question_frame(&mut panel, &qid).await;
     assert_eq!(stub["hidden"], true);
     assert!(stub.get("text").is_none() && stub.get("author").is_none(), "nothing of it is sent again: {stub}");
-    let full = question_frame(&mut staff, &qid).await;
+    let full = question_frame_where(&mut staff, &qid, |f| f["hidden"] == true).await;
     assert_eq!((full["hidden"].clone(), full["text"].clone()), (json!(true), q["text"].clone()));
     assert!(questions(&ts, &id, &other, "").await.iter().all(|x| x["id"] != json!(qid)), "gone from GET for viewers");
     assert!(questions(&ts, &id, &surgeon, "").await.iter().any(|x| x["id"] == json!(qid) && x["hidden"] == true));
