@@ -175,9 +175,10 @@ pub fn parse_tags(text: &str) -> Vec<String> {
         while j < chars.len() && (chars[j].is_alphanumeric() || chars[j] == '_' || chars[j] == '-') {
             j += 1;
         }
-        let word: String = chars[i + 1..j].iter().collect::<String>().trim_end_matches('-').to_lowercase();
-        if word.chars().count() <= MAX_TAG_CHARS && !tags.contains(&word) {
-            tags.push(word);
+        let word: String = chars[i + 1..j].iter().collect::<String>().trim_end_matches('-').to_string();
+        // Lowercasing may add characters (İ → i̇): keep only what is still a tag.
+        if let Some(tag) = normalize_tag(&word).filter(|t| !tags.contains(t)) {
+            tags.push(tag);
         }
         i = j;
     }
@@ -256,10 +257,25 @@ mod tests {
         assert_eq!(parse_tags("#a #b #c #d #e #f"), vec!["a", "b", "c", "d", "e"]);
         assert!(parse_tags("C# and issue #12 and a#b and ##x and #").is_empty());
         assert_eq!(parse_tags("(#calot-triangle-) #x_1, #Über"), vec!["calot-triangle", "x_1", "über"]);
+        assert_eq!(parse_tags("#İstanbul #ok"), vec!["ok"]);
         let long = format!("#{}", "a".repeat(MAX_TAG_CHARS + 1));
         assert!(parse_tags(&long).is_empty());
         // A mask is never part of a tag.
         assert_eq!(parse_tags("#[NAME] #ok"), vec!["ok"]);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn tags_never_panic_and_obey_the_rules(text in "\\PC{0,200}") {
+            let tags = parse_tags(&text);
+            proptest::prop_assert!(tags.len() <= MAX_TAGS);
+            for t in &tags {
+                proptest::prop_assert!(t.chars().count() <= MAX_TAG_CHARS);
+                let normalized = normalize_tag(t);
+                proptest::prop_assert_eq!(normalized.as_deref(), Some(t.as_str()), "a tag is a valid filter");
+                proptest::prop_assert_eq!(tags.iter().filter(|o| *o == t).count(), 1);
+            }
+        }
     }
 
     #[test]

@@ -328,3 +328,20 @@ pub async fn resume_live_sessions(state: &AppState) -> Result<(), ApiError> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::To;
+
+    #[test]
+    fn frames_reach_the_viewers_they_are_for() {
+        // (controller, staff): a student, an educator, a surgeon owner.
+        let (viewer, educator, owner) = ((false, false), (false, true), (true, true));
+        let reach = |to: &To| [viewer, educator, owner].map(|(c, s)| to.reaches(c, s));
+        assert_eq!(reach(&To::All), [true, true, true]);
+        assert_eq!(reach(&To::Controllers), [false, false, true]);
+        assert_eq!(reach(&To::Staff), [false, true, true]);
+        assert_eq!(reach(&To::Audience), [true, false, false]);
+        assert_eq!(reach(&To::Close(1000)), [false, false, false]);
+    }
+}
