@@ -67,6 +67,16 @@ pub enum Command {
         #[arg(long)]
         predictions: Option<PathBuf>,
     },
+    /// The audit log: `audit verify` checks its hash chain and checkpoints.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// Exports: `archive verify FILE.zip` checks hashes and signature.
+    Archive {
+        #[command(subcommand)]
+        command: ArchiveCommand,
+    },
     /// Write a development certificate for localhost.
     Certs {
         #[arg(long, default_value = "certs")]
@@ -86,6 +96,24 @@ pub enum UserCommand {
         name: Option<String>,
         #[arg(long, env = "ORGALLERY_PASSWORD", hide_env_values = true)]
         password: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Exit 0 only if the chain is intact and reaches the last signed checkpoint.
+    Verify,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ArchiveCommand {
+    /// Check every file's SHA-256 against manifest.json and the manifest's
+    /// Ed25519 signature (key: --public-key, else the data dir's archive key).
+    Verify {
+        file: PathBuf,
+        /// The archive key's public half in hex (`GET /api/archive/key`).
+        #[arg(long)]
+        public_key: Option<String>,
     },
 }
 
@@ -156,6 +184,35 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 std::fs::write(p, report.predictions_jsonl())?;
             }
             println!("{report}");
+            Ok(())
+        }
+        Command::Audit { command: AuditCommand::Verify } => {
+            let config = Config::resolve(&cli.data, cli.config.as_deref(), &ServeArgs::default())?;
+            if !config.db_path().exists() {
+                return Err(format!("no database in {}", config.data_dir.display()).into());
+            }
+            let store = crate::store::SqliteStore::open(&config.db_path()).await?;
+            let r = crate::audit::verify::verify(&store, &config.data_dir).await?;
+            println!(
+                "audit chain intact: {} events, head {}, signed checkpoint at #{}",
+                r.events, r.head_hash, r.checkpoint
+            );
+            Ok(())
+        }
+        Command::Archive { command: ArchiveCommand::Verify { file, public_key } } => {
+            let public = match public_key {
+                Some(hex) => {
+                    crate::signing::public_from_hex(&hex).ok_or("--public-key is not an Ed25519 key in hex")?
+                }
+                None => {
+                    let path = cli.data.join(crate::archive::KEY_FILE);
+                    crate::signing::KeyFile::load(&path)
+                        .map_err(|e| format!("no --public-key and cannot read {}: {e}", path.display()))?
+                        .public()
+                }
+            };
+            let v = crate::archive::export::verify_zip(&file, &public)?;
+            println!("export intact: {} files, {} bytes, signature valid", v.files, v.bytes);
             Ok(())
         }
         Command::Certs { out } => {

@@ -90,6 +90,12 @@ pub struct ServeArgs {
     /// Write a WebM recording of the released media of each session.
     #[arg(long = "recording", env = "ORGALLERY_RECORDING", num_args = 0..=1, default_missing_value = "true")]
     pub recording: Option<bool>,
+    /// Days an archived session is kept after its end, then purged.
+    #[arg(long = "retention-days", env = "ORGALLERY_RETENTION_DAYS")]
+    pub retention_days: Option<u32>,
+    /// Seconds between signed checkpoints of the audit chain's head.
+    #[arg(long = "audit-checkpoint-seconds", env = "ORGALLERY_AUDIT_CHECKPOINT_SECONDS")]
+    pub audit_checkpoint_seconds: Option<u64>,
     #[command(flatten)]
     pub jwt: JwtArgs,
     /// Log filter (tracing EnvFilter syntax), e.g. "info,orgallery=debug".
@@ -163,6 +169,10 @@ pub struct Config {
     pub viewer_queue: usize,
     pub rtc: RtcConfig,
     pub audience: AudienceLimits,
+    /// Archived sessions are purged this many days after their end.
+    pub retention_days: u32,
+    /// How often the audit chain's head is signed (also at shutdown).
+    pub audit_checkpoint: Duration,
 }
 
 /// Per-user limits on what the audience sends, and the pulse's bucket.
@@ -242,6 +252,8 @@ impl Config {
                 pulse_gap: Duration::from_secs(30),
                 pulse_bucket: Duration::from_secs(10),
             },
+            retention_days: 365,
+            audit_checkpoint: Duration::from_secs(60),
         }
     }
 
@@ -296,6 +308,12 @@ impl Config {
         if let Some(v) = pick!(recording) {
             c.rtc.recording = v;
         }
+        if let Some(v) = pick!(retention_days) {
+            c.retention_days = v;
+        }
+        if let Some(v) = pick!(audit_checkpoint_seconds) {
+            c.audit_checkpoint = Duration::from_secs(v);
+        }
         if let Some(v) = pick!(jwt.jwt_alg) {
             c.jwt.alg = v;
         }
@@ -335,6 +353,12 @@ impl Config {
         }
         if self.rtc.max_viewers == 0 {
             return Err(ConfigError::Invalid("--rtc-max-viewers must be at least 1".into()));
+        }
+        if self.retention_days == 0 || self.retention_days > 36500 {
+            return Err(ConfigError::Invalid("--retention-days must be 1..=36500".into()));
+        }
+        if self.audit_checkpoint.is_zero() || self.audit_checkpoint > Duration::from_secs(86400) {
+            return Err(ConfigError::Invalid("--audit-checkpoint-seconds must be 1..=86400".into()));
         }
         if self.body_limit < 1024 {
             return Err(ConfigError::Invalid("--body-limit must be at least 1024".into()));

@@ -10,7 +10,7 @@
 //! | module | owns |
 //! | --- | --- |
 //! | [`config`] | settings from flags, `ORGALLERY_*` variables and a TOML file; [`config::Secret`] |
-//! | [`cli`] | the `orgallery` command line (`serve`, `demo`, `user add`, `token`, `certs`) |
+//! | [`cli`] | the `orgallery` command line (`serve`, `demo`, `user add`, `token`, `certs`, `audit verify`, `archive verify`) |
 //! | [`server`] | building the state, binding HTTP/HTTPS, graceful shutdown |
 //! | [`http1`] | the plain-HTTP listener (hyper HTTP/1.1, bare sockets for WebSocket upgrades) |
 //! | [`state`] | [`state::AppState`], the handle every handler gets |
@@ -21,6 +21,9 @@
 //! | [`audience`] | questions, votes, moderation, the live pulse, feedback |
 //! | [`media`] | WebRTC (str0m): WHIP ingest, WHEP egress, the media delay buffer, keyframes, recording |
 //! | [`redaction`] | the `redact` interface every viewer-visible text passes |
+//! | [`archive`] | replay timeline, streamed and signed export, archive per consent, retention, purge |
+//! | [`audit`] | the hash-chained audit log, its writer task, signed checkpoints and verifier |
+//! | [`signing`] | Ed25519 key files in the data directory (audit checkpoints, export manifests) |
 //! | [`store`] | persistence behind the [`store::Store`] trait; SQLite by default |
 //! | [`model`] | the domain records |
 //! | [`users`] | account creation shared by API, CLI and demo |
@@ -33,7 +36,9 @@
 //! (`crates/gate`, `crates/media-gate`, `crates/redact`, `crates/imaging`) and is driven from here.
 
 pub mod api;
+pub mod archive;
 pub mod audience;
+pub mod audit;
 pub mod auth;
 pub mod certs;
 pub mod cli;
@@ -48,6 +53,7 @@ pub mod model;
 pub mod redaction;
 pub mod server;
 pub mod session;
+pub mod signing;
 pub mod state;
 pub mod store;
 pub mod telemetry;

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-pub use orgallery_redact::{Finding, PhiType, Redaction as Redacted, RedactorConfig, Span};
+pub use orgallery_redact::{Finding, PhiType, Redaction as Redacted, RedactorConfig, SessionMemory, Span};
 
 use crate::session::identifiers::PatientIdentifiers;
 
@@ -40,5 +40,12 @@ impl Redactor {
 
     pub fn redact(&self, text: &str, patient: Option<&Patient>) -> Redacted {
         self.0.redact(text, patient.map(|p| &p.0))
+    }
+
+    /// One message of a live session: names found in the session's earlier
+    /// messages are masked here too, and this message's names are learned.
+    /// The memory lives in the session writer only (never stored or logged).
+    pub fn redact_in_session(&self, text: &str, patient: Option<&Patient>, memory: &mut SessionMemory) -> Redacted {
+        self.0.redact_in_session(text, patient.map(|p| &p.0), memory)
     }
 }

@@ -33,6 +33,8 @@ pub enum StartError {
     Runtime(std::io::Error),
     #[error("cannot resume live sessions: {0}")]
     Resume(String),
+    #[error("cannot start the audit log: {0}")]
+    Audit(String),
     #[error("cannot listen on {0}: {1}")]
     Bind(SocketAddr, std::io::Error),
     #[error("cannot open the WebRTC UDP port {0}: {1}")]
@@ -54,6 +56,11 @@ pub async fn build_state(config: Config) -> Result<AppState, StartError> {
     );
     let identifiers = IdentifierVault::open(&config.data_dir)
         .map_err(|e| StartError::DataDir(config.data_dir.display().to_string(), e))?;
+    let audit = crate::audit::AuditLog::start(store.clone(), &config.data_dir, config.audit_checkpoint)
+        .await
+        .map_err(StartError::Audit)?;
+    let archive_key = crate::signing::KeyFile::open(&config.data_dir.join(crate::archive::KEY_FILE))
+        .map_err(|e| StartError::DataDir(config.data_dir.display().to_string(), e))?;
     let rtc_bind = SocketAddr::new(config.listen.ip(), config.rtc.port);
     let (media, media_starter) = crate::media::spawn(&config).map_err(|e| StartError::Rtc(rtc_bind, e))?;
     let state = AppState(Arc::new(Inner {
@@ -72,6 +79,8 @@ pub async fn build_state(config: Config) -> Result<AppState, StartError> {
         gate_runtime: gate_runtime()?,
         media,
         audience: Default::default(),
+        audit,
+        archive_key,
     }));
     media_starter.start(state.clone()).map_err(StartError::Runtime)?;
     tracing::info!(udp = %state.media.local_addr, candidate = %state.media.candidate_addr, "WebRTC media");
@@ -105,6 +114,7 @@ impl Server {
         let state = build_state(config).await?;
         crate::live::spawn_relay(&state);
         crate::live::resume_live_sessions(&state).await.map_err(|e| StartError::Resume(e.to_string()))?;
+        crate::archive::retention::spawn(&state);
         let router = crate::api::router(state.clone());
         let std_listener = std::net::TcpListener::bind(listen).map_err(|e| StartError::Bind(listen, e))?;
         std_listener.set_nonblocking(true).map_err(|e| StartError::Bind(listen, e))?;
@@ -153,10 +163,15 @@ impl Server {
         };
         let m = &self.state.metrics;
         let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
-        while (m.viewers.load(Relaxed) > 0 || m.live_sessions.load(Relaxed) > 0)
+        let media = &self.state.media.counters;
+        while (m.viewers.load(Relaxed) > 0 || m.live_sessions.load(Relaxed) > 0 || !media.stopped.load(Relaxed))
             && tokio::time::Instant::now() < deadline
         {
             tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        // Sign the head last, so a tail cut off after shutdown is found.
+        if let Err(e) = self.state.audit.checkpoint().await {
+            tracing::error!(error = %e, "final audit checkpoint failed");
         }
         served
     }

@@ -41,6 +41,10 @@ pub struct Inner {
     pub media: MediaHandle,
     /// Question boards of live sessions.
     pub audience: Audience,
+    /// The hash-chained audit log (a writer task behind a bounded queue).
+    pub audit: crate::audit::AuditLog,
+    /// The Ed25519 key that signs export manifests (`DATA/archive.key`).
+    pub archive_key: crate::signing::KeyFile,
 }
 
 #[derive(Clone)]

@@ -3,9 +3,14 @@
 // viewers ask and upvote questions and send a pulse; presenters answer, pin,
 // hide and review questions and see the pulse.
 // The token lives in the HttpOnly cookie; the WebSocket is same-origin.
+import { watchVideo, publishCamera, maskDrawing } from "./media.js";
+
 const $ = (id) => document.getElementById(id);
 let me = null;
 let socket = null;
+let closeVideo = null;
+let closeCamera = null;
+const masks = [];
 
 async function api(method, path, body) {
   const opts = { method, headers: {}, credentials: "same-origin" };
@@ -99,6 +104,10 @@ function watch(s) {
     socket.onmessage = (ev) => {
       const m = JSON.parse(ev.data);
       if (m.type === "state") {
+        // Behind the curtain: no media at all, said plainly.
+        $("paused").hidden = !m.curtain;
+        $("no-video").hidden = m.curtain || m.video === "live";
+        $("video").hidden = m.curtain;
         $("live-state").textContent = `${m.state}${m.curtain ? " — curtain down" : ""} · delay ${m.delay_seconds}s · ${m.viewers} watching`;
         $("live-state").className = m.curtain ? "curtain" : "";
         $("curtain").textContent = m.curtain ? "Curtain up" : "Curtain down";
@@ -152,6 +161,17 @@ function watch(s) {
     socket.onclose = (ev) => { if (ev.code === 4008) setTimeout(open, 100); };
   };
   open();
+  if (closeVideo) closeVideo();
+  watchVideo(s.id, $("video")).then((c) => { closeVideo = c; }).catch((err) => { $("no-video").textContent = `No video: ${err.message}`; });
+  maskDrawing($("preview"), masks);
+  $("clear-masks").onclick = () => { masks.length = 0; };
+  $("camera").onclick = async () => {
+    if (closeCamera) { await closeCamera(); closeCamera = null; $("camera").textContent = "Start camera"; $("camera-state").textContent = ""; return; }
+    try {
+      closeCamera = await publishCamera(s.id, $("preview"), masks);
+      $("camera").textContent = "Stop camera"; $("camera-state").textContent = "sending to the gallery (delayed)";
+    } catch (err) { $("camera-state").textContent = `Camera: ${err.message}`; }
+  };
   $("publish-form").onsubmit = async (e) => {
     e.preventDefault();
     const text = e.target.text.value;

@@ -13,7 +13,8 @@ use serde::Deserialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use super::extract::Json;
+use super::extract::{ClientAddr, Json};
+use crate::audit::Entry;
 use crate::auth::jwt::KeyError;
 use crate::auth::principal::COOKIE;
 use crate::auth::{password, Principal};
@@ -75,10 +76,12 @@ async fn login(
     if let Some(retry) = throttled(&state, &user_key, &addr_key, now) {
         state.metrics.logins_throttled.fetch_add(1, Relaxed);
         tracing::warn!(address = %peer.ip(), "login throttled");
+        state.audit.append(Entry::new("login_failed").from(Some(peer.ip())).detail(json!({"reason": "throttled"})));
         return Err(ApiError::RateLimited { retry_after_secs: retry });
     }
     let user = if body.username.len() <= 128 { state.store.user_by_username(&body.username).await? } else { None };
     let stored = user.as_ref().map(|u| u.password_hash.clone());
+    let known = user.as_ref().map(|u| (u.sub.clone(), u.role));
     let pw = body.password;
     let ok = tokio::task::spawn_blocking(move || password::verify(&pw, stored.as_deref()))
         .await
@@ -92,6 +95,12 @@ async fn login(
             }
             state.metrics.logins_failed.fetch_add(1, Relaxed);
             tracing::info!(address = %peer.ip(), "login failed");
+            // The actor only when the account exists: never what was typed.
+            let mut e = Entry::new("login_failed").from(Some(peer.ip()));
+            if let Some(u) = &known {
+                e = e.by_sub(&u.0, Some(u.1));
+            }
+            state.audit.append(e.detail(json!({"reason": "invalid_credentials"})));
             return Err(ApiError::Unauthenticated { message: "invalid username or password" });
         }
     };
@@ -101,13 +110,19 @@ async fn login(
     let (token, _claims) = state.tokens.issue(&user.sub, user.role, &user.name, None, None)?;
     state.metrics.logins_ok.fetch_add(1, Relaxed);
     tracing::info!(user = %user.sub, role = %user.role, "login");
+    state.audit.append(Entry::new("login").by_sub(&user.sub, Some(user.role)).from(Some(peer.ip())));
     Ok(token_response(StatusCode::OK, &token, state.tokens.default_ttl().as_secs(), user.role))
 }
 
-async fn logout(State(state): State<AppState>, who: Principal) -> Result<Response, ApiError> {
+async fn logout(
+    State(state): State<AppState>,
+    who: Principal,
+    ClientAddr(addr): ClientAddr,
+) -> Result<Response, ApiError> {
     state.store.revoke_token(&who.jti, who.exp).await?;
     state.revocations.revoke_token(&who.jti, who.exp);
     tracing::info!(user = %who.sub, "logout");
+    state.audit.append(Entry::new("logout").by(&who).from(addr));
     let mut resp = StatusCode::NO_CONTENT.into_response();
     let clear = format!("{COOKIE}=; HttpOnly; Secure; SameSite=Strict; Path=/; Max-Age=0");
     if let Ok(v) = HeaderValue::from_str(&clear) {
@@ -131,7 +146,11 @@ pub fn hash_code(code: &str) -> String {
     hex::encode(Sha256::digest(code.trim().as_bytes()))
 }
 
-async fn redeem_invite(State(state): State<AppState>, Json(body): Json<InviteBody>) -> Result<Response, ApiError> {
+async fn redeem_invite(
+    State(state): State<AppState>,
+    ClientAddr(addr): ClientAddr,
+    Json(body): Json<InviteBody>,
+) -> Result<Response, ApiError> {
     let name = body.name.trim();
     if name.is_empty() || name.chars().count() > 80 {
         return Err(ApiError::invalid("invalid_name", "name must be 1..=80 characters"));
@@ -151,5 +170,12 @@ async fn redeem_invite(State(state): State<AppState>, Json(body): Json<InviteBod
     let sub = format!("invite-{}", uuid::Uuid::new_v4());
     let (token, _) = state.tokens.issue(&sub, invite.role, name, Some(vec![invite.session_id.clone()]), None)?;
     tracing::info!(user = %sub, session = %invite.session_id, "invite redeemed");
+    state.audit.append(
+        Entry::new("invite_redeem")
+            .by_sub(&sub, Some(invite.role))
+            .session(&invite.session_id)
+            .from(addr)
+            .detail(json!({"uses": invite.uses, "max_uses": invite.max_uses})),
+    );
     Ok(token_response(StatusCode::OK, &token, state.tokens.default_ttl().as_secs(), invite.role))
 }

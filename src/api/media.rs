@@ -79,26 +79,29 @@ fn meta(s: &Session) -> SessionMeta {
 
 async fn whip(
     state: State<AppState>,
+    super::extract::ClientAddr(addr): super::extract::ClientAddr,
     id: Path<String>,
     q: Query<TicketQuery>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    open(state, id, q, headers, body, Side::Publisher).await
+    open(state, addr, id, q, headers, body, Side::Publisher).await
 }
 
 async fn whep(
     state: State<AppState>,
+    super::extract::ClientAddr(addr): super::extract::ClientAddr,
     id: Path<String>,
     q: Query<TicketQuery>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    open(state, id, q, headers, body, Side::Viewer).await
+    open(state, addr, id, q, headers, body, Side::Viewer).await
 }
 
 async fn open(
     State(state): State<AppState>,
+    addr: Option<std::net::IpAddr>,
     Path(id): Path<String>,
     Query(q): Query<TicketQuery>,
     headers: HeaderMap,
@@ -128,6 +131,13 @@ async fn open(
         .to_string();
     let auth = PeerAuth::of(&who, s.is_controller(&who.sub));
     let created = state.media.open(side, meta(&s), auth, offer).await?;
+    state.audit.append(
+        crate::audit::Entry::new("join")
+            .by(&who)
+            .from(addr)
+            .session(&s.id)
+            .detail(serde_json::json!({"channel": side.path()})),
+    );
     let location = format!("/api/sessions/{}/{}/{}", s.id, side.path(), created.resource);
     let mut resp = (StatusCode::CREATED, created.answer).into_response();
     let h = resp.headers_mut();

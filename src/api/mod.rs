@@ -2,6 +2,8 @@
 //! every request passes: request id, tracing span, body limit, security
 //! headers, and the normalizer that gives every error the contract's body.
 
+mod archive;
+mod audit;
 mod auth;
 pub mod extract;
 mod feedback;
@@ -10,6 +12,7 @@ mod media;
 mod ops;
 mod pulse;
 mod questions;
+mod range;
 mod sessions;
 mod updates;
 mod users;
@@ -33,6 +36,8 @@ pub fn router(state: AppState) -> Router {
     let limit = state.config.body_limit;
     Router::new()
         .merge(auth::router())
+        .merge(archive::router())
+        .merge(audit::router())
         .merge(sessions::router())
         .merge(users::router())
         .merge(live::router())

@@ -47,6 +47,7 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Result<Re
     }
     let mut body = state.metrics.render();
     body.push_str(&state.media.counters.render());
+    state.audit.render_metrics(&mut body);
     Ok((StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response())
 }
 

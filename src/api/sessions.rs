@@ -10,7 +10,8 @@ use chrono::Utc;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::extract::{Json, Path};
+use super::extract::{ClientAddr, Json, Path};
+use crate::audit::Entry;
 use crate::auth::{authorize, Permission, Principal};
 use crate::error::ApiError;
 use crate::model::{Invite, Role, Session, SessionState};
@@ -21,7 +22,7 @@ use crate::state::AppState;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/sessions", post(create).get(list))
-        .route("/api/sessions/{id}", get(read).patch(patch))
+        .route("/api/sessions/{id}", get(read).patch(patch).delete(super::archive::purge))
         .route("/api/sessions/{id}/moderators", put(moderators))
         .route("/api/sessions/{id}/consent", put(consent))
         .route("/api/sessions/{id}/identifiers", put(identifiers))
@@ -44,6 +45,7 @@ pub async fn load(state: &AppState, who: &Principal, id: &str, perm: Permission)
 async fn create(
     State(state): State<AppState>,
     who: Principal,
+    ClientAddr(addr): ClientAddr,
     Json(req): Json<NewSession>,
 ) -> Result<Response, ApiError> {
     authorize(&who, Permission::SessionCreate, None)?;
@@ -51,6 +53,7 @@ async fn create(
     tracing::Span::current().record("session", s.id.as_str());
     state.store.create_session(&s).await?;
     tracing::info!(session = %s.id, "session created");
+    state.audit.append(Entry::new("session_create").by(&who).from(addr).session(&s.id));
     Ok((StatusCode::CREATED, axum::Json(s)).into_response())
 }
 
@@ -69,11 +72,14 @@ async fn read(State(state): State<AppState>, who: Principal, Path(id): Path<Stri
 async fn patch(
     State(state): State<AppState>,
     who: Principal,
+    ClientAddr(addr): ClientAddr,
     Path(id): Path<String>,
     Json(p): Json<SessionPatch>,
 ) -> Result<Response, ApiError> {
     let mut s = load(&state, &who, &id, Permission::SessionPatch).await?;
+    let detail = json!({"delay_seconds": p.delay_seconds, "redaction_policy": p.redaction_policy});
     lifecycle::patch(&mut s, p)?;
+    state.audit.append(Entry::new("session_patch").by(&who).from(addr).session(&s.id).detail(detail));
     state.store.save_session(&s).await?;
     crate::live::on_session_changed(&state, &s).await;
     Ok(axum::Json(s).into_response())
@@ -88,6 +94,7 @@ struct ModeratorsBody {
 async fn moderators(
     State(state): State<AppState>,
     who: Principal,
+    ClientAddr(addr): ClientAddr,
     Path(id): Path<String>,
     Json(body): Json<ModeratorsBody>,
 ) -> Result<Response, ApiError> {
@@ -105,6 +112,9 @@ async fn moderators(
     s.moderators = body.users;
     s.moderators.sort();
     s.moderators.dedup();
+    state.audit.append(
+        Entry::new("moderators_set").by(&who).from(addr).session(&s.id).detail(json!({"moderators": s.moderators})),
+    );
     crate::live::on_session_changed(&state, &s).await;
     Ok(axum::Json(s).into_response())
 }
@@ -112,6 +122,7 @@ async fn moderators(
 async fn consent(
     State(state): State<AppState>,
     who: Principal,
+    ClientAddr(addr): ClientAddr,
     Path(id): Path<String>,
     Json(body): Json<ConsentBody>,
 ) -> Result<Response, ApiError> {
@@ -120,12 +131,16 @@ async fn consent(
     state.store.save_session(&s).await?;
     crate::live::on_session_changed(&state, &s).await;
     tracing::info!("consent recorded");
+    // The scope only: the reference and notes stay out of the log.
+    let scope = s.consent.as_ref().map(|c| c.scope);
+    state.audit.append(Entry::new("consent").by(&who).from(addr).session(&s.id).detail(json!({"scope": scope})));
     Ok(axum::Json(s).into_response())
 }
 
 async fn identifiers(
     State(state): State<AppState>,
     who: Principal,
+    ClientAddr(addr): ClientAddr,
     Path(id): Path<String>,
     Json(body): Json<PatientIdentifiers>,
 ) -> Result<Response, ApiError> {
@@ -140,30 +155,50 @@ async fn identifiers(
         return Err(ApiError::invalid("invalid_identifiers", "at most 100 entries per list of 200 characters each"));
     }
     let count = body.count();
+    // Counts per list, never the values.
+    let detail = json!({"names": body.names.len(), "mrns": body.mrns.len(), "dates": body.dates.len(),
+                        "other": body.other.len()});
     state.identifiers.set(state.store.as_ref(), &s.id, body).await?;
     crate::live::on_identifiers_changed(&state, &s.id).await;
     tracing::info!(count, "patient identifiers registered");
+    state.audit.append(Entry::new("identifiers_set").by(&who).from(addr).session(&s.id).detail(detail));
     Ok(axum::Json(json!({"registered": count})).into_response())
 }
 
-async fn start(State(state): State<AppState>, who: Principal, Path(id): Path<String>) -> Result<Response, ApiError> {
+async fn start(
+    State(state): State<AppState>,
+    who: Principal,
+    ClientAddr(addr): ClientAddr,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     let mut s = load(&state, &who, &id, Permission::SessionStart).await?;
     lifecycle::start(&mut s, Utc::now())?;
     state.store.save_session(&s).await?;
     crate::live::on_started(&state, &s).await?;
     tracing::info!("session started");
+    state.audit.append(Entry::new("start").by(&who).from(addr).session(&s.id));
     Ok(axum::Json(s).into_response())
 }
 
-async fn end(State(state): State<AppState>, who: Principal, Path(id): Path<String>) -> Result<Response, ApiError> {
+async fn end(
+    State(state): State<AppState>,
+    who: Principal,
+    ClientAddr(addr): ClientAddr,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     let mut s = load(&state, &who, &id, Permission::SessionEnd).await?;
     lifecycle::end(&mut s, Utc::now())?;
-    crate::live::on_ending(&state, &s).await;
+    let dropped = crate::live::on_ending(&state, &s).await;
     crate::audience::on_ending(&state, &s.id);
     state.store.save_session(&s).await?;
     state.identifiers.forget(state.store.as_ref(), &s.id).await?;
     crate::live::on_session_changed(&state, &s).await;
     tracing::info!("session ended");
+    let archive = s.consent.as_ref().is_some_and(|c| c.scope.archive);
+    state.audit.append(
+        Entry::new("end").by(&who).from(addr).session(&s.id).detail(json!({"dropped": dropped, "archive": archive})),
+    );
+    crate::archive::on_ended(&state, &s).await?;
     Ok(axum::Json(s).into_response())
 }
 
@@ -178,6 +213,7 @@ struct InviteBody {
 async fn invite(
     State(state): State<AppState>,
     who: Principal,
+    ClientAddr(addr): ClientAddr,
     Path(id): Path<String>,
     Json(body): Json<InviteBody>,
 ) -> Result<Response, ApiError> {
@@ -210,6 +246,13 @@ async fn invite(
         created_by: who.sub.clone(),
     };
     state.store.create_invite(&inv).await?;
+    state.audit.append(
+        Entry::new("invite_create")
+            .by(&who)
+            .from(addr)
+            .session(&s.id)
+            .detail(json!({"role": role, "max_uses": max_uses, "ttl_seconds": ttl})),
+    );
     let base = state.public_base();
     let url = format!("{base}/join?code={code}");
     Ok((StatusCode::CREATED, axum::Json(json!({"code": code, "url": url, "expires_at": expires_at}))).into_response())

@@ -11,8 +11,9 @@ use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::extract::{Json, Path};
+use super::extract::{ClientAddr, Json, Path};
 use super::load_session;
+use crate::audit::Entry;
 use crate::auth::{authorize, Permission, Principal};
 use crate::error::ApiError;
 use crate::live::{self, Command, Draft, HeldImage, Kind, MAX_LABEL_CHARS};
@@ -67,9 +68,27 @@ fn check_text(text: &str, max_bytes: usize, what: &str) -> Result<(), ApiError> 
     Ok(())
 }
 
+/// The gate action in the audit log: ids, kinds and flags, never text.
+fn audited(
+    state: &AppState,
+    who: &Principal,
+    addr: Option<std::net::IpAddr>,
+    s: &str,
+    action: &'static str,
+    d: serde_json::Value,
+) {
+    state.audit.append(Entry::new(action).by(who).from(addr).session(s).detail(d));
+}
+
+fn publish_detail(view: &serde_json::Value) -> serde_json::Value {
+    json!({"update": view["id"], "kind": view["kind"], "flagged": view["flagged"],
+           "redactions": view["redactions"].as_array().map(Vec::len)})
+}
+
 async fn publish(
     State(state): State<AppState>,
     who: Principal,
+    ClientAddr(addr): ClientAddr,
     Path(id): Path<String>,
     Json(body): Json<NewUpdate>,
 ) -> Result<Response, ApiError> {
@@ -96,6 +115,7 @@ async fn publish(
     };
     let draft = Draft { kind, text: Some(text), image: None, author: who.sub.clone() };
     let view = live::ask(&state, &s, |reply| Command::Publish { draft, reply }).await??;
+    audited(&state, &who, addr, &s.id, "publish", publish_detail(&view));
     Ok((StatusCode::ACCEPTED, axum::Json(view)).into_response())
 }
 
@@ -125,6 +145,7 @@ fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
 async fn publish_image(
     State(state): State<AppState>,
     who: Principal,
+    ClientAddr(addr): ClientAddr,
     Path(id): Path<String>,
     mut form: Multipart,
 ) -> Result<Response, ApiError> {
@@ -176,6 +197,7 @@ async fn publish_image(
     };
     let draft = Draft { kind: Kind::Image, text: caption, image: Some(image), author: who.sub.clone() };
     let view = live::ask(&state, &s, |reply| Command::Publish { draft, reply }).await??;
+    audited(&state, &who, addr, &s.id, "publish", publish_detail(&view));
     Ok((StatusCode::ACCEPTED, axum::Json(view)).into_response())
 }
 
@@ -188,43 +210,54 @@ struct EditBody {
 /// One controller action on one held item: authorize, then ask the writer.
 async fn on_item(
     state: &AppState,
-    who: &Principal,
+    (who, addr): (&Principal, Option<std::net::IpAddr>),
     id: &str,
     uid: String,
+    action: &'static str,
     make: impl FnOnce(String, live::Reply<serde_json::Value>) -> Command,
 ) -> Result<Response, ApiError> {
     let s = load_session(state, who, id, Permission::GateControl).await?;
     if uid.len() > 64 {
         return Err(ApiError::not_found("update"));
     }
+    let update = uid.clone();
     let v = live::ask(state, &s, |reply| make(uid, reply)).await??;
+    let mut detail = json!({"update": update, "state": v["state"]});
+    if action == "edit" {
+        detail = json!({"update": update, "flagged": v["flagged"],
+                        "redactions": v["redactions"].as_array().map(Vec::len)});
+    }
+    audited(state, who, addr, &s.id, action, detail);
     Ok(axum::Json(v).into_response())
 }
 
 async fn edit(
     State(state): State<AppState>,
     who: Principal,
+    ClientAddr(addr): ClientAddr,
     Path((id, uid)): Path<(String, String)>,
     Json(body): Json<EditBody>,
 ) -> Result<Response, ApiError> {
     check_text(&body.text, MAX_TEXT_BYTES, "text")?;
-    on_item(&state, &who, &id, uid, |id, reply| Command::Edit { id, text: body.text, reply }).await
+    on_item(&state, (&who, addr), &id, uid, "edit", |id, reply| Command::Edit { id, text: body.text, reply }).await
 }
 
 async fn approve(
     State(state): State<AppState>,
     who: Principal,
+    ClientAddr(addr): ClientAddr,
     Path((id, uid)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    on_item(&state, &who, &id, uid, |id, reply| Command::Approve { id, reply }).await
+    on_item(&state, (&who, addr), &id, uid, "approve", |id, reply| Command::Approve { id, reply }).await
 }
 
 async fn retract(
     State(state): State<AppState>,
     who: Principal,
+    ClientAddr(addr): ClientAddr,
     Path((id, uid)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    on_item(&state, &who, &id, uid, |id, reply| Command::Retract { id, reply }).await
+    on_item(&state, (&who, addr), &id, uid, "retract", |id, reply| Command::Retract { id, reply }).await
 }
 
 #[derive(Deserialize)]
@@ -236,17 +269,25 @@ struct CurtainBody {
 async fn curtain(
     State(state): State<AppState>,
     who: Principal,
+    ClientAddr(addr): ClientAddr,
     Path(id): Path<String>,
     Json(body): Json<CurtainBody>,
 ) -> Result<Response, ApiError> {
     let s = load_session(&state, &who, &id, Permission::GateControl).await?;
     let v = live::ask(&state, &s, |reply| Command::Curtain { down: body.down, reply }).await??;
+    audited(&state, &who, addr, &s.id, "curtain", json!({"down": body.down}));
     Ok(axum::Json(v).into_response())
 }
 
-async fn dump(State(state): State<AppState>, who: Principal, Path(id): Path<String>) -> Result<Response, ApiError> {
+async fn dump(
+    State(state): State<AppState>,
+    who: Principal,
+    ClientAddr(addr): ClientAddr,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
     let s = load_session(&state, &who, &id, Permission::GateControl).await?;
     let n = live::ask(&state, &s, |reply| Command::Dump { reply }).await??;
+    audited(&state, &who, addr, &s.id, "dump", json!({"dropped": n}));
     Ok(axum::Json(json!({"dropped": n})).into_response())
 }
 
@@ -291,6 +332,7 @@ async fn media(
     State(state): State<AppState>,
     who: Principal,
     Path(media_id): Path<String>,
+    headers: axum::http::HeaderMap,
 ) -> Result<Response, ApiError> {
     if media_id.len() > 64 {
         return Err(ApiError::not_found("media"));
@@ -300,7 +342,7 @@ async fn media(
     let s = state.store.session(&session_id).await?.ok_or_else(|| ApiError::not_found("media"))?;
     authorize(&who, Permission::Watch, Some(&s)).map_err(|_| ApiError::not_found("media"))?;
     let path = state.config.data_dir.join(&file);
-    let bytes = tokio::fs::read(&path).await.map_err(ApiError::internal)?;
-    Ok(([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "private, max-age=3600".to_string())], bytes)
-        .into_response())
+    super::range::serve_file(&path, &content_type, &headers, &[(header::CACHE_CONTROL, "private, max-age=3600")])
+        .await
+        .map_err(ApiError::internal)
 }

@@ -45,6 +45,14 @@ pub enum Permission {
     PulseRead,
     FeedbackCreate,
     FeedbackRead,
+    /// Replay: the timeline and the recordings.
+    ArchiveRead,
+    ArchiveExport,
+    /// `DELETE /api/sessions/{id}`.
+    SessionPurge,
+    AuditRead,
+    /// Change an account's role.
+    RoleChange,
 }
 
 /// Which relation to the session a permission also needs.
@@ -57,6 +65,8 @@ pub enum Relation {
     Owner,
     /// The owner or an assigned moderator.
     Controller,
+    /// A surgeon must own the session; the other roles need only see it.
+    SurgeonOwns,
 }
 
 #[derive(Debug, Serialize)]
@@ -98,6 +108,11 @@ pub static TABLE: &[Rule] = &[
     Rule { permission: Permission::PulseRead, roles: &[Surgeon, Moderator, Educator], relation: Relation::Any },
     Rule { permission: Permission::FeedbackCreate, roles: &[Student], relation: Relation::Any },
     Rule { permission: Permission::FeedbackRead, roles: &[Surgeon, Educator, Admin], relation: Relation::Any },
+    Rule { permission: Permission::ArchiveRead, roles: &[Surgeon, Educator, Admin], relation: Relation::SurgeonOwns },
+    Rule { permission: Permission::ArchiveExport, roles: &[Surgeon, Educator], relation: Relation::SurgeonOwns },
+    Rule { permission: Permission::SessionPurge, roles: &[Admin], relation: Relation::Any },
+    Rule { permission: Permission::AuditRead, roles: &[Admin], relation: Relation::Any },
+    Rule { permission: Permission::RoleChange, roles: &[Admin], relation: Relation::Any },
 ];
 
 pub fn rule(p: Permission) -> &'static Rule {
@@ -141,10 +156,11 @@ pub fn authorize(who: &Principal, perm: Permission, session: Option<&Session>) -
             Relation::Any => true,
             Relation::Owner => s.owner == who.sub,
             Relation::Controller => s.is_controller(&who.sub),
+            Relation::SurgeonOwns => who.role != Surgeon || s.owner == who.sub,
         };
         if !ok {
             return Err(ApiError::forbidden(match rule.relation {
-                Relation::Owner => "only the session's owner may do this",
+                Relation::Owner | Relation::SurgeonOwns => "only the session's owner may do this",
                 _ => "only the session's surgeon or its moderators may do this",
             }));
         }

@@ -271,13 +271,15 @@ pub async fn on_started(state: &AppState, s: &Session) -> Result<(), ApiError> {
 }
 
 /// The session is ending: held items are dropped, never released.
-pub async fn on_ending(state: &AppState, s: &Session) {
-    let Some(hub) = state.live.get(&s.id) else { return };
+/// Returns how many were dropped.
+pub async fn on_ending(state: &AppState, s: &Session) -> usize {
+    let Some(hub) = state.live.get(&s.id) else { return 0 };
     let tx = hub.writer.lock().ok().and_then(|mut w| w.take());
+    let mut dropped = 0;
     if let Some(tx) = tx {
         let (reply, rx) = oneshot::channel();
         if tx.send(Command::End { reply }).await.is_ok() {
-            let _ = rx.await;
+            dropped = rx.await.unwrap_or(0);
         }
     }
     // Media ends with the session: viewers' and the publisher's peers close.
@@ -289,6 +291,7 @@ pub async fn on_ending(state: &AppState, s: &Session) {
     // Forget the hub: its shards finish the closes and stop. A viewer who
     // comes later gets a fresh hub that sends the archive and closes.
     state.live.remove(&s.id);
+    dropped
 }
 
 /// Relay revocations and shutdown into every session's broadcast, so that a

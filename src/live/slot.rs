@@ -28,6 +28,7 @@ pub struct Slot {
     _stop_reader: oneshot::Sender<()>,
     hub: Arc<Hub>,
     state: AppState,
+    joined: std::time::Instant,
 }
 
 impl Slot {
@@ -45,6 +46,12 @@ impl Slot {
         hub.viewers.fetch_add(1, Relaxed);
         state.metrics.viewers.fetch_add(1, Relaxed);
         tracing::info!(user = %who.sub, controller, after = last, "join");
+        state.audit.append(
+            crate::audit::Entry::new("join")
+                .by(&who)
+                .session(&hub.session_id)
+                .detail(serde_json::json!({"channel": "live", "controller": controller})),
+        );
         let id = hub.next_viewer_id();
         let slot = Slot {
             id,
@@ -57,6 +64,7 @@ impl Slot {
             _stop_reader: stop,
             hub,
             state,
+            joined: std::time::Instant::now(),
         };
         (slot, stopped)
     }
@@ -71,5 +79,11 @@ impl Drop for Slot {
         self.hub.viewers.fetch_sub(1, Relaxed);
         self.state.metrics.viewers.fetch_sub(1, Relaxed);
         tracing::info!(user = %self.who.sub, last = self.last, "leave");
+        self.state.audit.append(
+            crate::audit::Entry::new("leave")
+                .by(&self.who)
+                .session(&self.hub.session_id)
+                .detail(serde_json::json!({"channel": "live", "seconds": self.joined.elapsed().as_secs()})),
+        );
     }
 }

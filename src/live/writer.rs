@@ -16,7 +16,7 @@ use super::item::{update_frame, HeldImage, Item, Kind};
 use super::{Event, Hub, To};
 use crate::error::ApiError;
 use crate::model::{ConsentScope, RedactionPolicy, Session, SessionState};
-use crate::redaction::Patient;
+use crate::redaction::{Patient, SessionMemory};
 use crate::session::identifiers::PatientIdentifiers;
 use crate::state::AppState;
 use crate::store::StoredUpdate;
@@ -72,6 +72,8 @@ struct Writer {
     session_id: String,
     gate: Gate<String, Item>,
     patient: Option<Patient>,
+    /// Names the gate found in this session's earlier items (in memory only).
+    names: SessionMemory,
     curtain: bool,
     delay: u32,
     /// Viewer count last announced, to coalesce count changes.
@@ -84,6 +86,7 @@ pub fn spawn(state: AppState, hub: Arc<Hub>, s: &Session, first_seq: u64) -> mps
     gate.set_curtain(s.curtain);
     let w = Writer {
         patient: state.identifiers.get(&s.id).map(Patient::compile),
+        names: SessionMemory::new(),
         state,
         hub,
         session_id: s.id.clone(),
@@ -165,10 +168,10 @@ impl Writer {
         self.gate.get(&id.to_string()).map(|h| h.payload.held_json(h.approved, with_original))
     }
 
-    fn redact_into(&self, item: &mut Item, raw: Option<String>) {
+    fn redact_into(&mut self, item: &mut Item, raw: Option<String>) {
         match raw {
             Some(raw) => {
-                let r = self.state.redactor.redact(&raw, self.patient.as_ref());
+                let r = self.state.redactor.redact_in_session(&raw, self.patient.as_ref(), &mut self.names);
                 item.text = Some(r.text);
                 item.redactions = r.spans;
                 item.findings = r.findings;

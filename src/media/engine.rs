@@ -69,6 +69,7 @@ impl Starter {
                     Ok(s) => s,
                     Err(e) => {
                         tracing::error!(error = %e, "media socket unusable; WebRTC is off");
+                        self.counters.stopped.store(true, Relaxed);
                         return;
                     }
                 };
@@ -220,9 +221,10 @@ impl Engine {
         }
         for (_, s) in self.sessions.drain() {
             if let Some(r) = s.recorder {
-                r.finish();
+                r.finish_and_wait();
             }
         }
+        self.counters.stopped.store(true, Relaxed);
     }
 
     fn next_wake(&self, now: Instant) -> Instant {
@@ -693,14 +695,15 @@ impl Engine {
         }
     }
 
-    /// Tokens that ended or were revoked, and peers that never connected.
+    /// Revoked tokens (logout, kick) and peers that never connected. Like
+    /// the live channel, an open resource outlives its token's `exp` until
+    /// renewal on open connections exists (the hardening issue).
     fn check_peers(&mut self, now: Instant) {
-        let unix = chrono::Utc::now().timestamp();
         let mut gone = Vec::new();
         for p in self.peers.values() {
             let a = &p.auth;
-            if unix >= a.exp || self.state.revocations.is_revoked_parts(&a.jti, &a.sub, a.iat) {
-                gone.push((p.id, "token ended"));
+            if self.state.revocations.is_revoked_parts(&a.jti, &a.sub, a.iat) {
+                gone.push((p.id, "token revoked"));
             } else if !p.connected && now.duration_since(p.created) > CONNECT_TIMEOUT {
                 gone.push((p.id, "never connected"));
             }
@@ -724,6 +727,12 @@ impl Engine {
         self.counters.peers.store(self.peers.len() as u64, Relaxed);
         tracing::info!(session = %p.session, user = %p.auth.sub, side = p.side.path(),
             seconds = p.created.elapsed().as_secs(), why, "media peer closed");
+        // Audit hook: the WHIP/WHEP leave, with how long the peer stayed.
+        self.state.audit.append(
+            crate::audit::Entry::new("leave").by_sub(&p.auth.sub, None).session(&p.session).detail(
+                serde_json::json!({"channel": p.side.path(), "seconds": p.created.elapsed().as_secs(), "why": why}),
+            ),
+        );
         if let Some(s) = self.sessions.get_mut(&p.session) {
             match p.side {
                 Side::Publisher if s.publisher == Some(id) => {

@@ -158,6 +158,8 @@ pub struct MediaCounters {
     pub packets_dropped_gate: AtomicU64,
     pub send_errors: AtomicU64,
     pub peers: AtomicU64,
+    /// Set once the engine has stopped (peers closed, recordings on disk).
+    pub stopped: std::sync::atomic::AtomicBool,
 }
 
 impl MediaCounters {

@@ -28,6 +28,7 @@ enum Msg {
 /// A handle to a recording thread.
 pub struct Recorder {
     tx: mpsc::Sender<Msg>,
+    thread: std::thread::JoinHandle<()>,
 }
 
 impl Recorder {
@@ -50,7 +51,7 @@ impl Recorder {
             w.finish();
         });
         match spawned {
-            Ok(_) => Some(Recorder { tx }),
+            Ok(thread) => Some(Recorder { tx, thread }),
             Err(e) => {
                 tracing::error!(error = %e, "cannot start the recorder");
                 None
@@ -62,8 +63,15 @@ impl Recorder {
         let _ = self.tx.send(Msg::Packet(p.clone(), captured));
     }
 
+    /// Close the file (its last cluster written) in the background.
     pub fn finish(self) {
         let _ = self.tx.send(Msg::Finish);
+    }
+
+    /// Close the file and wait until it is on disk (server shutdown).
+    pub fn finish_and_wait(self) {
+        let _ = self.tx.send(Msg::Finish);
+        let _ = self.thread.join();
     }
 }
 

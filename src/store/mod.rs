@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::audience::{Feedback, Mood, Question};
+use crate::audit::{AuditEvent, Checkpoint};
 use crate::model::{Invite, Session, User};
 pub use sqlite::SqliteStore;
 
@@ -39,6 +40,35 @@ pub struct StoredUpdate {
     pub body: String,
 }
 
+/// Filters and cursor of an audit read: events with `id > after`, in id order.
+#[derive(Debug, Clone, Default)]
+pub struct AuditQuery {
+    pub after: u64,
+    pub session: Option<String>,
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    /// Inclusive bounds on `at`, in the log's own format (`audit::format_at`).
+    pub from: Option<String>,
+    pub to: Option<String>,
+}
+
+/// What became of a session's archive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArchiveState {
+    pub archived: bool,
+    pub purged_at: Option<DateTime<Utc>>,
+    pub reason: Option<String>,
+}
+
+/// One released media file of a session.
+#[derive(Debug, Clone)]
+pub struct MediaFile {
+    pub id: String,
+    pub content_type: String,
+    /// Relative to the data directory.
+    pub file: String,
+}
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Is the store reachable (readiness)?
@@ -47,6 +77,7 @@ pub trait Store: Send + Sync + 'static {
     async fn create_user(&self, user: &User) -> StoreResult<()>;
     async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>>;
     async fn user_by_sub(&self, sub: &str) -> StoreResult<Option<User>>;
+    async fn set_user_role(&self, sub: &str, role: crate::model::Role) -> StoreResult<()>;
 
     async fn create_session(&self, s: &Session) -> StoreResult<()>;
     /// Write the session's state, delay, policy, consent and times (not the
@@ -103,4 +134,22 @@ pub trait Store: Send + Sync + 'static {
     /// `Conflict` when this viewer already gave feedback on the session.
     async fn insert_feedback(&self, f: &Feedback) -> StoreResult<()>;
     async fn feedback(&self, session_id: &str) -> StoreResult<Vec<Feedback>>;
+    /// Every released media file of a session.
+    async fn session_media(&self, session_id: &str) -> StoreResult<Vec<MediaFile>>;
+
+    /// The last event's (id, hash).
+    async fn audit_head(&self) -> StoreResult<Option<(u64, String)>>;
+    /// Append chained events (in one transaction).
+    async fn append_audit(&self, events: &[AuditEvent]) -> StoreResult<()>;
+    async fn audit_events(&self, q: &AuditQuery, limit: u32) -> StoreResult<Vec<AuditEvent>>;
+    async fn put_audit_checkpoint(&self, c: &Checkpoint) -> StoreResult<()>;
+    async fn audit_checkpoints(&self) -> StoreResult<Vec<Checkpoint>>;
+
+    async fn set_archive_state(&self, session_id: &str, st: &ArchiveState) -> StoreResult<()>;
+    async fn archive_state(&self, session_id: &str) -> StoreResult<Option<ArchiveState>>;
+    /// Remove a session's released content (updates, media rows, invites,
+    /// sealed identifiers); the session row and its audit events stay.
+    async fn purge_session_content(&self, session_id: &str) -> StoreResult<()>;
+    /// Remove the session row and everything that refers to it (not the audit log).
+    async fn delete_session(&self, session_id: &str) -> StoreResult<()>;
 }

@@ -12,8 +12,9 @@ use chrono::{DateTime, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 
-use super::{Redeem, Store, StoreError, StoreResult, StoredUpdate};
+use super::{ArchiveState, AuditQuery, MediaFile, Redeem, Store, StoreError, StoreResult, StoredUpdate};
 use crate::audience::{Feedback, Mood, Question};
+use crate::audit::{AuditEvent, Checkpoint};
 use crate::model::{Consent, Invite, RedactionPolicy, Role, Session, SessionState, User};
 
 pub struct SqliteStore {
@@ -154,6 +155,19 @@ impl Store for SqliteStore {
             .await
             .map_err(backend)?;
         row.as_ref().map(Self::user_row).transpose()
+    }
+
+    async fn set_user_role(&self, sub: &str, role: Role) -> StoreResult<()> {
+        let done = sqlx::query("UPDATE users SET role = ? WHERE sub = ?")
+            .bind(role.as_str())
+            .bind(sub)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
     }
 
     async fn create_session(&self, s: &Session) -> StoreResult<()> {
@@ -317,6 +331,15 @@ impl Store for SqliteStore {
 
     async fn redeem_invite(&self, code_hash: &str, now: DateTime<Utc>) -> StoreResult<Redeem> {
         let mut tx = self.pool.begin().await.map_err(backend)?;
+        // Write first, so the transaction takes the write lock (waiting out
+        // other writers) before it reads: a read-then-write transaction in
+        // WAL mode fails with "database is locked" when another writer
+        // committed in between, which the audit writer makes likely.
+        sqlx::query("UPDATE invites SET uses = uses WHERE code_hash = ?")
+            .bind(code_hash)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
         let row = sqlx::query("SELECT * FROM invites WHERE code_hash = ?")
             .bind(code_hash)
             .fetch_optional(&mut *tx)
@@ -495,5 +518,194 @@ impl Store for SqliteStore {
     }
     async fn feedback(&self, session_id: &str) -> StoreResult<Vec<Feedback>> {
         self.audience_feedback(session_id).await
+    }
+
+    async fn session_media(&self, session_id: &str) -> StoreResult<Vec<MediaFile>> {
+        let rows = sqlx::query("SELECT id, content_type, file FROM media WHERE session_id = ? ORDER BY created_at, id")
+            .bind(session_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        rows.iter()
+            .map(|r| {
+                Ok(MediaFile {
+                    id: r.try_get("id").map_err(backend)?,
+                    content_type: r.try_get("content_type").map_err(backend)?,
+                    file: r.try_get("file").map_err(backend)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn audit_head(&self) -> StoreResult<Option<(u64, String)>> {
+        let row = sqlx::query("SELECT id, hash FROM audit_events ORDER BY id DESC LIMIT 1")
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        row.map(|r| {
+            let id: i64 = r.try_get("id").map_err(backend)?;
+            Ok((u64::try_from(id).map_err(|_| corrupt("audit id"))?, r.try_get("hash").map_err(backend)?))
+        })
+        .transpose()
+    }
+
+    async fn append_audit(&self, events: &[AuditEvent]) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        for e in events {
+            let mut detail = String::new();
+            crate::audit::chain::canonical_json(&e.detail, &mut detail);
+            sqlx::query(
+                "INSERT INTO audit_events (id, at, actor, role, action, session, address, detail, prev_hash, hash) \
+                 VALUES (?,?,?,?,?,?,?,?,?,?)",
+            )
+            .bind(i64::try_from(e.id).map_err(|_| StoreError::Backend("audit id overflow".into()))?)
+            .bind(&e.at)
+            .bind(&e.actor)
+            .bind(&e.role)
+            .bind(&e.action)
+            .bind(&e.session)
+            .bind(&e.address)
+            .bind(detail)
+            .bind(&e.prev_hash)
+            .bind(&e.hash)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        }
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn audit_events(&self, q: &AuditQuery, limit: u32) -> StoreResult<Vec<AuditEvent>> {
+        let mut sql = String::from("SELECT * FROM audit_events WHERE id > ?");
+        for (cond, present) in [
+            (" AND session = ?", q.session.is_some()),
+            (" AND actor = ?", q.actor.is_some()),
+            (" AND action = ?", q.action.is_some()),
+            (" AND at >= ?", q.from.is_some()),
+            (" AND at <= ?", q.to.is_some()),
+        ] {
+            if present {
+                sql.push_str(cond);
+            }
+        }
+        sql.push_str(" ORDER BY id LIMIT ?");
+        let mut query = sqlx::query(&sql).bind(i64::try_from(q.after).unwrap_or(i64::MAX));
+        for v in [&q.session, &q.actor, &q.action, &q.from, &q.to].into_iter().flatten() {
+            query = query.bind(v);
+        }
+        let rows = query.bind(i64::from(limit)).fetch_all(&self.pool).await.map_err(backend)?;
+        rows.iter()
+            .map(|r| {
+                let id: i64 = r.try_get("id").map_err(backend)?;
+                let detail: String = r.try_get("detail").map_err(backend)?;
+                Ok(AuditEvent {
+                    id: u64::try_from(id).map_err(|_| corrupt("audit id"))?,
+                    at: r.try_get("at").map_err(backend)?,
+                    actor: r.try_get("actor").map_err(backend)?,
+                    role: r.try_get("role").map_err(backend)?,
+                    action: r.try_get("action").map_err(backend)?,
+                    session: r.try_get("session").map_err(backend)?,
+                    address: r.try_get("address").map_err(backend)?,
+                    // Unparseable detail stays visible as a string: the hash then fails.
+                    detail: serde_json::from_str(&detail).unwrap_or(serde_json::Value::String(detail)),
+                    prev_hash: r.try_get("prev_hash").map_err(backend)?,
+                    hash: r.try_get("hash").map_err(backend)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn put_audit_checkpoint(&self, c: &Checkpoint) -> StoreResult<()> {
+        sqlx::query("INSERT INTO audit_checkpoints (head_id, head_hash, at, signature) VALUES (?,?,?,?)")
+            .bind(i64::try_from(c.head_id).map_err(|_| StoreError::Backend("audit id overflow".into()))?)
+            .bind(&c.head_hash)
+            .bind(&c.at)
+            .bind(&c.signature)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn audit_checkpoints(&self) -> StoreResult<Vec<Checkpoint>> {
+        let rows = sqlx::query("SELECT head_id, head_hash, at, signature FROM audit_checkpoints ORDER BY n")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        rows.iter()
+            .map(|r| {
+                let id: i64 = r.try_get("head_id").map_err(backend)?;
+                Ok(Checkpoint {
+                    head_id: u64::try_from(id).map_err(|_| corrupt("checkpoint"))?,
+                    head_hash: r.try_get("head_hash").map_err(backend)?,
+                    at: r.try_get("at").map_err(backend)?,
+                    signature: r.try_get("signature").map_err(backend)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn set_archive_state(&self, session_id: &str, st: &ArchiveState) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO session_archive (session_id, archived, purged_at, reason) VALUES (?,?,?,?) \
+             ON CONFLICT(session_id) DO UPDATE SET archived = excluded.archived, purged_at = excluded.purged_at, \
+             reason = excluded.reason",
+        )
+        .bind(session_id)
+        .bind(i64::from(st.archived))
+        .bind(st.purged_at.map(|t| t.to_rfc3339()))
+        .bind(&st.reason)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+
+    async fn archive_state(&self, session_id: &str) -> StoreResult<Option<ArchiveState>> {
+        let row = sqlx::query("SELECT archived, purged_at, reason FROM session_archive WHERE session_id = ?")
+            .bind(session_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        row.map(|r| {
+            let archived: i64 = r.try_get("archived").map_err(backend)?;
+            let purged: Option<String> = r.try_get("purged_at").map_err(backend)?;
+            Ok(ArchiveState {
+                archived: archived != 0,
+                purged_at: purged.as_deref().map(ts).transpose()?,
+                reason: r.try_get("reason").map_err(backend)?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn purge_session_content(&self, session_id: &str) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        for sql in [
+            "DELETE FROM updates WHERE session_id = ?",
+            "DELETE FROM media WHERE session_id = ?",
+            "DELETE FROM invites WHERE session_id = ?",
+            "DELETE FROM session_identifiers WHERE session_id = ?",
+            // The audience's questions (tags and votes cascade) and pulses
+            // are the session's content too; feedback and joins stay.
+            "DELETE FROM questions WHERE session_id = ?",
+            "DELETE FROM pulses WHERE session_id = ?",
+        ] {
+            sqlx::query(sql).bind(session_id).execute(&mut *tx).await.map_err(backend)?;
+        }
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn delete_session(&self, session_id: &str) -> StoreResult<()> {
+        // Foreign keys cascade to every table that refers to the session.
+        let done = sqlx::query("DELETE FROM sessions WHERE id = ?")
+            .bind(session_id)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
     }
 }

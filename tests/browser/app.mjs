@@ -7,16 +7,18 @@
 import { chromium } from "playwright-core";
 import assert from "node:assert/strict";
 
-const { ORG_URL, ORG_SESSION_TITLE, ORG_SHOT_DIR } = process.env;
+const { ORG_URL, ORG_SESSION_TITLE, ORG_VIDEO_TITLE, ORG_SHOT_DIR } = process.env;
 const executablePath = process.env.CHROMIUM || "/usr/bin/chromium";
 const browser = await chromium.launch({
   executablePath,
   args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync"],
+         "--disable-component-update", "--disable-sync",
+         // A synthetic camera and microphone, granted without a prompt.
+         "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream", "--autoplay-policy=no-user-gesture-required"],
 });
 const timeout = 15000;
 
-async function signIn(user, pass) {
+async function signIn(user, pass, title = ORG_SESSION_TITLE) {
   const ctx = await browser.newContext();
   const page = await ctx.newPage();
   page.setDefaultTimeout(timeout);
@@ -25,7 +27,7 @@ async function signIn(user, pass) {
   await page.fill("input[name=password]", pass);
   await page.click("#login-form button[type=submit]");
   await page.waitForSelector("#session-list a");
-  await page.click(`#session-list a:has-text("${ORG_SESSION_TITLE}")`);
+  await page.click(`#session-list a:has-text("${title}")`);
   await page.waitForSelector("#live:not([hidden])");
   await page.waitForFunction(() => document.querySelector("#live-state").textContent.includes("watching"));
   return page;
@@ -84,6 +86,47 @@ try {
     await student.screenshot({ path: `${ORG_SHOT_DIR}/student.png`, fullPage: true });
     await surgeon.screenshot({ path: `${ORG_SHOT_DIR}/surgeon.png`, fullPage: true });
   }
+
+  // Live video: the surgeon's (fake) camera over WHIP, through the delay gate,
+  // to the student's <video> over WHEP; the curtain hides it.
+  const cam = await signIn("surgeon1", "surgeon-password", ORG_VIDEO_TITLE);
+  const watcher = await signIn("student1", "student-password", ORG_VIDEO_TITLE);
+  assert.equal(await watcher.isVisible("#camera"), false, "students get no camera control");
+  // A mask drawn on the preview before the camera starts: painted before encoding.
+  const box = await cam.locator("#preview").boundingBox();
+  await cam.mouse.move(box.x + box.width * 0.05, box.y + box.height * 0.05);
+  await cam.mouse.down();
+  await cam.mouse.move(box.x + box.width * 0.4, box.y + box.height * 0.4);
+  await cam.mouse.up();
+  await cam.click("#camera");
+  await cam.waitForFunction(() => document.querySelector("#camera-state").textContent.includes("sending"), null, { timeout });
+  await watcher.waitForFunction(() => {
+    const v = document.querySelector("#video");
+    return v.videoWidth > 0 && v.currentTime > 0.5;
+  }, null, { timeout: 30000 });
+  assert.equal(await watcher.isVisible("#paused"), false);
+  // What the gallery decodes: black where the surgeon masked, the camera elsewhere.
+  const [inside, outside] = await watcher.evaluate(() => {
+    const v = document.querySelector("#video");
+    const c = document.createElement("canvas");
+    c.width = v.videoWidth; c.height = v.videoHeight;
+    const g = c.getContext("2d");
+    g.drawImage(v, 0, 0);
+    const px = (fx, fy) => Array.from(g.getImageData(Math.floor(c.width * fx), Math.floor(c.height * fy), 1, 1).data);
+    return [px(0.2, 0.2), px(0.85, 0.85)];
+  });
+  assert.ok(inside[0] + inside[1] + inside[2] < 60, `masked region is black at the viewer: ${inside}`);
+  assert.ok(outside[0] + outside[1] + outside[2] > 100, `unmasked region shows the camera: ${outside}`);
+  console.log("video: playing", await watcher.evaluate(() => `${document.querySelector("#video").videoWidth}x${document.querySelector("#video").videoHeight}`));
+  if (ORG_SHOT_DIR) {
+    await watcher.screenshot({ path: `${ORG_SHOT_DIR}/student-video-live.png`, fullPage: true });
+    await cam.screenshot({ path: `${ORG_SHOT_DIR}/surgeon-camera.png`, fullPage: true });
+  }
+  await cam.click("#curtain");
+  await watcher.waitForSelector("#paused:not([hidden])", { timeout });
+  assert.equal(await watcher.isVisible("#video"), false, "no media behind the curtain");
+  assert.match(await watcher.textContent("#paused"), /Paused by the surgical team/);
+  if (ORG_SHOT_DIR) await watcher.screenshot({ path: `${ORG_SHOT_DIR}/student-video.png`, fullPage: true });
   console.log("browser: 1 passed, 0 failed");
 } catch (e) {
   console.error(e);

@@ -28,6 +28,12 @@ async fn surgeon_console_and_student_viewer_in_chromium() {
     ts.put(&format!("/api/sessions/{id}/consent"), &token, json!({"reference": "R", "scope": scope})).await;
     ts.post(&format!("/api/sessions/{id}/start"), &token, json!({})).await;
     ts.put(&format!("/api/sessions/{id}/identifiers"), &token, json!({"names": ["Adaeze Okafor"]})).await;
+    // A second session for live video (a short delay).
+    let (s, v) = ts.post("/api/sessions", &token, json!({"title": "Browser video", "delay_seconds": 1})).await;
+    assert_eq!(s, StatusCode::CREATED);
+    let vid = v["id"].as_str().expect("id").to_string();
+    ts.put(&format!("/api/sessions/{vid}/consent"), &token, json!({"reference": "R", "scope": scope})).await;
+    ts.post(&format!("/api/sessions/{vid}/start"), &token, json!({})).await;
 
     let root = env!("CARGO_MANIFEST_DIR");
     let shots = std::path::Path::new(root).join("target/browser-shots");
@@ -38,6 +44,7 @@ async fn surgeon_console_and_student_viewer_in_chromium() {
             .arg(format!("{root}/tests/browser/app.mjs"))
             .env("ORG_URL", url)
             .env("ORG_SESSION_TITLE", "Browser lap chole")
+            .env("ORG_VIDEO_TITLE", "Browser video")
             .env("ORG_SHOT_DIR", shots)
             .output()
     })
@@ -48,4 +55,5 @@ async fn surgeon_console_and_student_viewer_in_chromium() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "browser test failed:\n{stdout}\n{stderr}");
     assert!(stdout.contains("browser: 1 passed"), "{stdout}");
+    assert!(stdout.contains("video: playing"), "{stdout}");
 }

@@ -253,3 +253,67 @@ fn recall_of(out: &str) -> f64 {
     let last = out.lines().rev().find(|l| l.starts_with("recall=")).expect("summary line");
     last.split_whitespace().next().and_then(|t| t.strip_prefix("recall=")).and_then(|v| v.parse().ok()).expect("recall")
 }
+
+#[tokio::test]
+async fn serve_takes_the_rtc_flags_and_puts_the_public_ip_and_port_in_the_answer() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    // A free UDP port: bind, note, release.
+    let port = std::net::UdpSocket::bind("127.0.0.1:0").expect("udp").local_addr().expect("addr").port();
+    let (code, _, err) = run(d, &["serve", "--listen", "127.0.0.1:0", "--ice-server", "http://nope"], "");
+    assert_ne!(code, 0, "a bad --ice-server is refused");
+    assert!(err.contains("--ice-server"), "{err}");
+    let (code, surgeon, err) = run(d, &["token", "--sub", "dr-a", "--role", "surgeon", "--ttl", "10m"], "");
+    assert_eq!(code, 0, "{err}");
+    let (code, student, err) = run(d, &["token", "--sub", "stu", "--role", "student", "--ttl", "10m"], "");
+    assert_eq!(code, 0, "{err}");
+    let (surgeon, student) = (surgeon.trim().to_string(), student.trim().to_string());
+    let port_s = port.to_string();
+    let mut p = start(
+        d,
+        &["serve", "--listen", "127.0.0.1:0", "--rtc-port", &port_s, "--rtc-public-ip", "127.0.0.1"],
+        &[("ORGALLERY_ICE_SERVER", "stun:stun.example.org:3478")],
+    );
+    let http = client();
+    let v: Value = http
+        .post(format!("{}/api/sessions", p.url))
+        .bearer_auth(&surgeon)
+        .json(&json!({"title": "T", "procedure": "P", "delay_seconds": 0}))
+        .send()
+        .await
+        .expect("create")
+        .json()
+        .await
+        .expect("json");
+    let id = v["id"].as_str().expect("id").to_string();
+    let scope = json!({"text": true, "images": true, "video": true, "audio": true, "archive": false});
+    let r = http
+        .put(format!("{}/api/sessions/{id}/consent", p.url))
+        .bearer_auth(&surgeon)
+        .json(&json!({"reference": "F", "scope": scope}))
+        .send()
+        .await
+        .expect("consent");
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = http.post(format!("{}/api/sessions/{id}/start", p.url)).bearer_auth(&surgeon).send().await.expect("start");
+    assert_eq!(r.status(), StatusCode::OK);
+    let (_pc, offer) = super::rtc_peer::viewer_offer().await;
+    let r = http
+        .post(format!("{}/api/sessions/{id}/whep", p.url))
+        .bearer_auth(&student)
+        .header("content-type", "application/sdp")
+        .body(offer)
+        .send()
+        .await
+        .expect("whep");
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let link = r.headers().get("link").and_then(|l| l.to_str().ok()).unwrap_or("").to_string();
+    assert!(link.contains("stun:stun.example.org:3478"), "{link}");
+    let answer = r.text().await.expect("answer");
+    assert!(answer.contains(&format!("127.0.0.1 {port} typ host")), "{answer}");
+    // The port is taken now: a second server on it fails with a clear message.
+    let (code, _, err) = run(d, &["serve", "--listen", "127.0.0.1:0", "--rtc-port", &port_s], "");
+    assert_ne!(code, 0);
+    assert!(err.contains("UDP port"), "{err}");
+    assert_eq!(p.terminate(), Some(0), "clean exit on SIGTERM: {}", p.output());
+}

@@ -2,7 +2,9 @@
 //! Every test starts a real server on an ephemeral port with a fresh data
 //! directory and talks to it with real clients.
 
+mod archive;
 mod audience;
+mod audit;
 mod browser;
 mod cli;
 mod fanout;

@@ -106,6 +106,22 @@ fn ffprobe_video_hashes(path: &std::path::Path) -> (serde_json::Value, Vec<Strin
     (v, hashes)
 }
 
+/// End the session, wait for its recording to be closed, and probe it.
+async fn end_and_probe(ts: &TestServer, id: &str, surgeon: &str, name: &str) -> (serde_json::Value, Vec<String>) {
+    let (s, v) = ts.post(&format!("/api/sessions/{id}/end"), surgeon, json!({})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let file = ts.dir.path().join("media").join(id).join(name);
+    for _ in 0..50 {
+        if file.exists() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // The recorder thread finishes the last cluster after the end.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    ffprobe_video_hashes(&file)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn curtain_and_dump_keep_media_from_viewers_and_from_the_recording() {
     let ts = TestServer::start().await;
@@ -159,16 +175,7 @@ async fn curtain_and_dump_keep_media_from_viewers_and_from_the_recording() {
     assert!(after_dump > 5, "media flows again after the dump ({after_dump} frames)");
 
     // The recording: ffprobe reads it, and it holds only released frames.
-    let (s, v) = ts.post(&format!("/api/sessions/{id}/end"), &surgeon, json!({})).await;
-    assert_eq!(s, StatusCode::OK, "{v}");
-    let file = ts.dir.path().join("media").join(&id).join("recording-1.webm");
-    let mut waited = 0;
-    while !file.exists() && waited < 50 {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        waited += 1;
-    }
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let (probe, hashes) = ffprobe_video_hashes(&file);
+    let (probe, hashes) = end_and_probe(&ts, &id, &surgeon, "recording-1.webm").await;
     let streams = probe["streams"].as_array().expect("streams");
     assert!(streams.iter().any(|s| s["codec_name"] == "vp8" && s["width"] == 96), "{probe}");
     assert!(streams.iter().any(|s| s["codec_name"] == "opus"), "{probe}");
@@ -193,7 +200,18 @@ async fn a_revoked_viewer_stops_receiving_within_a_second_and_delete_ends_the_pu
     let (other, _) = ts.token(Role::Student).await;
     let kicked = Viewer::connect(&ts, &id, &student).await;
     let stays = Viewer::connect(&ts, &id, &other).await;
+    // A viewer that vanishes without a DELETE (its network is gone): the
+    // server keeps sending into the void and nobody else notices.
+    let (vanish, _) = ts.token(Role::Student).await;
+    let vanished = Viewer::connect(&ts, &id, &vanish).await;
+    let mut ws = super::ws::viewer(&ts, &id, &other, 0).await;
     let mut publisher = Publisher::connect(&ts, &id, &surgeon).await;
+    let state = ws.expect("state", Duration::from_secs(2)).await;
+    let mut video = state["video"].clone();
+    while video != "live" {
+        video = ws.expect("state", Duration::from_secs(3)).await["video"].clone();
+    }
+    vanished.pc.close().await.ok();
     publisher.run_for(Duration::from_secs(1)).await;
     assert!(kicked.last_packet().is_some(), "media flows before the logout");
     let (s, _) = ts.post("/api/auth/logout", &student, json!({})).await;
@@ -210,6 +228,11 @@ async fn a_revoked_viewer_stops_receiving_within_a_second_and_delete_ends_the_pu
     let deleted_at = Instant::now();
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(ts.server.state.media.status(&id).await, VideoStatus::None);
+    // The live channel says so too.
+    let mut video = serde_json::Value::Null;
+    while video != "none" {
+        video = ws.expect("state", Duration::from_secs(3)).await["video"].clone();
+    }
     publisher.run_for(Duration::from_millis(700)).await;
     let last = stays.last_packet().expect("packets");
     assert!(last < deleted_at + Duration::from_millis(200), "no media after the publisher left");
@@ -235,16 +258,7 @@ async fn h264_is_forwarded_at_the_viewers_payload_type_and_recorded_as_matroska(
     let starts_keyframe = matches!(nal, 5 | 7)
         || (nal == 28 && first.len() > 1 && first[1] & 0x80 != 0 && matches!(first[1] & 0x1f, 5 | 7));
     assert!(starts_keyframe, "the viewer's first H.264 packet starts a keyframe (NAL {nal})");
-    let (s, v) = ts.post(&format!("/api/sessions/{id}/end"), &surgeon, json!({})).await;
-    assert_eq!(s, StatusCode::OK, "{v}");
-    let file = ts.dir.path().join("media").join(&id).join("recording-1.mkv");
-    let mut waited = 0;
-    while !file.exists() && waited < 50 {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        waited += 1;
-    }
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let (probe, hashes) = ffprobe_video_hashes(&file);
+    let (probe, hashes) = end_and_probe(&ts, &id, &surgeon, "recording-1.mkv").await;
     let streams = probe["streams"].as_array().expect("streams");
     assert!(streams.iter().any(|s| s["codec_name"] == "h264" && s["width"] == 96 && s["height"] == 64), "{probe}");
     assert!(hashes.len() > 60, "frames recorded: {}", hashes.len());

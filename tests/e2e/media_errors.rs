@@ -209,6 +209,19 @@ async fn resources_patch_delete_methods_cors_and_ice_servers() {
     let r = preflight("https://evil.example.com").await.expect("preflight");
     assert!(r.headers().get("access-control-allow-origin").is_none());
 
+    // A one-use ticket instead of a bearer token (clients that cannot set headers).
+    let (s, v) = ts.post("/api/ws-ticket", &other, json!({})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let ticket = v["ticket"].as_str().expect("ticket").to_string();
+    let (_tpc, toffer) = viewer_offer().await;
+    let with_ticket = |t: String, sdp: String| {
+        ts.http.post(ts.url(&format!("{whep}?ticket={t}"))).header("content-type", SDP).body(sdp).send()
+    };
+    let r = with_ticket(ticket.clone(), toffer.clone()).await.expect("whep");
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let r = with_ticket(ticket, toffer).await.expect("whep");
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "a ticket is good once");
+
     // DELETE: someone else 403, the owner 200, then 404.
     let r = ts.http.delete(ts.url(&location)).bearer_auth(&other).send().await.expect("delete");
     assert_eq!(r.status(), StatusCode::FORBIDDEN);

@@ -68,6 +68,9 @@ async fn openapi_lists_every_operation_and_permission() {
         "/api/sessions/{id}/questions/{qid}/upvote",
         "/api/sessions/{id}/pulse",
         "/api/sessions/{id}/feedback",
+        "/api/sessions/{id}/timeline",
+        "/api/sessions/{id}/export",
+        "/api/audit",
     ] {
         assert!(paths.contains_key(p), "{p}");
     }
@@ -82,6 +85,7 @@ async fn openapi_lists_every_operation_and_permission() {
                 .replace("{uid}", "y")
                 .replace("{sub}", "z")
                 .replace("{media_id}", "w")
+                .replace("{name}", "v")
                 .replace("{qid}", "q");
             let r = ts.http.request(m, ts.url(&url)).send().await.expect("send");
             assert_ne!(r.status(), StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");

@@ -40,6 +40,11 @@ fn contract() -> HashMap<&'static str, Vec<&'static str>> {
         ("pulse_read", vec!["surgeon", "moderator", "educator"]),
         ("feedback_create", vec!["student"]),
         ("feedback_read", vec!["surgeon", "educator", "admin"]),
+        ("archive_read", vec!["surgeon", "educator", "admin"]),
+        ("archive_export", vec!["surgeon", "educator"]),
+        ("session_purge", vec!["admin"]),
+        ("audit_read", vec!["admin"]),
+        ("role_change", vec!["admin"]),
     ])
 }
 
@@ -99,6 +104,13 @@ fn endpoints(moderator_sub: &str) -> Vec<Endpoint> {
         // Every walker joined the live channel first, so feedback is theirs to give.
         e("feedback_create", Method::POST, "/api/sessions/{id}/feedback", json!({"rating": 4})),
         e("feedback_read", Method::GET, "/api/sessions/{id}/feedback", Value::Null),
+        e("archive_read", Method::GET, "/api/sessions/{id}/timeline", Value::Null),
+        e("archive_read", Method::GET, "/api/sessions/{id}/recordings/recording-1.webm", Value::Null),
+        // Allowed callers get past authorization to 409 (the session is live).
+        e("archive_export", Method::GET, "/api/sessions/{id}/export", Value::Null),
+        e("session_purge", Method::DELETE, "/api/sessions/{id}", Value::Null),
+        e("audit_read", Method::GET, "/api/audit", Value::Null),
+        e("role_change", Method::PUT, "/api/users/{victim}/role", json!({"role": "clinician"})),
         e("session_end", Method::POST, "/api/sessions/{id}/end", json!({})),
     ]
 }
@@ -132,6 +144,11 @@ async fn every_endpoint_with_every_role_matches_the_table() {
         let (mod_token, mod_sub) = ts.token(Role::Moderator).await;
         let (s, v) = ts.put(&format!("/api/sessions/{id}/moderators"), &owner_token, json!({"users": [mod_sub]})).await;
         assert_eq!(s, StatusCode::OK, "{v}");
+        // A recording to replay, and an account whose role may change.
+        let rec = ts.dir.path().join("media").join(&id);
+        std::fs::create_dir_all(&rec).expect("dir");
+        std::fs::write(rec.join("recording-1.webm"), b"not really a recording").expect("recording");
+        let (_, _, victim) = ts.user(Role::Student).await;
         let token = match role {
             Role::Surgeon => owner_token.clone(),
             Role::Moderator => mod_token.clone(),
@@ -144,7 +161,7 @@ async fn every_endpoint_with_every_role_matches_the_table() {
         let mut joined = crate::ws::viewer(&ts, &id, &token, 0).await;
         joined.expect("state", std::time::Duration::from_secs(10)).await;
         for ep in endpoints(&mod_sub) {
-            let path = ep.path.replace("{id}", &id).replace("{qid}", &qid);
+            let path = ep.path.replace("{id}", &id).replace("{victim}", &victim).replace("{qid}", &qid);
             let body = if ep.body.is_null() {
                 None
             } else {

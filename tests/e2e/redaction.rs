@@ -141,3 +141,33 @@ async fn identifiers_survive_a_restart_only_sealed_and_die_with_the_session() {
     assert_eq!(ts.post(&format!("/api/sessions/{id}/end"), &surgeon, json!({})).await.0, StatusCode::OK);
     assert!(ts.server.state.store.sealed_identifiers(&id).await.expect("store").is_none(), "deleted at end");
 }
+
+/// Text nobody on the team wrote (issue 15): a name no list holds in a case
+/// header, a registered patient's initials, a town without an address, a
+/// name learned earlier in the session — masked in what the viewer receives.
+#[tokio::test]
+async fn unlisted_names_initials_and_towns_are_masked_as_viewers_receive_them() {
+    let ts = TestServer::start().await;
+    let (id, surgeon, _) = ts.live().await;
+    let (student, _) = ts.token(Role::Student).await;
+    let ids = json!({"names": ["Tavita Faleolo"], "mrns": [], "dates": [], "other": []});
+    assert_eq!(ts.put(&format!("/api/sessions/{id}/identifiers"), &surgeon, ids).await.0, StatusCode::OK);
+    let mut v = viewer(&ts, &id, &student, 0).await;
+    let cases = [
+        ("Lap chole, Quelvoro Ntamwiza, 64F, ASA 2, starting now", vec!["Quelvoro", "Ntamwiza"]),
+        ("TF tolerated induction, no issues", vec!["TF"]),
+        ("Her son drove in from Wollongbar this morning", vec!["Wollongbar"]),
+        ("Ntamwiza family updated in the waiting room", vec!["Ntamwiza"]),
+    ];
+    for (text, leaks) in cases {
+        let (s, held) =
+            ts.post(&format!("/api/sessions/{id}/updates"), &surgeon, json!({"kind": "text", "text": text})).await;
+        assert_eq!(s, StatusCode::ACCEPTED, "{held}");
+        let f = v.expect("update", WAIT).await;
+        let seen = f["update"]["text"].as_str().expect("text");
+        for leak in leaks {
+            assert!(!seen.contains(leak), "{leak} reached the viewer: {seen}");
+        }
+        assert!(seen.contains('['), "a mask in {seen}");
+    }
+}

@@ -301,6 +301,24 @@ pub struct Publisher {
     ssrc_a: u32,
 }
 
+/// Offer (ICE gathered), POST it to `/api/sessions/{session}/{side}`, apply the answer, wait until connected.
+async fn negotiate(
+    ts: &TestServer,
+    pc: &Arc<dyn PeerConnection>,
+    handler: &Handler,
+    session: &str,
+    side: &str,
+    token: &str,
+) -> Resource {
+    let sdp = offer(pc, handler).await;
+    let (status, headers, body) =
+        post_offer(ts, &format!("/api/sessions/{session}/{side}"), token, "application/sdp", &sdp).await;
+    assert_eq!(status, reqwest::StatusCode::CREATED, "{side}: {body}");
+    let resource = resource(&headers);
+    connect(pc, handler, body).await;
+    resource
+}
+
 async fn connect(pc: &Arc<dyn PeerConnection>, handler: &Handler, answer: String) {
     pc.set_remote_description(RTCSessionDescription::answer(answer).expect("answer"))
         .await
@@ -319,12 +337,7 @@ impl Publisher {
         let (video, audio) = tracks();
         pc.add_track(video.clone() as Arc<dyn TrackLocal>).await.expect("video track");
         pc.add_track(audio.clone() as Arc<dyn TrackLocal>).await.expect("audio track");
-        let sdp = offer(&pc, &handler).await;
-        let (status, headers, body) =
-            post_offer(ts, &format!("/api/sessions/{session}/whip"), token, "application/sdp", &sdp).await;
-        assert_eq!(status, reqwest::StatusCode::CREATED, "WHIP: {body}");
-        let resource = resource(&headers);
-        connect(&pc, &handler, body).await;
+        let resource = negotiate(ts, &pc, &handler, session, "whip", token).await;
         let ssrc_v = video.codings().await.first().and_then(|c| c.rtp_coding_parameters.ssrc).unwrap_or(1);
         let ssrc_a = audio.codings().await.first().and_then(|c| c.rtp_coding_parameters.ssrc).unwrap_or(2);
         Publisher {
@@ -481,12 +494,7 @@ impl Viewer {
         let handler = Handler { on_track: Some(on_track), ..Default::default() };
         let pc = build_with(handler.clone(), videos).await;
         recvonly(&pc).await;
-        let sdp = offer(&pc, &handler).await;
-        let (status, headers, body) =
-            post_offer(ts, &format!("/api/sessions/{session}/whep"), token, "application/sdp", &sdp).await;
-        assert_eq!(status, reqwest::StatusCode::CREATED, "WHEP: {body}");
-        let resource = resource(&headers);
-        connect(&pc, &handler, body).await;
+        let resource = negotiate(ts, &pc, &handler, session, "whep", token).await;
         Viewer { pc, resource, got }
     }
 
@@ -541,11 +549,7 @@ impl H264Publisher {
             }],
         )));
         pc.add_track(video.clone() as Arc<dyn TrackLocal>).await.expect("video track");
-        let sdp = offer(&pc, &handler).await;
-        let (status, _, body) =
-            post_offer(ts, &format!("/api/sessions/{session}/whip"), token, "application/sdp", &sdp).await;
-        assert_eq!(status, reqwest::StatusCode::CREATED, "WHIP: {body}");
-        connect(&pc, &handler, body).await;
+        negotiate(ts, &pc, &handler, session, "whip", token).await;
         H264Publisher { pc, video, frames: h264_frames(), next: 0, seq: rand::random(), ssrc }
     }
 

@@ -7,6 +7,8 @@
 //!   of video in 1 200-byte packets plus 50 Opus packets a second).
 //! * `rewrite/video` and `rewrite/audio`: one per-viewer rewrite of an
 //!   in-order packet inside a run (the per-viewer cost of fan-out).
+//! * `buffer/vecdeque_floor` and `rewrite/offset_floor`: the least either
+//!   could do (a FIFO of deadlines; two offset additions), for ratios.
 //! * `depack/vp8_frame`: joining one 8-packet VP8 frame for the recording.
 //! * `webm/frame`: muxing one video frame into an in-memory WebM.
 
@@ -23,7 +25,7 @@ fn packet(i: u64) -> Packet<u64> {
     if i % 4 == 3 {
         Packet { kind: TrackKind::Audio, keyframe: false, size: 120, data: i }
     } else {
-        Packet { kind: TrackKind::Video, keyframe: i % 832 == 0, size: 1_200, data: i }
+        Packet { kind: TrackKind::Video, keyframe: i.is_multiple_of(832), size: 1_200, data: i }
     }
 }
 
@@ -53,6 +55,27 @@ fn buffer(c: &mut Criterion) {
         });
         black_box(buf.stats());
     });
+    // The floor: the least a delay buffer does, a FIFO of (deadline, packet).
+    g.bench_function("vecdeque_floor", |b| {
+        let t0 = Instant::now();
+        let delay = Duration::from_secs(5);
+        let mut q: std::collections::VecDeque<(Instant, Packet<u64>)> = std::collections::VecDeque::new();
+        let mut i = 0u64;
+        let mut now = t0;
+        while now < t0 + delay {
+            q.push_back((now + delay, packet(i)));
+            i += 1;
+            now += PACKET_INTERVAL;
+        }
+        b.iter(|| {
+            q.push_back((now + delay, packet(i)));
+            i += 1;
+            now += PACKET_INTERVAL;
+            while q.front().is_some_and(|(d, _)| *d <= now) {
+                black_box(q.pop_front());
+            }
+        });
+    });
     g.finish();
 }
 
@@ -74,6 +97,16 @@ fn rewrite(c: &mut Criterion) {
             });
         });
     }
+    // The floor: two offset additions per packet.
+    g.bench_function("offset_floor", |b| {
+        let (mut seq, mut ts) = (70_000u64, u32::MAX - 100_000);
+        let (so, to) = (black_box(1_234u64), black_box(987_654u32));
+        b.iter(|| {
+            seq += 1;
+            ts = ts.wrapping_add(3_000);
+            black_box((black_box(seq) + so, black_box(ts).wrapping_add(to)))
+        });
+    });
     g.finish();
 }
 

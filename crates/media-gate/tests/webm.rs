@@ -336,20 +336,7 @@ fn ffprobe_reads_a_recording() {
     }
     w.finish().unwrap();
 
-    let probe = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-count_frames",
-            "-show_entries",
-            "stream=codec_name,width,height,nb_read_frames",
-            "-of",
-            "csv=p=0",
-        ])
-        .arg(&path)
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&probe.stdout).into_owned();
+    let (probe, text) = probe_streams(&path);
     assert!(probe.status.success(), "{text}{}", String::from_utf8_lossy(&probe.stderr));
     assert!(text.contains("vp8,320,240,90"), "{text}");
     assert!(text.contains("opus"), "{text}");
@@ -512,23 +499,22 @@ fn ffprobe_reads_an_h264_recording() {
         w.write_video(k as u64 * 1000 / 30, f.keyframe, &f.data).unwrap();
     }
     w.finish().unwrap();
-    let probe = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-count_frames",
-            "-show_entries",
-            "stream=codec_name,width,height,nb_read_frames",
-            "-of",
-            "csv=p=0",
-        ])
-        .arg(&path)
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&probe.stdout).into_owned();
+    let (probe, text) = probe_streams(&path);
     assert!(text.contains("h264,320,240,90"), "{text}{}", String::from_utf8_lossy(&probe.stderr));
     let decode =
         Command::new("ffmpeg").args(["-v", "error", "-i"]).arg(&path).args(["-f", "null", "-"]).output().unwrap();
     assert!(decode.status.success() && decode.stderr.is_empty(), "{}", String::from_utf8_lossy(&decode.stderr));
     std::fs::remove_dir_all(&dir).ok();
+}
+
+/// ffprobe's codec, size and decoded frame count of each stream, one CSV line each.
+fn probe_streams(path: &std::path::Path) -> (std::process::Output, String) {
+    let probe = std::process::Command::new("ffprobe")
+        .args(["-v", "error", "-count_frames", "-show_entries", "stream=codec_name,width,height,nb_read_frames"])
+        .args(["-of", "csv=p=0"])
+        .arg(path)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&probe.stdout).into_owned();
+    (probe, text)
 }

@@ -181,7 +181,8 @@ fn ratio(a: usize, b: usize) -> f64 {
 }
 
 /// Runs the gate over every message of `corpus_jsonl` and scores it like score.py.
-/// With `with_identifiers == false` the "identifiers" field is ignored.
+/// With `with_identifiers == false` the "identifiers" field is ignored. Consecutive messages
+/// whose ids share the prefix before the last '-' are one session and share a [`crate::SessionMemory`].
 pub fn evaluate(corpus_jsonl: &str, redactor: &Redactor, with_identifiers: bool) -> Result<EvalReport, EvalError> {
     let mut rep = EvalReport {
         with_identifiers,
@@ -206,6 +207,8 @@ pub fn evaluate(corpus_jsonl: &str, redactor: &Redactor, with_identifiers: bool)
         false_positives: Vec::new(),
         predictions: Vec::new(),
     };
+    let mut memory = crate::SessionMemory::new();
+    let mut current_session = String::new();
     for (n, line) in corpus_jsonl.lines().enumerate() {
         let line = line.trim();
         if line.is_empty() {
@@ -213,7 +216,14 @@ pub fn evaluate(corpus_jsonl: &str, redactor: &Redactor, with_identifiers: bool)
         }
         let rec: Record = serde_json::from_str(line).map_err(|e| EvalError { line: n + 1, message: e.to_string() })?;
         let matcher = with_identifiers.then(|| PatientMatcher::new(&rec.identifiers));
-        let findings = redactor.detect(&rec.text, matcher.as_ref());
+        // messages of one session share an id prefix ("f-004-02"): the gate remembers the
+        // session's names across them, as the server does with one SessionMemory per session
+        let session = rec.id.rsplit_once('-').map_or(rec.id.as_str(), |(s, _)| s);
+        if session != current_session {
+            current_session = session.to_string();
+            memory.clear();
+        }
+        let findings = redactor.detect_in_session(&rec.text, matcher.as_ref(), &mut memory);
         score_one(&mut rep, &rec, &findings);
         rep.predictions.push((rec.id, findings));
     }

@@ -12,13 +12,16 @@
 
 mod detect;
 pub mod eval;
+mod gazetteer;
 mod mask;
 mod merge;
+mod session;
 mod text;
 
 use serde::{Deserialize, Serialize};
 
 pub use detect::registered::PatientMatcher;
+pub use session::SessionMemory;
 
 /// What the surgeon registered for the session's patient (`PUT /api/sessions/{id}/identifiers`).
 /// `Debug` prints counts only: identifiers must never reach a log.
@@ -231,10 +234,48 @@ impl Redactor {
         mask::apply(text, &spans)
     }
 
+    /// [`Redactor::redact`] for one message of a session: names found in the session's earlier
+    /// messages (kept in `memory`) are masked here too, and the names found here are added to
+    /// `memory` for the next messages.
+    pub fn redact_in_session(
+        &self,
+        text: &str,
+        patient: Option<&PatientMatcher>,
+        memory: &mut SessionMemory,
+    ) -> Redaction {
+        let spans = self.detect_bytes_in(text, patient, Some(memory));
+        mask::apply(text, &spans)
+    }
+
+    /// [`Redactor::detect`] with a session's memory (see [`Redactor::redact_in_session`]).
+    pub fn detect_in_session(
+        &self,
+        text: &str,
+        patient: Option<&PatientMatcher>,
+        memory: &mut SessionMemory,
+    ) -> Vec<Finding> {
+        let spans = self.detect_bytes_in(text, patient, Some(memory));
+        text::to_char_findings(text, &spans)
+    }
+
     fn detect_bytes(&self, text: &str, patient: Option<&PatientMatcher>) -> Vec<merge::ByteSpan> {
+        self.detect_bytes_in(text, patient, None)
+    }
+
+    fn detect_bytes_in(
+        &self,
+        text: &str,
+        patient: Option<&PatientMatcher>,
+        memory: Option<&mut SessionMemory>,
+    ) -> Vec<merge::ByteSpan> {
         let mut out = detect::Output { cands: Vec::with_capacity(24), protected: Vec::new() };
-        self.detectors.run(text, patient, self.config, &mut out);
-        merge::resolve(text, out)
+        let recalled = memory.as_deref();
+        self.detectors.run(text, patient, recalled, self.config, &mut out);
+        let spans = merge::resolve(text, out);
+        if let Some(m) = memory {
+            self.detectors.learn(text, &spans, m);
+        }
+        spans
     }
 }
 
@@ -255,6 +296,7 @@ mod tests {
         assert_send_sync::<Redactor>();
         assert_send_sync::<PatientMatcher>();
         assert_send_sync::<Redaction>();
+        assert_send_sync::<SessionMemory>();
     }
 
     #[test]
@@ -279,6 +321,25 @@ mod tests {
         let ids: Identifiers = serde_json::from_str(r#"{"names":["Ming Fan"]}"#).unwrap();
         assert_eq!(ids.names, vec!["Ming Fan".to_string()]);
         assert!(ids.mrns.is_empty());
+    }
+
+    #[test]
+    fn session_memory_carries_names_and_initials() {
+        let r = Redactor::default();
+        let mut mem = SessionMemory::new();
+        let first = r.redact_in_session("daughter Tsitsinaia is in the waiting room", None, &mut mem);
+        assert_eq!(first.text, "daughter [NAME] is in the waiting room");
+        let later = r.redact_in_session("tsitsinaia asked again about parking", None, &mut mem);
+        assert_eq!(later.text, "[NAME] asked again about parking");
+        r.redact_in_session("lap chole, Mzevinar Qorqashvili, 64F", None, &mut mem);
+        let init = r.redact_in_session("MQ extubated, to PACU", None, &mut mem);
+        assert_eq!(init.text, "[NAME] extubated, to PACU");
+        // the per-message API stays as it was
+        let alone = "tsitsinaia asked again about parking";
+        assert_eq!(r.redact(alone, None).text, alone);
+        assert!(format!("{mem:?}").contains("redacted"));
+        mem.clear();
+        assert!(mem.is_empty());
     }
 
     #[test]

@@ -484,7 +484,8 @@ impl Shape {
                     if nx == b' ' && m.is_ascii_digit() {
                         s.digit_space_digit = true;
                     }
-                    if nx == b' ' && m.is_ascii_uppercase() {
+                    // an uppercase letter, or a non-ASCII one ("14 Ōkere Road")
+                    if nx == b' ' && (m.is_ascii_uppercase() || m >= 0xC0) {
                         s.digit_space_upper = true;
                     }
                     // "45B Elm", "45-B Elm"
@@ -579,7 +580,7 @@ impl Shape {
             Some(b'o') => self.month_word |= starts_ci(t, b"oct"),
             Some(b'n') => {
                 self.month_word |= starts_ci(t, b"nov");
-                self.number_word |= any(&["ninety", "nonagenarian"]);
+                self.number_word |= any(&["ninety", "nineties", "nonagenarian"]);
             }
             Some(b'd') => self.month_word |= starts_ci(t, b"dec"),
             // "lives", "lived", "living"

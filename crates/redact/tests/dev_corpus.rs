@@ -96,3 +96,25 @@ fn residence_phrases_mask_the_town() {
         assert!(!out.text.contains("Marysville"), "{t} -> {}", out.text);
     }
 }
+
+/// The freely written held-out set (issue 15): 530 messages by a writer who did not read the
+/// detectors, names absent from every list the gate uses, a third PHI-free hard negatives.
+/// Targets: recall ≥ 0.97 with identifiers, ≥ 0.93 without; precision ≥ 0.95; at most 5 % of
+/// the PHI-free messages with a false mask.
+fn heldout_free_targets(with_identifiers: bool, min_recall: f64) {
+    let rep = heldout("heldout_free.jsonl", with_identifiers);
+    assert!(rep.recall >= min_recall, "recall {} < {min_recall}", rep.recall);
+    assert!(rep.precision >= 0.95, "precision {} < 0.95", rep.precision);
+    let flagged = rep.flagged_clean as f64 / rep.clean_msgs.max(1) as f64;
+    assert!(flagged <= 0.05, "PHI-free messages with a false mask {flagged:.3} > 0.05");
+}
+
+#[test]
+fn heldout_free_with_identifiers() {
+    heldout_free_targets(true, 0.97);
+}
+
+#[test]
+fn heldout_free_without_identifiers() {
+    heldout_free_targets(false, 0.93);
+}

@@ -28,7 +28,7 @@ const PREFIX_TYPES: &str = "Rue|Avenue|Boulevard|Chemin|Allée|Allee|Impasse|Qua
 
 impl Address {
     pub fn new() -> Address {
-        let word = r"(?:\d{1,3}(?:st|nd|rd|th)|[A-Z][\p{L}'’-]+\.?|[NSEW]\.?)";
+        let word = r"(?:\d{1,3}(?:st|nd|rd|th)|\p{Lu}[\p{L}'’-]+\.?|[NSEW]\.?)";
         let unit =
             r"(?:,?\s+(?:(?i:Apt|Apartment|Suite|Ste|Unit|Flat)|Bldg|Building|Fl|Floor|Rm|#)\.?\s*#?\s*[A-Za-z0-9-]+)?";
         // house numbers: "45", "45B", "45-B"

@@ -59,6 +59,15 @@ const DATE_CONTEXT: &[&str] = &[
     "f/u",
     "followup",
     "follow-up",
+    "signed",
+    "consented",
+    "birthday",
+    "bday",
+    "b-day",
+    "issued",
+    "expires",
+    "exp",
+    "around",
     "arrives",
     "arriving",
     "returns",
@@ -114,7 +123,7 @@ impl Dates {
             numeric: Regex::new(r"(?-u:\b)\d{4}[-/.]\d{1,2}[-/.]\d{1,2}(?-u:\b)|(?-u:\b)\d{1,2}/\d{1,2}/(?:\d{4}|\d{2})(?-u:\b)|(?-u:\b)\d{1,2}-\d{1,2}-(?:\d{4}|\d{2})(?-u:\b)|(?-u:\b)\d{1,2}\.\d{1,2}\.(?:\d{4}|\d{2})(?-u:\b)|(?-u:\b)\d{1,2}[/.-]\d{4}(?-u:\b)|(?-u:\b)\d{8}(?-u:\b)").expect("static regex"),
             short: Regex::new(r"(?-u:\b)\d{1,2}[/-]\d{1,2}(?-u:\b)").expect("static regex"),
             age_after: Regex::new(r"(?i)(?-u:\b)(9\d|1[0-2]\d)\s?-?\s?(?:years?|yrs?|yo|y/o|y\.o\.?|year-old|yr-old|-year-old|years?-old)(?-u:\b)|(?-u:\b)(9\d|1[0-2]\d)y(?-u:\b)|(?-u:\b)(9\d|1[0-2]\d)\s?[MF](?-u:\b)").expect("static regex"),
-            age_words: Regex::new(r"(?i)(?-u:\b)(?:ninety(?:[- ](?:one|two|three|four|five|six|seven|eight|nine))?|one hundred(?:[- ](?:and[- ])?(?:one|two|three|four|five|six|seven|eight|nine|ten))?|a hundred|centenarian|nonagenarian)(?:[- ]years?[- ]old|[- ]year-old|[- ]yo)?(?-u:\b)").expect("static regex"),
+            age_words: Regex::new(r"(?i)(?-u:\b)(?:ninety(?:[- ](?:one|two|three|four|five|six|seven|eight|nine))?|one hundred(?:[- ](?:and[- ])?(?:one|two|three|four|five|six|seven|eight|nine|ten))?|a hundred|(?:super)?centenarian|nonagenarian|(?:early|mid|late)[- ]?(?:nineties|hundreds))(?:[- ]years?[- ]old|[- ]year-old|[- ]yo)?(?-u:\b)").expect("static regex"),
             age_before: Regex::new(r"(?i)(?-u:\b)(?:age|aged|ages|turned|turning|turns|age:)\s*:?\s*(9\d|1[0-2]\d)(?-u:\b)").expect("static regex"),
         }
     }
@@ -137,7 +146,12 @@ impl Dates {
 
     fn ages(&self, text: &str, shape: &Shape, out: &mut Output) {
         let lower_hint = shape.number_word
-            && ["inety", "undred", "genarian", "INETY", "UNDRED", "GENARIAN"].iter().any(|h| text.contains(h));
+            && [
+                "inety", "ineties", "undred", "genarian", "tenarian", "INETY", "INETIES", "UNDRED", "GENARIAN",
+                "TENARIAN",
+            ]
+            .iter()
+            .any(|h| text.contains(h));
         if lower_hint {
             for m in self.age_words.find_iter(text) {
                 // only the number words, not "years old"
@@ -147,6 +161,8 @@ impl Dates {
                     ["-year", " year", "-yo", " yo"].iter().filter_map(|p| lower.find(p)).min().unwrap_or(s.len());
                 let is_age = cut < s.len()
                     || lower.contains("centenarian")
+                    || lower.ends_with("nineties")
+                    || lower.ends_with("hundreds")
                     || lower.contains("nonagenarian")
                     || spelled_age_in_context(text, m.start(), m.end());
                 if is_age {
@@ -245,10 +261,31 @@ fn spelled_age_in_context(text: &str, start: usize, end: usize) -> bool {
     let before = text.get(..start).unwrap_or("").trim_end();
     let prev = before.rsplit(|c: char| c.is_whitespace() || c == '(').next().unwrap_or("");
     let prev = prev.trim_end_matches([':', ',']).to_ascii_lowercase();
-    let age_verb = matches!(
+    let mut age_verb = matches!(
         prev.as_str(),
-        "is" | "was" | "aged" | "age" | "turned" | "turning" | "turns" | "now" | "she's" | "he's" | "pt's" | "ages"
+        "is" | "was"
+            | "aged"
+            | "age"
+            | "turned"
+            | "turning"
+            | "turns"
+            | "now"
+            | "she's"
+            | "he's"
+            | "pt's"
+            | "ages"
+            | "about"
+            | "nearly"
+            | "almost"
+            | "maybe"
+            | "probably"
     );
+    // "ninety-seven or ninety-eight": the second of two spelled ages
+    if !age_verb && matches!(prev.as_str(), "or" | "to") {
+        let head = before.get(..before.len().saturating_sub(prev.len())).unwrap_or("").trim_end();
+        let w = head.rsplit(char::is_whitespace).next().unwrap_or("").to_ascii_lowercase();
+        age_verb = w.starts_with("ninety") || w.starts_with("hundred");
+    }
     if !age_verb {
         return false;
     }

@@ -326,6 +326,14 @@ pub mod flag {
     pub const PHRASE_FIRST: u32 = 1 << 15;
     /// Second word of an [`super::EPONYM_PHRASES`] pair.
     pub const PHRASE_SECOND: u32 = 1 << 16;
+    /// Ordinary English word (gazetteer `english.txt`), set for capitalized words only.
+    pub const ENGLISH: u32 = 1 << 17;
+    /// Given name or surname of the world gazetteer (`gaz/names.txt`), capitalized words only.
+    pub const WORLD_NAME: u32 = 1 << 18;
+    /// Place of the GeoNames gazetteer (`gaz/places.txt`), capitalized words only.
+    pub const PLACE: u32 = 1 << 19;
+    /// OR jargon and drug-like word: never a name by shape alone.
+    pub const JARGON: u32 = 1 << 20;
 }
 
 fn words_of(src: &'static str) -> impl Iterator<Item = &'static str> {

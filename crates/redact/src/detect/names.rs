@@ -7,9 +7,49 @@ use super::{prio, Output};
 use crate::text::{at_clause_start, Word};
 use crate::{PhiType, RedactorConfig};
 
+static JARGON: &str = include_str!("../../data/or_jargon.txt");
 static HONORIFICS: &[&str] = &[
-    "mr", "mrs", "ms", "miss", "mx", "mister", "missus", "madam", "sr", "sra", "srta", "señor", "senor", "señora",
-    "senora", "herr", "frau", "mme", "mlle", "monsieur", "madame", "sig", "sig.ra",
+    "mr",
+    "mrs",
+    "ms",
+    "miss",
+    "mx",
+    "mister",
+    "missus",
+    "madam",
+    "sr",
+    "sra",
+    "srta",
+    "señor",
+    "senor",
+    "señora",
+    "senora",
+    "herr",
+    "frau",
+    "mme",
+    "mlle",
+    "monsieur",
+    "madame",
+    "sig",
+    "sig.ra",
+    "doña",
+    "dona",
+    "don",
+    "dom",
+    "ato",
+    "woizero",
+    "mevr",
+    "mevrouw",
+    "dhr",
+    "meneer",
+    "smt",
+    "shri",
+    "shrimati",
+    "encik",
+    "señorita",
+    "senorita",
+    "signora",
+    "signor",
 ];
 static STAFF: &[&str] = &[
     "dr",
@@ -104,16 +144,56 @@ static RELATIONS: &[&str] = &[
 ];
 /// Patient or contact words: the capitalized words right after them are a name.
 static PATIENT: &[&str] = &[
-    "pt", "patient", "name", "re", "matches", "named", "called", "aka", "call", "contact", "visitor", "family",
-    "signed", "for", "on", "from", "with", "and", "to", "msg", "update", "reach", "tell", "ask", "told", "asked",
-    "about", "of",
+    "pt",
+    "patient",
+    "name",
+    "re",
+    "matches",
+    "named",
+    "called",
+    "aka",
+    "call",
+    "contact",
+    "visitor",
+    "family",
+    "signed",
+    "for",
+    "on",
+    "from",
+    "with",
+    "and",
+    "to",
+    "msg",
+    "update",
+    "reach",
+    "tell",
+    "ask",
+    "told",
+    "asked",
+    "about",
+    "of",
+    "per",
+    "prefers",
+    "sees",
+    "thank",
+    "thanks",
+    "donor",
+    "recipient",
+    "baby",
+    "twin",
+    "infant",
+    "newborn",
+    "neonate",
+    "says",
+    "spelled",
+    "spell",
 ];
 /// Strong subset of PATIENT: name even if the word is ambiguous or unknown.
 static PATIENT_STRONG: &[&str] =
-    &["pt", "patient", "name", "re", "matches", "named", "called", "aka", "visitor", "signed"];
+    &["pt", "patient", "name", "re", "matches", "named", "called", "aka", "visitor", "signed", "donor", "recipient"];
 static PARTICLES: &[&str] = &[
     "da", "de", "del", "della", "di", "du", "van", "von", "der", "den", "le", "la", "bin", "ibn", "al", "el", "dos",
-    "das", "do", "y", "ben", "bint", "ter", "ten", "st", "o", "ni", "nic", "mac", "ua", "ap", "dona", "don", "doña",
+    "das", "do", "y", "ben", "bint", "ter", "ten", "st", "o", "ni", "nic", "mac", "ua", "ap",
 ];
 /// Never part of a name, whatever the dictionary says.
 static FUNCTION_WORDS: &[&str] = &[
@@ -179,6 +259,35 @@ static POST_VERBS: &[&str] = &[
     "denies",
     "states",
     "stated",
+    "awake",
+    "asleep",
+    "extubated",
+    "intubated",
+    "tolerated",
+    "tolerating",
+    "updated",
+    "thanked",
+    "asking",
+    "resting",
+    "comfortable",
+    "sedated",
+    "works",
+    "drove",
+    "flew",
+    "calls",
+    "spelled",
+    "prefers",
+    "thinks",
+    "speaks",
+    "understands",
+    "wakes",
+    "woke",
+    "remembers",
+    "laughs",
+    "cried",
+    "smiled",
+    "back",
+    "doing",
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -226,14 +335,131 @@ impl Names {
         lex.add(STATE_CODES.iter().copied(), flag::STATE_CODE);
         lex.add(ARTICLES.iter().copied(), flag::ARTICLE);
         lex.add(POST_VERBS.iter().copied(), flag::POST_VERB);
+        lex.add(
+            JARGON.lines().filter(|l| !l.trim_start().starts_with('#')).flat_map(str::split_whitespace),
+            flag::JARGON,
+        );
         Names { lex }
     }
 
     /// Sets each word's dictionary flags (one lookup per word, shared by every detector).
     pub fn annotate(&self, words: &mut [Word<'_>]) {
+        let g = crate::gazetteer::get();
         for w in words {
-            w.flags = self.lex.flags(w.folded);
+            let mut fl = self.lex.flags(w.folded);
+            // the gazetteers are bisected only for capitalized words (a few per message)
+            if w.cap && w.nchars >= 2 && fl & (flag::FUNCTION_WORD | flag::HONORIFIC | flag::STAFF) == 0 {
+                if g.english.contains(w.folded) {
+                    fl |= flag::ENGLISH;
+                }
+                if fl & flag::NAME == 0 && w.nchars >= 3 && g.names.contains(w.folded) {
+                    fl |= flag::WORLD_NAME;
+                }
+                if g.places.contains(w.folded) {
+                    fl |= flag::PLACE;
+                }
+                if super::shape::drug_like(w.folded) || super::shape::clinical_like(w.folded) {
+                    fl |= flag::JARGON;
+                }
+            }
+            w.flags = fl;
         }
+    }
+
+    /// A token worth remembering for the session: a name-like word no lexicon knows as ordinary.
+    pub fn learnable(&self, w: &Word<'_>) -> bool {
+        w.nchars >= 4
+            && w.cap
+            && !(w.allcaps && w.nchars <= 4)
+            && w.flags & flag::PLACE == 0
+            && !crate::gazetteer::get().regions.contains(w.folded)
+            && w.folded.chars().all(|c| c.is_alphabetic() || c == '-' || c == '\'')
+            && w.flags
+                & (flag::COMMON
+                    | flag::EPONYM
+                    | flag::FUNCTION_WORD
+                    | flag::HONORIFIC
+                    | flag::STAFF
+                    | flag::RELATION
+                    | flag::PARTICLE
+                    | flag::JARGON
+                    | flag::STATE_CODE)
+                == 0
+            && !self.is_ordinary(w)
+    }
+
+    /// Remembered names of the session ("Tsiala", any case) and initials of remembered
+    /// multi-word names used as a name ("EK extubated").
+    pub fn recall(&self, text: &str, words: &[Word<'_>], memory: &crate::SessionMemory, out: &mut Output) {
+        for (i, w) in words.iter().enumerate() {
+            // "Kinue-san": the name without the honorific suffix
+            let (stem, stem_len) = match ["-san", "-sama", "-chan", "-kun", "-sensei"]
+                .iter()
+                .find_map(|x| w.folded.strip_suffix(x).map(|st| (st, w.text.len() - x.len())))
+            {
+                Some((st, l)) => (st, l),
+                None => (w.folded, w.end - w.start),
+            };
+            let halves = stem.contains('-') && stem.split('-').any(|h| memory.names.iter().any(|n| n == h));
+            if memory.names.iter().any(|n| n == stem) || halves {
+                if !self.followed_by_medical(text, words, i + 1) {
+                    out.push(PhiType::Name, w.start, w.start + stem_len, prio::NAME);
+                }
+                continue;
+            }
+            if w.allcaps
+                && (2..=4).contains(&w.nchars)
+                && w.flags & (flag::COMMON | flag::JARGON) == 0
+                && memory.initials.iter().any(|n| n == w.text)
+                && initials_used_as_name(text, words, i)
+            {
+                out.push(PhiType::Name, w.start, w.end, prio::NAME);
+            }
+        }
+    }
+
+    /// "… extubated", "… asleep", "… to PACU", "… back to the ward": what is said of a patient.
+    fn person_state_after(&self, text: &str, words: &[Word<'_>], i: usize) -> bool {
+        let (Some(nx), w) = (words.get(i + 1), &words[i]) else {
+            return false;
+        };
+        if gap(text, w, nx) != " " {
+            return false;
+        }
+        let state = matches!(
+            nx.folded,
+            "extubated"
+                | "intubated"
+                | "asleep"
+                | "awake"
+                | "tolerated"
+                | "tolerating"
+                | "sedated"
+                | "stable"
+                | "comfortable"
+                | "transferred"
+                | "moved"
+                | "going"
+                | "off"
+                | "out"
+        );
+        let sent = matches!(nx.folded, "to" | "back") && {
+            let to = if nx.folded == "back" {
+                words.get(i + 2).filter(|t| t.folded == "to").map(|_| i + 3)
+            } else {
+                Some(i + 2)
+            };
+            to.and_then(|k| words.get(k)).is_some_and(|u| is_care_unit(u.folded))
+        };
+        state || sent
+    }
+
+    /// True if a lowercase word is an ordinary English or OR word (looked up on demand).
+    fn is_ordinary(&self, w: &Word<'_>) -> bool {
+        w.flags & (flag::ENGLISH | flag::JARGON | flag::COMMON | flag::FUNCTION_WORD) != 0
+            || crate::gazetteer::get().english.contains(w.folded)
+            || super::shape::drug_like(w.folded)
+            || super::shape::clinical_like(w.folded)
     }
 
     fn has(&self, bit: u32, w: &Word<'_>) -> bool {
@@ -249,6 +475,10 @@ impl Names {
             if next_is_cap && fl & flag::PARTICLE != 0 {
                 return Cls::P;
             }
+            // "al-Khuwaytir", "bin-Laden", "el-Amin": a lowercase particle glued to a name
+            if particle_prefixed(w.text) {
+                return Cls::U;
+            }
             return Cls::C;
         }
         if next_is_cap && fl & flag::PARTICLE != 0 {
@@ -256,7 +486,12 @@ impl Names {
         }
         let letters = w.nchars;
         // "Zero-degree", "Roux-en-Y": a hyphenated word with a lowercase part is not a name
-        if w.text.contains('-') && w.text.split('-').skip(1).any(|p| p.starts_with(|c: char| c.is_lowercase())) {
+        // (a Japanese honorific suffix is: "Kinue-san")
+        let jp_suffix = ["-san", "-sama", "-chan", "-kun", "-sensei"].iter().any(|x| f.ends_with(x));
+        if !jp_suffix
+            && w.text.contains('-')
+            && w.text.split('-').skip(1).any(|p| p.starts_with(|c: char| c.is_lowercase()))
+        {
             return Cls::C;
         }
         if fl & (flag::HONORIFIC | flag::STAFF | flag::RELATION | flag::FUNCTION_WORD | flag::PATIENT_STRONG) != 0 {
@@ -265,10 +500,21 @@ impl Names {
         if letters < 2 {
             return Cls::C;
         }
+        // OR jargon, drugs and regions ("NICU", "Ireland") are no names, whatever a name list says
+        let listed_here = fl & flag::NAME != 0;
+        if fl & flag::JARGON != 0 && (!listed_here || w.allcaps) || crate::gazetteer::get().regions.contains(f) {
+            return Cls::C;
+        }
         let hyphen = f.contains('-');
-        let name = fl & flag::NAME != 0 || (hyphen && self.lex.is_name(f));
-        let common = fl & flag::COMMON != 0;
+        let listed = fl & flag::NAME != 0 || (hyphen && self.lex.is_name(f));
+        let name = listed || fl & flag::WORLD_NAME != 0;
         let epo = fl & flag::EPONYM != 0 || (hyphen && self.lex.is_eponym(f));
+        // OR jargon and drugs are never names by shape; ordinary English words only with context
+        let common = fl & (flag::COMMON | flag::JARGON) != 0 || (!listed && fl & flag::ENGLISH != 0);
+        if w.allcaps && ((!name && !epo && letters <= 5) || (!listed && letters <= 3)) {
+            // "FOOSH", "PACU", "AUB": short capitals unknown to every list are abbreviations
+            return Cls::C;
+        }
         if w.allcaps && letters < 3 {
             let ok = name && !common && fl & flag::STATE_CODE == 0;
             return if ok { Cls::A } else { Cls::C };
@@ -292,8 +538,32 @@ impl Names {
         }
         let mut cls = Vec::with_capacity(n);
         for i in 0..n {
-            let next_cap = words.get(i + 1).is_some_and(|w| w.cap);
+            // a particle chain before a capitalized word: "van der Sluijs", "de la Huerta"
+            let next_cap = words
+                .get(i + 1)
+                .is_some_and(|w| w.cap || (w.flags & flag::PARTICLE != 0 && words.get(i + 2).is_some_and(|w2| w2.cap)));
             cls.push(self.classify(&words[i], words[i].flags, next_cap));
+        }
+        // names spelled letter by letter ("K-A-V-I")
+        for w in words {
+            if w.nchars >= 7 && super::shape::spelled_out(w.text) {
+                out.push(PhiType::Name, w.start, w.end, prio::NAME);
+            }
+        }
+        // initials standing for the patient at the start of a clause: "ZMQ extubated", "KT to
+        // recovery", "HTK to PACU" (registered or remembered initials match anywhere)
+        for i in 0..n {
+            let w = &words[i];
+            if w.allcaps
+                && (2..=3).contains(&w.nchars)
+                && w.flags & (flag::COMMON | flag::JARGON | flag::FUNCTION_WORD | flag::PATIENT | flag::STAFF) == 0
+                // two capitals in the English table are abbreviations like "nd", not words
+                && (w.nchars == 2 || w.flags & flag::ENGLISH == 0)
+                && (at_clause_start(text, w.start) || crate::text::prev_char(text, w.start) == Some(','))
+                && self.person_state_after(text, words, i)
+            {
+                out.push(PhiType::Name, w.start, w.end, prio::NAME);
+            }
         }
         // multi-word eponyms and institutions ("Ivor Lewis", "Johns Hopkins", "Grey Turner")
         for i in 0..n.saturating_sub(1) {
@@ -308,7 +578,10 @@ impl Names {
             let is_role = self.has(flag::HONORIFIC | flag::STAFF | flag::RELATION | flag::PATIENT, &words[i]);
             if cls[i] == Cls::C && words[i].cap && !words[i].allcaps && words[i].nchars >= 2 && !is_role {
                 let t = self.trigger(text, words, i);
-                if t == Trigger::Strong || t == Trigger::Honorific {
+                let owns_relative = words[i].possessive
+                    && words.get(i + 1).is_some_and(|nx| self.has(flag::RELATION, nx))
+                    && words[i].flags & flag::JARGON == 0;
+                if t == Trigger::Strong || t == Trigger::Honorific || owns_relative {
                     cls[i] = Cls::U;
                 }
             }
@@ -353,7 +626,20 @@ impl Names {
             }
             if self.accept(text, words, &cls, a, b, trig) {
                 accepted[ri] = true;
-                out.push(PhiType::Name, words[a].start, words[b - 1].end, prio::NAME);
+                // "Ámde Niillas Bongo, 45M": a word the lexicons know, between an accepted name
+                // and the age of a case header, is the end of the name
+                let mut end = b;
+                if let Some(nx) = words.get(b) {
+                    if nx.cap
+                        && !nx.allcaps
+                        && gap(text, &words[b - 1], nx) == " "
+                        && nx.flags & (flag::JARGON | flag::MEDICAL_NOUN | flag::FUNCTION_WORD | flag::EPONYM) == 0
+                        && self.post_context(text, words, b + 1)
+                    {
+                        end = b + 1;
+                    }
+                }
+                out.push(PhiType::Name, words[a].start, without_jp_suffix(&words[end - 1]), prio::NAME);
             }
             // lowercase names right after "Patient:" / "pt"
             if trig == Trigger::Strong || trig == Trigger::Honorific {
@@ -383,6 +669,16 @@ impl Names {
             if words[i].cap {
                 continue;
             }
+            // "mrs farahzadi", "ms kamitsubo": after a lowercase honorific any word that is not
+            // ordinary English or OR vocabulary
+            if words[i].flags & flag::NAME == 0
+                && words[i].nchars >= 3
+                && !self.is_ordinary(&words[i])
+                && self.trigger(text, words, i) == Trigger::Honorific
+            {
+                out.push(PhiType::Name, words[i].start, words[i].end, prio::NAME);
+                continue;
+            }
             if words[i].flags & flag::NAME == 0 || words[i].flags & flag::COMMON != 0 {
                 continue;
             }
@@ -407,6 +703,7 @@ impl Names {
             // one lowercase name right after a relative ("grandson kieran says"); a run of two
             // or more after any strong word ("pt name is marta kowalczyk")
             let after_relation = j == i + 1
+                && !self.is_ordinary(&words[i])
                 && self.has(flag::RELATION, &words[i - 1])
                 && !words[i - 1].cap
                 && gap(text, &words[i - 1], &words[i]).chars().all(|c| c == ' ')
@@ -433,16 +730,19 @@ impl Names {
                 continue;
             }
             let toks: Vec<Cls> = cls[a1..b1].iter().chain(cls[a2..b2].iter()).copied().collect();
+            // "lap Nissen, Líadan …": an eponym beside an accepted name is the procedure
+            let epo_side = |a: usize, b: usize| words[a..b].iter().any(|w| w.flags & flag::EPONYM != 0 && !w.allcaps);
+            if (accepted[ri + 1] && !accepted[ri] && epo_side(a1, b1))
+                || (accepted[ri] && !accepted[ri + 1] && epo_side(a2, b2))
+            {
+                continue;
+            }
             let some_name = toks.contains(&Cls::D);
             let all_namey = toks.iter().all(|c| matches!(c, Cls::D | Cls::A | Cls::U | Cls::I | Cls::P));
             let caps_pair = words[a1].allcaps && words[a2].allcaps;
             let followed_med = self.followed_by_medical(text, words, b2);
-            if (accepted[ri]
-                || accepted[ri + 1]
-                || (some_name && all_namey)
-                || (caps_pair && all_namey && toks.iter().filter(|c| **c == Cls::A || **c == Cls::D).count() >= 1))
-                && !followed_med
-            {
+            let caps_named = caps_pair && toks.iter().any(|c| matches!(c, Cls::U | Cls::A | Cls::D));
+            if all_namey && (accepted[ri] || accepted[ri + 1] || some_name || caps_named) && !followed_med {
                 out.push(PhiType::Name, words[a1].start, words[b2 - 1].end, prio::NAME);
             }
         }
@@ -486,6 +786,23 @@ impl Names {
             if f == "by" && k >= 2 && matches!(words[k - 2].folded, "signed" | "consented" | "consent" | "witnessed") {
                 return Trigger::Strong;
             }
+            // "twin A Chimsimdi", "baby B Okafor"
+            if prev.nchars == 1
+                && prev.cap
+                && k >= 2
+                && matches!(words[k - 2].folded, "twin" | "baby" | "triplet" | "infant" | "newborn")
+                && skipped == 0
+            {
+                return Trigger::Strong;
+            }
+            // stated nicknames: "call him Winne", "calls himself Prodro", "calls her Haingo"
+            if matches!(f, "him" | "her" | "himself" | "herself" | "me" | "them")
+                && k >= 2
+                && matches!(words[k - 2].folded, "call" | "calls" | "called" | "calling")
+                && skipped == 0
+            {
+                return Trigger::Strong;
+            }
             // nicknames and preferred names: "goes by Bunny", "known as Teddy"
             if (f == "by" && k >= 2 && matches!(words[k - 2].folded, "goes" | "go" | "going" | "went"))
                 || (f == "as" && k >= 2 && matches!(words[k - 2].folded, "known" | "addressed"))
@@ -514,6 +831,7 @@ impl Names {
             return false;
         }
         Lexicon::is_medical_noun_flagged(next.folded, next.flags)
+            || next.folded.strip_suffix('s').is_some_and(|one| self.lex.flags(one) & flag::MEDICAL_NOUN != 0)
     }
 
     fn accept(&self, text: &str, words: &[Word<'_>], cls: &[Cls], a: usize, b: usize, trig: Trigger) -> bool {
@@ -556,6 +874,7 @@ impl Names {
         let epo = run.iter().filter(|c| **c == Cls::E).count();
         let initials = run.iter().filter(|c| **c == Cls::I).count();
         let allcaps = words[a..b].iter().all(|w| w.allcaps || w.initial);
+        let namey = run.iter().all(|c| matches!(c, Cls::D | Cls::A | Cls::U | Cls::P | Cls::I));
         if trig == Trigger::Strong {
             return d + amb + unk + epo > 0;
         }
@@ -573,7 +892,11 @@ impl Names {
             // "JONATHAN MULLINS": two dictionary names in capitals
             let long = |c: Cls| words[a..b].iter().zip(run).filter(|(w, k)| **k == c && w.nchars >= 3).count();
             let (dl, al) = (long(Cls::D), long(Cls::A));
-            return (dl >= 1 && dl + al >= 2 && epo == 0) || (dl + al >= 1 && (trig == Trigger::Weak || post));
+            if (dl >= 1 && dl + al >= 2 && epo == 0) || (dl + al >= 1 && (trig == Trigger::Weak || post)) {
+                return true;
+            }
+            // capitals unknown to every list ("URKIZU ELORRIAGA"), or one after a cue
+            return unk >= 1 && epo == 0 && namey && (len >= 2 || trig == Trigger::Weak || post);
         }
         if d > 0 && epo == 0 {
             if len == 1 && at_clause_start(text, words[a].start) && trig == Trigger::None && !post {
@@ -600,11 +923,45 @@ impl Names {
             let amb_common = amb - amb_epo;
             return d >= 1 || (amb_common >= 1 && amb >= 2) || unk >= 1 || post || trig == Trigger::Weak;
         }
-        if len >= 2 && unk >= 2 && epo == 0 && (post || trig == Trigger::Weak) {
+        // two or more capitalized words unknown to the English and OR lexicons: a name by shape
+        if len >= 2 && unk >= 1 && epo == 0 && namey {
+            return true;
+        }
+        // a given name before an eponym surname ("Wendeline Pfannenstiel", "Oriel McBurney"),
+        // unless it is dated like a historical surgeon ("Hogarth Pringle, 1908")
+        if len >= 2
+            && run[len - 1] == Cls::E
+            && run[..len - 1].iter().all(|c| matches!(c, Cls::U | Cls::D | Cls::A | Cls::P | Cls::I))
+            && unk + d >= 1
+            && !followed_by_year(&text[last.full_end..])
+        {
             return true;
         }
         if (amb == 1 || unk == 1) && len == 1 && post {
             return true;
+        }
+        if unk == 1 && len == 1 {
+            // an unknown word after a person preposition ("for Jurema", "sees Urtzi"), or
+            // owning something that is not an eponym's sign ("Cadfael's BP")
+            if trig == Trigger::Weak && words[a].nchars >= 3 {
+                return true;
+            }
+            if last.possessive && !self.followed_by_medical(text, words, b) {
+                return true;
+            }
+            // "Kuzhalvaimozhi consents…", "Emrys gets…": a sentence opened by an unknown word
+            // and a third-person verb
+            if words.get(b).is_some_and(|nx| {
+                !nx.cap
+                    && gap(text, last, nx) == " "
+                    && nx.nchars >= 4
+                    && nx.folded.ends_with('s')
+                    && !nx.folded.ends_with("ss")
+                    && nx.flags & (flag::MEDICAL_NOUN | flag::FUNCTION_WORD) == 0
+                    && !Lexicon::is_medical_noun_flagged(nx.folded.trim_end_matches('s'), 0)
+            }) {
+                return true;
+            }
         }
         false
     }
@@ -654,7 +1011,20 @@ impl Names {
         let after = text[last.full_end..].trim_start_matches([',', ' ', '/', '|', ':']);
         let head = after.get(..after.len().min(6)).unwrap_or("").as_bytes();
         let starts = |p: &str| head.len() >= p.len() && head[..p.len()].eq_ignore_ascii_case(p.as_bytes());
-        starts("mrn")
+        if let (Some(nx), Some(nx2)) = (next, words.get(b + 1)) {
+            if nx.folded == "to" && !last.allcaps && gap(text, last, nx) == " " && is_care_unit(nx2.folded) {
+                return true;
+            }
+        }
+        let bare_age = {
+            let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+            (1..=3).contains(&digits)
+                && text[last.full_end..].trim_start().starts_with(',')
+                && after[digits..].trim_start().starts_with([',', ')', ';'])
+        };
+        bare_age
+            || starts("aged ")
+            || starts("mrn")
             || starts("dob")
             || starts("age ")
             || starts("(age")
@@ -679,7 +1049,7 @@ pub fn gap<'t>(text: &'t str, a: &Word<'_>, b: &Word<'_>) -> &'t str {
 
 impl Names {
     fn joinable(&self, text: &str, a: &Word<'_>, b: &Word<'_>, a_cls: Cls) -> bool {
-        if !b.cap && !b.initial && a_cls != Cls::P && !self.has(flag::PARTICLE, b) {
+        if !b.cap && !b.initial && a_cls != Cls::P && !self.has(flag::PARTICLE, b) && !particle_prefixed(b.text) {
             return false;
         }
         if a.possessive {
@@ -691,6 +1061,76 @@ impl Names {
         }
         !g.is_empty() && g.len() <= 2 && g.chars().all(|c| c == ' ')
     }
+}
+
+/// End of a name word without a Japanese honorific suffix ("Kinue-san" → "Kinue").
+fn without_jp_suffix(w: &Word<'_>) -> usize {
+    ["-san", "-sama", "-chan", "-kun", "-sensei"]
+        .iter()
+        .find(|x| w.folded.ends_with(*x))
+        .map_or(w.end, |x| w.end.saturating_sub(x.len()))
+}
+
+/// "al-Khuwaytir", "el-Amin", "bin-Zayed": a lowercase Arabic particle and a hyphen before a
+/// capitalized name.
+fn particle_prefixed(t: &str) -> bool {
+    ["al-", "el-", "ul-", "bin-", "ibn-", "abu-", "abd-", "bint-"]
+        .iter()
+        .any(|p| t.len() > p.len() + 1 && t.starts_with(p) && t[p.len()..].starts_with(|c: char| c.is_uppercase()))
+}
+
+/// Initials standing for the patient: "EK extubated", "KT to recovery", "WP EBL 600" — not
+/// glued to a digit or a hyphen ("LV 55%", "TX-2"), and not a state after a town ("Dallas, TX").
+pub fn initials_used_as_name(text: &str, words: &[Word<'_>], i: usize) -> bool {
+    let w = &words[i];
+    let after = text.get(w.full_end..).unwrap_or("");
+    if after.starts_with(|c: char| c.is_ascii_digit() || c == '-' || c == '/') {
+        return false;
+    }
+    let after_t = after.trim_start();
+    if after_t.starts_with(|c: char| c.is_ascii_digit()) || after_t.starts_with('%') {
+        return false;
+    }
+    let before = text.get(..w.start).unwrap_or("").trim_end();
+    !(before.ends_with(',') && i > 0 && words[i - 1].cap && !words[i - 1].allcaps)
+}
+
+/// Where a patient is sent: "… to PACU", "… to the ward".
+fn is_care_unit(w: &str) -> bool {
+    matches!(
+        w,
+        "pacu"
+            | "icu"
+            | "nicu"
+            | "picu"
+            | "sicu"
+            | "cvicu"
+            | "hdu"
+            | "ccu"
+            | "ward"
+            | "recovery"
+            | "floor"
+            | "day"
+            | "the"
+            | "stepdown"
+            | "theatre"
+            | "holding"
+            | "bed"
+            | "ir"
+            | "ct"
+            | "mri"
+            | "home"
+            | "rehab"
+            | "or"
+    )
+}
+
+/// ", 1908" / " (1908)" right after a run: a dated historical person.
+fn followed_by_year(after: &str) -> bool {
+    let t = after.trim_start_matches([',', ' ', '(']);
+    t.len() >= 4
+        && t.as_bytes()[..4].iter().all(u8::is_ascii_digit)
+        && !t.as_bytes().get(4).is_some_and(u8::is_ascii_digit)
 }
 
 /// "yo", "y/o", "year…", "yr…", or a lone "M"/"F" ("62 F"), but not "16Fr" or "5 mg".
@@ -801,5 +1241,41 @@ mod tests {
             assert!(names(t).is_empty(), "{t}: {:?}", names(t));
         }
         assert_eq!(names("Ryohei Sato 62 F, for lap chole"), vec!["Ryohei Sato"]);
+    }
+
+    #[test]
+    fn names_by_shape_and_position() {
+        // case headers: names no list holds, between a procedure and an age
+        assert_eq!(
+            names("lap sleeve, Dhaydan bin Suwaydan al-Khuwaytir, BMI 44"),
+            vec!["Dhaydan bin Suwaydan al-Khuwaytir"]
+        );
+        assert_eq!(names("lap R colectomy, Fokje van der Sluijs-Ketelaar, 70F"), vec!["Fokje van der Sluijs-Ketelaar"]);
+        assert_eq!(names("Parvindokht Farahzadi, 93, FOOSH"), vec!["Parvindokht Farahzadi"]);
+        // after person prepositions and in person positions
+        assert_eq!(names("sodium check for Julena at the end"), vec!["Julena"]);
+        assert_eq!(names("twin A Chimsimdi out 10:02"), vec!["Chimsimdi"]);
+        assert_eq!(names("Kuzhalvaimozhi consents to blood products"), vec!["Kuzhalvaimozhi"]);
+        assert_eq!(names("mrs farahzadi asked for her glasses"), vec!["farahzadi"]);
+        assert_eq!(names("he said call him Winne, fine"), vec!["Winne"]);
+        assert_eq!(names("spelled A-G-A-N-E-T-H-A on the form"), vec!["A-G-A-N-E-T-H-A"]);
+        assert_eq!(names("ZMQ extubated, to PACU 2"), vec!["ZMQ"]);
+        assert_eq!(names("Kinue-san thanked everyone"), vec!["Kinue"]);
+        // a given name before an eponym surname
+        assert_eq!(names("repeat C-section, Wendeline Pfannenstiel, no labour"), vec!["Wendeline Pfannenstiel"]);
+    }
+
+    #[test]
+    fn clinical_words_regions_and_abbreviations_stay() {
+        for t in [
+            "Extubated awake, SpO2 98% on 6 L face mask",
+            "Ancef given, Toradol 30 held, cefazolin redosed",
+            "Pfannenstiel incision, Deaver retractor, Kocher clamp",
+            "over from Ireland for work, back to NICU after",
+            "ETA to PACU 30 min, OR to PACU",
+            "Hemicolectomy started, Laparotomy closed",
+        ] {
+            assert!(names(t).is_empty(), "{t}: {:?}", names(t));
+        }
     }
 }

@@ -28,6 +28,8 @@ pub struct PatientMatcher {
     part_lens: u64,
     typo_parts: Vec<Vec<char>>,
     initials: FastSet<char>,
+    /// Uppercase initials of each registered name ("Hinewai Tapsell-Kereama" → "HT", "HTK").
+    name_initials: Vec<String>,
     ids: Vec<(String, PhiType)>,
     emails: Vec<String>,
     dates: Vec<Ymd>,
@@ -37,6 +39,11 @@ impl PatientMatcher {
     pub fn new(ids: &Identifiers) -> PatientMatcher {
         let mut m = PatientMatcher::default();
         for name in &ids.names {
+            for v in initials_of(name) {
+                if !m.name_initials.contains(&v) {
+                    m.name_initials.push(v);
+                }
+            }
             for part in name.split(|c: char| !(c.is_alphabetic() || c == '\'' || c == '’' || c == '-')) {
                 let f = fold(part.trim_matches(['\'', '’', '-']));
                 if f.chars().count() < 2 {
@@ -171,7 +178,7 @@ impl PatientMatcher {
             None => Vec::new(),
         };
         for i in first.unwrap_or(n)..n {
-            if !matched[i] {
+            if !matched[i] || instrument_use(text, words, &matched, i) {
                 continue;
             }
             let mut start = words[i].start;
@@ -200,6 +207,19 @@ impl PatientMatcher {
                     break;
                 }
                 j += 1;
+            }
+        }
+        // the registered name's initials used as a name: "TF tolerated", "LB to PACU"
+        if !self.name_initials.is_empty() {
+            for (i, w) in words.iter().enumerate() {
+                if w.allcaps
+                    && (2..=4).contains(&w.nchars)
+                    && w.flags & (flag::COMMON | flag::JARGON) == 0
+                    && self.name_initials.iter().any(|v| v == w.text)
+                    && super::names::initials_used_as_name(text, words, i)
+                {
+                    out.push(PhiType::Name, w.start, w.end, prio::REGISTERED_NAME);
+                }
             }
         }
         // emails
@@ -252,6 +272,56 @@ impl PatientMatcher {
             }
         }
     }
+}
+
+/// A registered surname that is also an eponym, used for its instrument or sign: "Deaver
+/// retractor", "McBurney's point", "two Allis clamps", "the Bookwalter", "Deaver in" — unless an
+/// honorific or another part of the name stands right before it ("Mrs Deaver", "Oriel McBurney").
+fn instrument_use(text: &str, words: &[Word<'_>], matched: &[bool], i: usize) -> bool {
+    let w = &words[i];
+    if w.flags & flag::EPONYM == 0 {
+        return false;
+    }
+    if i > 0 {
+        let p = &words[i - 1];
+        let close = text.get(p.full_end..w.start).is_some_and(|g| g.trim_matches([' ', '.']).is_empty());
+        if close && (matched[i - 1] || p.flags & flag::HONORIFIC != 0 || (p.initial && p.cap)) {
+            return false;
+        }
+    }
+    let next = words.get(i + 1).filter(|nx| text.get(w.full_end..nx.start).is_some_and(|g| g.trim().is_empty()));
+    let noun = next.is_some_and(|nx| super::eponyms::Lexicon::is_medical_noun_flagged(nx.folded, nx.flags));
+    let placed = next.is_some_and(|nx| matches!(nx.folded, "in" | "out" | "on" | "off" | "up" | "down" | "please"));
+    let before = if i > 0 { words[i - 1].folded } else { "" };
+    let counted = matches!(before, "a" | "an" | "the" | "two" | "three" | "another" | "second" | "big" | "small")
+        || text[..w.start].trim_end().ends_with(|c: char| c.is_ascii_digit());
+    noun || placed || counted
+}
+
+/// Initials of a registered name: first letters of its words in order, and with hyphenated
+/// parts split ("Hinewai Tapsell-Kereama" → "HT", "HTK"); "Last, First" is read both ways.
+fn initials_of(name: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut orders: Vec<Vec<&str>> = vec![name.split([' ', ',']).filter(|p| !p.is_empty()).collect()];
+    if let Some((last, first)) = name.split_once(',') {
+        orders.push(first.split(' ').chain(last.split(' ')).filter(|p| !p.is_empty()).collect());
+    }
+    for parts in orders {
+        let words: Vec<&str> = parts.into_iter().filter(|p| p.chars().next().is_some_and(char::is_uppercase)).collect();
+        let whole: String = words.iter().filter_map(|p| p.chars().next()).flat_map(char::to_uppercase).collect();
+        let split: String = words
+            .iter()
+            .flat_map(|p| p.split('-'))
+            .filter_map(|p| p.chars().next())
+            .flat_map(char::to_uppercase)
+            .collect();
+        for v in [whole, split] {
+            if (2..=4).contains(&v.chars().count()) && v.is_ascii() && !out.contains(&v) {
+                out.push(v);
+            }
+        }
+    }
+    out
 }
 
 /// Uppercase letters and digits only.
@@ -540,5 +610,34 @@ mod tests {
         assert!(c("zaragoza", "zaragza"));
         assert!(c("zaragoza", "zaraogza"));
         assert!(!c("zaragoza", "zarogosa"));
+    }
+
+    fn registered_names(ids: &Identifiers, text: &str) -> Vec<String> {
+        let pm = PatientMatcher::new(ids);
+        let names = super::super::names::Names::new();
+        let mut words = crate::text::words_of(text);
+        names.annotate(&mut words);
+        let mut out = Output::default();
+        pm.detect(text, &Shape::of(text), &words, &[], &mut out);
+        out.cands.iter().filter(|c| c.kind == PhiType::Name).map(|c| text[c.start..c.end].to_string()).collect()
+    }
+
+    #[test]
+    fn initials_of_the_registered_name() {
+        let ids = Identifiers { names: vec!["Himevai Tapsell-Kereama".into()], ..Default::default() };
+        assert_eq!(registered_names(&ids, "HTK to PACU, pain 3/10"), vec!["HTK"]);
+        assert_eq!(registered_names(&ids, "HT extubated"), vec!["HT"]);
+        assert!(registered_names(&ids, "HT 2 cm, HTK-3 kit").is_empty());
+        assert_eq!(initials_of("FAN, MING"), vec!["FM", "MF"]);
+    }
+
+    #[test]
+    fn eponym_surname_used_for_its_instrument() {
+        let ids = Identifiers { names: vec!["Oriel McBurney".into()], ..Default::default() };
+        assert!(registered_names(&ids, "McBurney's point is right here").is_empty());
+        assert!(registered_names(&ids, "a McBurney incision, two McBurney clamps").is_empty());
+        assert_eq!(registered_names(&ids, "Ms McBurney is asleep"), vec!["McBurney"]);
+        let both = registered_names(&ids, "Oriel McBurney, 19F");
+        assert!(both.contains(&"McBurney".to_string()) && both.contains(&"Oriel".to_string()));
     }
 }
