@@ -1,6 +1,9 @@
 //! `/api/sessions/{id}/questions`: ask, list (tags, sort), upvote and take
 //! it back, answer, pin/unpin, hide/unhide, and the review of questions
 //! held by the "hold" policy. Thin: parse, authorize, call the audience.
+//! Moderation and review are audited (action and question id, never text).
+
+use std::net::IpAddr;
 
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -10,10 +13,11 @@ use axum::Router;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::extract::{Json, Path};
+use super::extract::{ClientAddr, Json, Path};
 use super::load_session;
 use crate::audience::board::Action;
 use crate::audience::{qa, Question};
+use crate::audit::Entry;
 use crate::auth::{Permission, Principal};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -40,6 +44,11 @@ struct TextBody {
 
 fn question(q: &Question) -> Response {
     axum::Json(q.json()).into_response()
+}
+
+/// Audit a moderation step on question `qid` of session `id`.
+fn audit(state: &AppState, who: &Principal, addr: Option<IpAddr>, action: &'static str, id: &str, qid: &str) {
+    state.audit.append(Entry::new(action).by(who).from(addr).session(id).detail(json!({"question": qid})));
 }
 
 async fn ask(
@@ -102,73 +111,102 @@ async fn unvote(
 async fn answer(
     State(state): State<AppState>,
     who: Principal,
+    ClientAddr(addr): ClientAddr,
     Path((id, qid)): Path<(String, String)>,
     Json(body): Json<TextBody>,
 ) -> Result<Response, ApiError> {
     let s = load_session(&state, &who, &id, Permission::QuestionModerate).await?;
-    Ok(question(&qa::answer(&state, &s, &who, &qid, body.text).await?))
+    let q = qa::answer(&state, &s, &who, &qid, body.text).await?;
+    audit(&state, &who, addr, "question_answer", &id, &q.id);
+    Ok(question(&q))
 }
+
+/// Who asks for a moderation step, and from where (for the audit log).
+type Caller = (Principal, Option<IpAddr>);
 
 async fn moderate(
     state: AppState,
-    who: Principal,
+    (who, addr): Caller,
     id: String,
     qid: String,
     action: Action,
 ) -> Result<Response, ApiError> {
     let s = load_session(&state, &who, &id, Permission::QuestionModerate).await?;
-    Ok(question(&qa::moderate(&state, &s, &qid, action).await?))
+    let name = match action {
+        Action::Answer { .. } => "question_answer",
+        Action::Pin(true) => "question_pin",
+        Action::Pin(false) => "question_unpin",
+        Action::Hide(true) => "question_hide",
+        Action::Hide(false) => "question_unhide",
+    };
+    let q = qa::moderate(&state, &s, &qid, action).await?;
+    audit(&state, &who, addr, name, &id, &q.id);
+    Ok(question(&q))
 }
 
 async fn pin(
     State(state): State<AppState>,
     who: Principal,
+    ClientAddr(addr): ClientAddr,
     Path((id, qid)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    moderate(state, who, id, qid, Action::Pin(true)).await
+    moderate(state, (who, addr), id, qid, Action::Pin(true)).await
 }
 
 async fn unpin(
     State(state): State<AppState>,
     who: Principal,
+    ClientAddr(addr): ClientAddr,
     Path((id, qid)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    moderate(state, who, id, qid, Action::Pin(false)).await
+    moderate(state, (who, addr), id, qid, Action::Pin(false)).await
 }
 
 async fn hide(
     State(state): State<AppState>,
     who: Principal,
+    ClientAddr(addr): ClientAddr,
     Path((id, qid)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    moderate(state, who, id, qid, Action::Hide(true)).await
+    moderate(state, (who, addr), id, qid, Action::Hide(true)).await
 }
 
 async fn unhide(
     State(state): State<AppState>,
     who: Principal,
+    ClientAddr(addr): ClientAddr,
     Path((id, qid)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    moderate(state, who, id, qid, Action::Hide(false)).await
+    moderate(state, (who, addr), id, qid, Action::Hide(false)).await
 }
 
-async fn review(state: AppState, who: Principal, id: String, qid: String, approve: bool) -> Result<Response, ApiError> {
+async fn review(
+    state: AppState,
+    (who, addr): Caller,
+    id: String,
+    qid: String,
+    approve: bool,
+) -> Result<Response, ApiError> {
     let s = load_session(&state, &who, &id, Permission::QuestionReview).await?;
-    Ok(question(&qa::review(&state, &s, &qid, approve).await?))
+    let q = qa::review(&state, &s, &qid, approve).await?;
+    audit(&state, &who, addr, if approve { "question_approve" } else { "question_reject" }, &id, &q.id);
+    Ok(question(&q))
 }
 
 async fn approve(
     State(state): State<AppState>,
     who: Principal,
+    ClientAddr(addr): ClientAddr,
     Path((id, qid)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    review(state, who, id, qid, true).await
+    review(state, (who, addr), id, qid, true).await
 }
 
 async fn reject(
     State(state): State<AppState>,
     who: Principal,
+    ClientAddr(addr): ClientAddr,
     Path((id, qid)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    review(state, who, id, qid, false).await
+    review(state, (who, addr), id, qid, false).await
 }

@@ -86,6 +86,15 @@ async fn answer_pin_hide_and_unhide_reach_every_panel_at_once() {
         StatusCode::NOT_FOUND,
         "not_found",
     );
+
+    // Moderation is audited: the action and the question's id, never its text.
+    let (admin, _) = ts.token(Role::Admin).await;
+    let events = crate::audit::wait_for(&ts, &admin, "question_unpin", &format!("&session={id}")).await;
+    for action in ["question_answer", "question_pin", "question_hide", "question_unhide", "question_unpin"] {
+        let e = events.iter().find(|e| e["action"] == action).unwrap_or_else(|| panic!("no {action} event"));
+        assert_eq!(e["detail"]["question"], json!(qid));
+    }
+    assert!(!serde_json::to_string(&events).expect("json").contains("cystic"), "no question text in the audit log");
 }
 
 const LEAKS: [&str; 5] = ["Okafor", "OKAFOR", "Adaeze", "ADAEZE", "555-0142"];
