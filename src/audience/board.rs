@@ -21,7 +21,7 @@ use super::question::{parse_tags, Answer, Question, Status};
 use crate::auth::ratelimit::FailureLimiter;
 use crate::error::ApiError;
 use crate::live::{Event, To};
-use crate::redaction::{Finding, Patient};
+use crate::redaction::{Finding, Patient, SessionMemory};
 use crate::session::identifiers::PatientIdentifiers;
 use crate::state::AppState;
 
@@ -137,6 +137,9 @@ struct Board {
     /// controllers' queue; gone with the review or the session.
     originals: HashMap<String, (String, Vec<Finding>)>,
     patient: Option<(Arc<PatientIdentifiers>, Patient)>,
+    /// Names the gate found in this session's earlier questions and
+    /// answers, masked in later ones too (memory only).
+    names: SessionMemory,
     asks: FailureLimiter,
     votes: FailureLimiter,
     pulse: PulseMeter,
@@ -154,6 +157,7 @@ fn spawn(state: AppState, session_id: String) -> mpsc::Sender<Cmd> {
         last_number: 0,
         originals: HashMap::new(),
         patient: None,
+        names: SessionMemory::new(),
     };
     let span = tracing::info_span!("questions", session = %session_id);
     let weak = tx.downgrade();
@@ -251,7 +255,8 @@ impl Board {
 
     fn redact(&mut self, text: &str) -> crate::redaction::Redacted {
         self.refresh_patient();
-        self.state.redactor.redact(text, self.patient.as_ref().map(|(_, p)| p))
+        let patient = self.patient.as_ref().map(|(_, p)| p);
+        self.state.redactor.redact_in_session(text, patient, &mut self.names)
     }
 
     async fn ask(&mut self, author: Author, text: String, hold: bool) -> Result<Question, ApiError> {
