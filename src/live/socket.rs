@@ -107,7 +107,11 @@ pub async fn serve(conn: Conn, state: AppState, hub: Arc<Hub>, who: Principal, s
         // An ended session has nothing more to send: the backlog, then goodbye.
         // (If it ends after this check, the shard closes the viewer on joining.)
         if hub.is_ended() {
+            // What the shard kept meanwhile is dropped with `Lost`; if the end
+            // came while this viewer read its backlog, that included the
+            // "ended" state: say it again before the close.
             let _ = shard.send(ShardMsg::Lost { id });
+            slot.outbox.enqueue(hub.state_frame());
             slot.outbox.enqueue(wire::close(1000, "session ended"));
             let _ = slot.outbox.drain(Duration::from_secs(2)).await;
             return;
