@@ -85,18 +85,19 @@ pub async fn serve(conn: Conn, state: AppState, hub: Arc<Hub>, who: Principal, s
     async move {
         let Conn { read, write, early } = conn;
         let (controller, staff) = (sight.controller, sight.staff);
-        if !hub.is_ended() {
-            // Feedback is for those who joined while it was live.
-            if let Err(e) = state.store.record_join(&hub.session_id, &who.sub, chrono::Utc::now()).await {
-                tracing::error!(error = %e, "could not record the join");
-            }
-        }
         let peer = Peer { state: state.clone(), session_id: hub.session_id.clone(), who: who.clone() };
         let (mut slot, stopped) = Slot::new(write, who, controller, staff, after, hub.clone(), state.clone());
         let Some(shard) = hub.shard_for(slot.id).cloned() else { return };
         // From here the shard keeps what this viewer would miss while it reads the backlog.
         let id = slot.id;
         let _ = shard.send(ShardMsg::Expect { id, controller, staff });
+        if !hub.is_ended() {
+            // Feedback is for those who joined while it was live. (After
+            // `Expect`: nothing sent meanwhile is missed.)
+            if let Err(e) = state.store.record_join(&hub.session_id, &peer.who.sub, chrono::Utc::now()).await {
+                tracing::error!(error = %e, "could not record the join");
+            }
+        }
         slot.outbox.enqueue(hub.state_frame());
         if backlog(&state, &hub.session_id, &mut slot).await.is_err()
             || replay_questions(&state, &hub.session_id, sight, &mut slot).await.is_err()
