@@ -1,8 +1,10 @@
 //! Embedded gazetteers built from real data by `scripts/build-gazetteers.py` (sources and
 //! licences: docs/REDACTION.md): ordinary English words, given names and surnames of 105
-//! countries, and places of at least 1,000 people. Each table is a sorted list of folded
-//! lowercase entries, one per line, searched by bisection over an index built once per process.
+//! countries, places of at least 1,000 people and regions that are not PHI. Each table is a
+//! sorted list of folded lowercase entries, one per line. Once per process the entries are put
+//! into one hash map from entry to the tables holding it, so a word costs one lookup.
 
+use crate::text::FastMap;
 use std::sync::OnceLock;
 
 static ENGLISH: &str = include_str!("../data/gaz/english.txt");
@@ -10,13 +12,17 @@ static NAMES: &str = include_str!("../data/gaz/names.txt");
 static PLACES: &str = include_str!("../data/gaz/places.txt");
 static REGIONS: &str = include_str!("../data/gaz/regions.txt");
 
-/// A sorted, newline-separated list of entries and the byte offset of each line.
+/// A sorted, newline-separated list of entries and the byte range of each line (bisected; the
+/// build script's output format, checked by the tests).
+#[cfg(test)]
 #[derive(Debug)]
 pub struct Table {
     blob: &'static str,
-    starts: Vec<u32>,
+    /// (start, end) byte range of each entry in `blob`
+    starts: Vec<(u32, u32)>,
 }
 
+#[cfg(test)]
 impl Table {
     /// Indexes `blob` (entries sorted by bytes, one per line). Unsorted input only makes lookups
     /// miss; it never panics.
@@ -28,8 +34,9 @@ impl Table {
                 at += line.len();
                 continue;
             }
-            if let Ok(v) = u32::try_from(at) {
-                starts.push(v);
+            let end = at + line.trim_end_matches(['\n', '\r']).len();
+            if let (Ok(a), Ok(e)) = (u32::try_from(at), u32::try_from(end)) {
+                starts.push((a, e));
             }
             at += line.len();
         }
@@ -37,9 +44,8 @@ impl Table {
     }
 
     fn entry(&self, i: usize) -> &'static str {
-        let s = self.starts.get(i).map_or(0, |&v| v as usize);
-        let rest = self.blob.get(s..).unwrap_or("");
-        rest.split('\n').next().unwrap_or("")
+        let (s, e) = self.starts.get(i).map_or((0, 0), |&(a, b)| (a as usize, b as usize));
+        self.blob.get(s..e).unwrap_or("")
     }
 
     /// True if `key` (folded lowercase) is an entry.
@@ -66,24 +72,54 @@ impl Table {
     }
 }
 
-/// The three tables, indexed on first use and shared by every [`crate::Redactor`].
+/// Bits of [`Gazetteers::lookup`].
+pub mod bit {
+    pub const ENGLISH: u8 = 1;
+    pub const NAME: u8 = 1 << 1;
+    pub const PLACE: u8 = 1 << 2;
+    /// Countries, states and provinces: places that are not PHI.
+    pub const REGION: u8 = 1 << 3;
+}
+
+/// The tables, merged on first use and shared by every [`crate::Redactor`].
 #[derive(Debug)]
 pub struct Gazetteers {
-    pub english: Table,
-    pub names: Table,
-    pub places: Table,
-    /// Countries, states and provinces: places that are not PHI.
-    pub regions: Table,
+    map: FastMap<&'static str, u8>,
+}
+
+impl Gazetteers {
+    fn build() -> Gazetteers {
+        let mut map: FastMap<&'static str, u8> = FastMap::default();
+        map.reserve(300_000);
+        for (blob, b) in [(ENGLISH, bit::ENGLISH), (NAMES, bit::NAME), (PLACES, bit::PLACE), (REGIONS, bit::REGION)] {
+            for line in blob.lines().map(str::trim_end).filter(|l| !l.is_empty()) {
+                *map.entry(line).or_insert(0) |= b;
+            }
+        }
+        Gazetteers { map }
+    }
+
+    /// The tables holding `key` (folded lowercase), as [`bit`]s.
+    pub fn lookup(&self, key: &str) -> u8 {
+        self.map.get(key).copied().unwrap_or(0)
+    }
+
+    pub fn is_english(&self, key: &str) -> bool {
+        self.lookup(key) & bit::ENGLISH != 0
+    }
+
+    pub fn is_place(&self, key: &str) -> bool {
+        self.lookup(key) & bit::PLACE != 0
+    }
+
+    pub fn is_region(&self, key: &str) -> bool {
+        self.lookup(key) & bit::REGION != 0
+    }
 }
 
 pub fn get() -> &'static Gazetteers {
     static G: OnceLock<Gazetteers> = OnceLock::new();
-    G.get_or_init(|| Gazetteers {
-        english: Table::new(ENGLISH),
-        names: Table::new(NAMES),
-        places: Table::new(PLACES),
-        regions: Table::new(REGIONS),
-    })
+    G.get_or_init(Gazetteers::build)
 }
 
 #[cfg(test)]
@@ -105,19 +141,21 @@ mod tests {
 
     #[test]
     fn built_tables_are_sorted_and_hold_real_data() {
-        let g = get();
-        for t in [&g.english, &g.names, &g.places] {
+        for blob in [ENGLISH, NAMES, PLACES] {
+            let t = Table::new(blob);
             assert!(t.len() > 10_000);
             for i in 1..t.len() {
                 assert!(t.entry(i - 1).as_bytes() < t.entry(i).as_bytes(), "unsorted at {}", t.entry(i));
             }
         }
-        assert!(g.english.contains("retractor") && g.english.contains("tolerated"));
-        assert!(!g.english.contains("okonkwo"));
-        assert!(g.places.contains("toowoomba") && g.places.contains("silver spring"));
-        assert!(!g.places.contains("canada") && !g.places.contains("texas"));
-        assert!(g.names.contains("okonkwo"));
-        assert!(!g.names.contains("retractor"));
-        assert!(g.regions.contains("kerala") && g.regions.contains("canada") && !g.regions.contains("toowoomba"));
+        let g = get();
+        assert!(g.is_english("retractor") && g.is_english("tolerated"));
+        assert!(!g.is_english("okonkwo"));
+        assert!(g.is_place("toowoomba") && g.is_place("silver spring"));
+        assert!(!g.is_place("canada") && !g.is_place("texas"));
+        assert_eq!(g.lookup("okonkwo") & bit::NAME, bit::NAME);
+        assert_eq!(g.lookup("retractor") & bit::NAME, 0);
+        assert!(g.is_region("kerala") && g.is_region("canada") && !g.is_region("toowoomba"));
+        assert_eq!(g.lookup(""), 0);
     }
 }

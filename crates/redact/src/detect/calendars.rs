@@ -5,6 +5,7 @@
 //! 1443", "3 Farvardin 1310", "12 Meskerem 1971"), and holidays given as a birthday ("born on
 //! Nowruz 1975", "her birthday is Christmas Eve").
 
+use super::gates::{has_any, ByteGates};
 use super::{prio, Output};
 use crate::PhiType;
 use regex::Regex;
@@ -32,31 +33,43 @@ impl Calendars {
     pub fn new() -> Calendars {
         Calendars {
             // "on the 21st", "by the 3rd": the ordinal only (the article stays outside)
-            day_only: Regex::new(r"(?i)\b(?:on|by|until|till|since|before|after|for|from|around|born|birthday|is|was|turns|signed)\s+the\s+(\d{1,2}(?:st|nd|rd|th))\b").expect("static regex"),
-            ordinal_of: Regex::new(&format!(r"(?i)\b(?:{ORDINAL_WORDS}|\d{{1,2}}(?:st|nd|rd|th))\s+of\s+{MONTH_NAMES}\b(?:,?\s+(?:1[89]|20)\d\d\b)?|\b{MONTH_NAMES}\s+the\s+(?:{ORDINAL_WORDS}|\d{{1,2}}(?:st|nd|rd|th))\b(?:,?\s+(?:1[89]|20)\d\d\b)?")).expect("static regex"),
-            roman: Regex::new(r"\b\d{1,2}[./\- ](?:XII|XI|X|IX|VIII|VII|VI|V|IV|III|II|I)[./\- ](?:1[89]\d\d|20\d\d|\d\d)\b").expect("static regex"),
+            day_only: Regex::new(r"(?i)(?-u:\b)(?:on|by|until|till|since|before|after|for|from|around|born|birthday|is|was|turns|signed)\s+the\s+(\d{1,2}(?:st|nd|rd|th))(?-u:\b)").expect("static regex"),
+            ordinal_of: Regex::new(&format!(r"(?i)(?-u:\b)(?:{ORDINAL_WORDS}|\d{{1,2}}(?:st|nd|rd|th))\s+of\s+{MONTH_NAMES}(?-u:\b)(?:,?\s+(?:1[89]|20)\d\d(?-u:\b))?|(?-u:\b){MONTH_NAMES}\s+the\s+(?:{ORDINAL_WORDS}|\d{{1,2}}(?:st|nd|rd|th))(?-u:\b)(?:,?\s+(?:1[89]|20)\d\d(?-u:\b))?")).expect("static regex"),
+            roman: Regex::new(r"(?-u:\b)\d{1,2}[./\- ](?:XII|XI|X|IX|VIII|VII|VI|V|IV|III|II|I)[./\- ](?:1[89]\d\d|20\d\d|\d\d)(?-u:\b)").expect("static regex"),
             japanese_kanji: Regex::new(r"(?:明治|大正|昭和|平成|令和)(?:\d{1,2}|元)年(?:\d{1,2}月(?:\d{1,2}日)?)?").expect("static regex"),
-            japanese_roman: Regex::new(r"(?i)\b(?:meiji|taish[oō]|sh[oō]wa|heisei|reiwa)\s*(?:\d{1,2}|gannen)[./\- ]\d{1,2}[./\- ]\d{1,2}\b|\b[MTSHR]\d{1,2}[./]\d{1,2}[./]\d{1,2}\b").expect("static regex"),
-            other_months: Regex::new(&format!(r"\b\d{{1,2}}(?:st|nd|rd|th)?\s+{OTHER_MONTHS}(?:,?\s+\d{{3,4}}(?:\s*(?:AH|SH|EC|H))?)?\b|\b{OTHER_MONTHS}\s+\d{{1,2}},?\s+\d{{3,4}}\b")).expect("static regex"),
-            holiday: Regex::new(&format!(r"\b{HOLIDAYS}(?:\s+(?:of\s+)?(?:1[89]|20)\d\d)?\b")).expect("static regex"),
-            holiday_rel: Regex::new(&format!(r"(?i)\b(?:(?:one|two|three|four|five|six|seven|a|\d{{1,2}})\s+(?:days?|weeks?)\s+(?:after|before)|the\s+day\s+(?:after|before))\s+{HOLIDAYS}\b")).expect("static regex"),
+            japanese_roman: Regex::new(r"(?i)(?-u:\b)(?:meiji|taish[oō]|sh[oō]wa|heisei|reiwa)\s*(?:\d{1,2}|gannen)[./\- ]\d{1,2}[./\- ]\d{1,2}(?-u:\b)|(?-u:\b)[MTSHR]\d{1,2}[./]\d{1,2}[./]\d{1,2}(?-u:\b)").expect("static regex"),
+            other_months: Regex::new(&format!(r"(?-u:\b)\d{{1,2}}(?:st|nd|rd|th)?\s+{OTHER_MONTHS}(?:,?\s+\d{{3,4}}(?:\s*(?:AH|SH|EC|H))?)?(?-u:\b)|(?-u:\b){OTHER_MONTHS}\s+\d{{1,2}},?\s+\d{{3,4}}(?-u:\b)")).expect("static regex"),
+            holiday: Regex::new(&format!(r"(?-u:\b){HOLIDAYS}(?:\s+(?:of\s+)?(?:1[89]|20)\d\d)?(?-u:\b)")).expect("static regex"),
+            holiday_rel: Regex::new(&format!(r"(?i)(?-u:\b)(?:(?:one|two|three|four|five|six|seven|a|\d{{1,2}})\s+(?:days?|weeks?)\s+(?:after|before)|the\s+day\s+(?:after|before))\s+{HOLIDAYS}(?-u:\b)")).expect("static regex"),
         }
     }
 
-    pub fn detect(&self, text: &str, out: &mut Output) {
-        let has_digit = text.bytes().any(|b| b.is_ascii_digit());
-        if has_digit {
+    /// `lower`: `text.to_ascii_lowercase()`; `month_hint`: a Gregorian month word is in the
+    /// message ([`crate::text::Shape`]); `g`: the message's [`ByteGates`].
+    pub fn detect(&self, text: &str, lower: &str, month_hint: bool, g: &ByteGates, out: &mut Output) {
+        let day_gate = g.ordinal_digits && lower.contains("the ");
+        let roman_gate = g.roman;
+        let era_gate = g.era_short
+            || (g.digit_sep_digit && has_any(lower, &["meiji", "taish", "showa", "shōwa", "heisei", "reiwa"]));
+        let month_gate = g.digit_space_cap;
+        if day_gate {
             for c in self.day_only.captures_iter(text) {
                 if let Some(m) = c.get(1) {
                     out.push(PhiType::Date, m.start(), m.end(), prio::DATE);
                 }
             }
+        }
+        if roman_gate {
             for m in self.roman.find_iter(text) {
                 out.push(PhiType::Date, m.start(), m.end(), prio::DATE);
             }
+        }
+        if era_gate {
             for m in self.japanese_roman.find_iter(text) {
                 out.push(PhiType::Date, m.start(), m.end(), prio::DATE);
             }
+        }
+        if month_gate {
             for m in self.other_months.find_iter(text) {
                 let s = m.as_str();
                 // a short month name ("Tir", "Dey", "Asad") needs the day and the year
@@ -71,10 +84,11 @@ impl Calendars {
                 out.push(PhiType::Date, m.start(), m.end(), prio::DATE);
             }
         }
-        for m in self.ordinal_of.find_iter(text) {
+        let ordinal_gate = month_hint && ordinal_month_near(lower);
+        for m in ordinal_gate.then(|| self.ordinal_of.find_iter(text)).into_iter().flatten() {
             out.push(PhiType::Date, m.start(), m.end(), prio::DATE);
         }
-        if birth_cue(text) {
+        if birth_cue(lower) {
             for m in self.holiday.find_iter(text) {
                 out.push(PhiType::Date, m.start(), m.end(), prio::DATE);
             }
@@ -91,12 +105,30 @@ impl Default for Calendars {
     }
 }
 
-/// The message speaks of a birth date: "born", "birthday", "DOB", "b-day", "date of birth".
-fn birth_cue(text: &str) -> bool {
-    let l = text.to_ascii_lowercase();
-    ["born", "birthday", "dob", "b-day", "bday", "date of birth", "birth date", "birthdate"]
-        .iter()
-        .any(|w| l.contains(w))
+/// "… of March", "March the …": a month right after "of" or right before "the".
+fn ordinal_month_near(lower: &str) -> bool {
+    const MONTHS: [&str; 12] = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
+    let month_at = |s: &str| s.get(..3).is_some_and(|p| MONTHS.contains(&p));
+    let after_of = lower.match_indices(" of ").any(|(i, _)| lower.get(i + 4..).is_some_and(month_at));
+    let before_the = lower.match_indices(" the ").any(|(i, _)| {
+        let head = lower.get(..i).unwrap_or("");
+        let w = head.rsplit(' ').next().unwrap_or("");
+        month_at(w)
+    });
+    after_of || before_the
+}
+
+/// The message speaks of a birth date: "born", "birth…", "b-day", "bday", "DOB".
+fn birth_cue(l: &str) -> bool {
+    let b = l.as_bytes();
+    b.iter().enumerate().any(|(i, &c)| match c {
+        b'b' => {
+            let t = &b[i..];
+            t.starts_with(b"born") || t.starts_with(b"birth") || t.starts_with(b"bday") || t.starts_with(b"b-day")
+        }
+        b'd' => b[i..].starts_with(b"dob"),
+        _ => false,
+    })
 }
 
 #[cfg(test)]
@@ -105,7 +137,9 @@ mod tests {
 
     fn found(text: &str) -> Vec<String> {
         let mut out = Output::default();
-        Calendars::new().detect(text, &mut out);
+        let (lower, shape) = (text.to_ascii_lowercase(), crate::text::Shape::of(text));
+        let g = ByteGates::of(text.as_bytes());
+        Calendars::new().detect(text, &lower, shape.month_word, &g, &mut out);
         crate::merge::resolve(text, out).iter().map(|c| text[c.start..c.end].to_string()).collect()
     }
 

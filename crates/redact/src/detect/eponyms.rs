@@ -334,6 +334,8 @@ pub mod flag {
     pub const PLACE: u32 = 1 << 19;
     /// OR jargon and drug-like word: never a name by shape alone.
     pub const JARGON: u32 = 1 << 20;
+    /// Country, state or province (gazetteer `regions.txt`), capitalized words only.
+    pub const REGION: u32 = 1 << 21;
 }
 
 fn words_of(src: &'static str) -> impl Iterator<Item = &'static str> {

@@ -3,6 +3,7 @@
 //! national IDs with check characters (Brazil CPF, UK NHS number, Canada SIN, India Aadhaar,
 //! Spain DNI/NIE, Netherlands BSN), and four-letter health cards ("NINS 7204 2219").
 
+use super::gates::{has_any, ByteGates};
 use super::{prio, Output};
 use crate::PhiType;
 use regex::Regex;
@@ -21,30 +22,31 @@ pub struct IdFormats {
 impl IdFormats {
     pub fn new() -> IdFormats {
         IdFormats {
-            ssn_last4: Regex::new(r"(?i)(?:\b(?:ssn|social(?: security)?(?: number| no\.?| #)?)\b[^0-9\n]{0,24}?(?:last\s*(?:4|four)|ending(?:\s+in)?|ends\s+in|x{3}-x{2}-)\s*(?:digits\s*)?(?:is\s*|are\s*|:\s*|#\s*)?(\d{4})\b|\blast\s*(?:4|four)\s+(?:digits\s+)?(?:of\s+(?:the\s+|his\s+|her\s+|their\s+)?)?(?:ssn|social(?: security)?)\b\s*(?:is\s*|are\s*|:\s*|#\s*)?(\d{4})\b)").expect("static regex"),
-            plate: Regex::new(r"(?i)\b(?:plate|plates|tag|reg|registration|rego)\b\s*(?:#|no\.?|number|is|:)?\s*([A-Z0-9]{1,4}[ -][A-Z0-9]{2,4})\b").expect("static regex"),
-            extension: Regex::new(r"(?i)^\s*,?\s*(?:x|ext\.?|extension)\s*(\d{1,6})\b").expect("static regex"),
-            cpf: Regex::new(r"\b\d{3}\.\d{3}\.\d{3}-\d{2}\b").expect("static regex"),
-            spaced_digits: Regex::new(r"\b\d{3,4}(?:[ -]\d{3,4}){2}\b").expect("static regex"),
-            dni: Regex::new(r"\b(?:[XYZ]-?)?\d{7,8}-?[A-Z]\b").expect("static regex"),
-            card4: Regex::new(r"\b[A-Z]{4}[ -]?\d{4}[ -]?\d{4}\b").expect("static regex"),
+            ssn_last4: Regex::new(r"(?i)(?:(?-u:\b)(?:ssn|social(?: security)?(?: number| no\.?| #)?)(?-u:\b)[^0-9\n]{0,24}?(?:last\s*(?:4|four)|ending(?:\s+in)?|ends\s+in|x{3}-x{2}-)\s*(?:digits\s*)?(?:is\s*|are\s*|:\s*|#\s*)?(\d{4})(?-u:\b)|(?-u:\b)last\s*(?:4|four)\s+(?:digits\s+)?(?:of\s+(?:the\s+|his\s+|her\s+|their\s+)?)?(?:ssn|social(?: security)?)(?-u:\b)\s*(?:is\s*|are\s*|:\s*|#\s*)?(\d{4})(?-u:\b))").expect("static regex"),
+            plate: Regex::new(r"(?i)(?-u:\b)(?:plate|plates|tag|reg|registration|rego)(?-u:\b)\s*(?:#|no\.?|number|is|:)?\s*([A-Z0-9]{1,4}[ -][A-Z0-9]{2,4})(?-u:\b)").expect("static regex"),
+            extension: Regex::new(r"(?i)^\s*,?\s*(?:x|ext\.?|extension)\s*(\d{1,6})(?-u:\b)").expect("static regex"),
+            cpf: Regex::new(r"(?-u:\b)\d{3}\.\d{3}\.\d{3}-\d{2}(?-u:\b)").expect("static regex"),
+            spaced_digits: Regex::new(r"(?-u:\b)\d{3,4}(?:[ -]\d{3,4}){2}(?-u:\b)").expect("static regex"),
+            dni: Regex::new(r"(?-u:\b)(?:[XYZ]-?)?\d{7,8}-?[A-Z](?-u:\b)").expect("static regex"),
+            card4: Regex::new(r"(?-u:\b)[A-Z]{4}[ -]?\d{4}[ -]?\d{4}(?-u:\b)").expect("static regex"),
         }
     }
 
     /// `phones`: byte ranges of the PHONE/FAX candidates already found (extensions extend them).
-    pub fn detect(&self, text: &str, out: &mut Output) {
+    /// `lower`: `text.to_ascii_lowercase()`; `g`: the message's [`ByteGates`].
+    pub fn detect(&self, text: &str, lower: &str, g: &ByteGates, out: &mut Output) {
         if !text.bytes().any(|b| b.is_ascii_digit()) {
             return;
         }
-        let lower_has = |w: &str| text.len() >= w.len() && text.to_ascii_lowercase().contains(w);
-        if lower_has("ss") || lower_has("social") {
+        if g.four_digits && has_any(lower, &["ssn", "social", "ss#", "s.s"]) {
             for c in self.ssn_last4.captures_iter(text) {
                 if let Some(m) = c.get(1).or_else(|| c.get(2)) {
                     out.push(PhiType::Ssn, m.start(), m.end(), prio::STRONG_NUMBER);
                 }
             }
         }
-        for c in self.plate.captures_iter(text) {
+        let plate_word = g.digit_upper && has_any(lower, &["plate", "tag", "reg"]);
+        for c in plate_word.then(|| self.plate.captures_iter(text)).into_iter().flatten() {
             if let Some(m) = c.get(1) {
                 let s = m.as_str();
                 if s.bytes().any(|b| b.is_ascii_digit()) && s.bytes().any(|b| b.is_ascii_alphabetic()) {
@@ -66,13 +68,15 @@ impl IdFormats {
                 }
             }
         }
-        for m in self.cpf.find_iter(text) {
+        let dotted = text.contains('.') && text.contains('-');
+        for m in dotted.then(|| self.cpf.find_iter(text)).into_iter().flatten() {
             let before = text[..m.start()].trim_end().to_ascii_lowercase();
             if cpf_ok(m.as_str()) || before.ends_with("cpf") || before.ends_with("cpf:") {
                 out.push(PhiType::OtherId, m.start(), m.end(), prio::CONTEXT_ID);
             }
         }
-        for m in self.spaced_digits.find_iter(text) {
+        let spaced = g.spaced3;
+        for m in spaced.then(|| self.spaced_digits.find_iter(text)).into_iter().flatten() {
             let digits: Vec<u32> = m.as_str().chars().filter_map(|c| c.to_digit(10)).collect();
             let ok = (digits.len() == 10 && nhs_ok(&digits))
                 || (digits.len() == 9 && luhn_ok(&digits) && digits[0] != 0)
@@ -81,13 +85,16 @@ impl IdFormats {
                 out.push(PhiType::OtherId, m.start(), m.end(), prio::CONTEXT_ID);
             }
         }
-        for m in self.dni.find_iter(text) {
+        let digit_letter = g.digits7;
+        for m in digit_letter.then(|| self.dni.find_iter(text)).into_iter().flatten() {
             if dni_ok(m.as_str()) {
                 out.push(PhiType::OtherId, m.start(), m.end(), prio::CONTEXT_ID);
             }
         }
-        for m in self.card4.find_iter(text) {
-            let before = text[..m.start()].to_ascii_lowercase();
+        let card_word =
+            g.caps4_digit && has_any(lower, &["card", "ramq", "health", "insurance", "medicare", "plan", "member"]);
+        for m in card_word.then(|| self.card4.find_iter(text)).into_iter().flatten() {
+            let before = lower.get(..m.start()).unwrap_or("");
             let tail = &before[before.len().saturating_sub(24)..];
             if ["card", "ramq", "health", "insurance", "medicare", "plan", "member"].iter().any(|w| tail.contains(w)) {
                 out.push(PhiType::HealthPlan, m.start(), m.end(), prio::CONTEXT_ID);
@@ -219,7 +226,7 @@ mod tests {
 
     fn found(text: &str) -> Vec<(PhiType, String)> {
         let mut out = Output::default();
-        IdFormats::new().detect(text, &mut out);
+        IdFormats::new().detect(text, &text.to_ascii_lowercase(), &ByteGates::of(text.as_bytes()), &mut out);
         out.cands.iter().map(|c| (c.kind, text[c.start..c.end].to_string())).collect()
     }
 
@@ -232,7 +239,7 @@ mod tests {
         let mut out = Output::default();
         out.push(PhiType::Phone, 12, 24, prio::STRONG_NUMBER);
         let text = "best number 651-555-0102 x4412";
-        IdFormats::new().detect(text, &mut out);
+        IdFormats::new().detect(text, &text.to_ascii_lowercase(), &ByteGates::of(text.as_bytes()), &mut out);
         assert!(out.cands.iter().any(|c| c.kind == PhiType::Phone && &text[c.start..c.end] == "651-555-0102 x4412"));
     }
 

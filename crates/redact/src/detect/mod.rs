@@ -5,6 +5,7 @@ pub mod calendars;
 pub mod contact;
 pub mod dates;
 pub mod eponyms;
+pub mod gates;
 pub mod idformats;
 pub mod names;
 pub mod numbers;
@@ -62,6 +63,8 @@ pub struct Detectors {
 
 impl Detectors {
     pub fn new() -> Detectors {
+        // index the gazetteers now, not on the first message
+        crate::gazetteer::get();
         Detectors {
             contact: contact::Contact::new(),
             numbers: numbers::Numbers::new(),
@@ -87,14 +90,19 @@ impl Detectors {
             return;
         }
         let shape = crate::text::Shape::of(text);
+        let lower = text.to_ascii_lowercase();
+        let bytes = if shape.digits > 0 {
+            gates::ByteGates::of_runs(text.as_bytes(), shape.digit_runs())
+        } else {
+            gates::ByteGates::default()
+        };
         self.contact.detect_shaped(text, &shape, out);
         self.numbers.detect_shaped(text, &shape, out);
-        self.ids.detect(text, out);
+        self.ids.detect(text, &lower, &bytes, out);
         let date_hits = self.dates.detect_shaped(text, &shape, out);
-        self.calendars.detect(text, out);
+        self.calendars.detect(text, &lower, shape.month_word, &bytes, out);
         self.address.detect_shaped(text, &shape, out);
-        self.postal.detect(text, out);
-        let lower = text.to_ascii_lowercase();
+        self.postal.detect(text, &bytes, out);
         let mut arena = String::new();
         let mut words = crate::text::words(text, &lower, &mut arena);
         self.names.annotate(&mut words);

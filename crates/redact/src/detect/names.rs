@@ -349,16 +349,21 @@ impl Names {
             let mut fl = self.lex.flags(w.folded);
             // the gazetteers are bisected only for capitalized words (a few per message)
             if w.cap && w.nchars >= 2 && fl & (flag::FUNCTION_WORD | flag::HONORIFIC | flag::STAFF) == 0 {
-                if g.english.contains(w.folded) {
+                let gz = g.lookup(w.folded);
+                if gz & crate::gazetteer::bit::ENGLISH != 0 {
                     fl |= flag::ENGLISH;
                 }
-                if fl & flag::NAME == 0 && w.nchars >= 3 && g.names.contains(w.folded) {
+                if fl & flag::NAME == 0 && w.nchars >= 3 && gz & crate::gazetteer::bit::NAME != 0 {
                     fl |= flag::WORLD_NAME;
                 }
-                if g.places.contains(w.folded) {
+                if gz & crate::gazetteer::bit::PLACE != 0 {
                     fl |= flag::PLACE;
                 }
-                if super::shape::drug_like(w.folded) || super::shape::clinical_like(w.folded) {
+                if gz & crate::gazetteer::bit::REGION != 0 {
+                    fl |= flag::REGION;
+                }
+                let known = fl & (flag::ENGLISH | flag::COMMON | flag::EPONYM | flag::NAME) != 0;
+                if !known && (super::shape::drug_like(w.folded) || super::shape::clinical_like(w.folded)) {
                     fl |= flag::JARGON;
                 }
             }
@@ -371,8 +376,7 @@ impl Names {
         w.nchars >= 4
             && w.cap
             && !(w.allcaps && w.nchars <= 4)
-            && w.flags & flag::PLACE == 0
-            && !crate::gazetteer::get().regions.contains(w.folded)
+            && w.flags & (flag::PLACE | flag::REGION) == 0
             && w.folded.chars().all(|c| c.is_alphabetic() || c == '-' || c == '\'')
             && w.flags
                 & (flag::COMMON
@@ -418,6 +422,57 @@ impl Names {
         }
     }
 
+    /// The word before `a` (skipping "him", "her", "to", "for") speaks to or of a person: "tell",
+    /// "ask", "update", "sees", "per", "thanks"…
+    fn person_cue_before(&self, words: &[Word<'_>], a: usize) -> bool {
+        let mut k = a;
+        while k > 0 {
+            let f = words[k - 1].folded;
+            if matches!(f, "him" | "her" | "them" | "to" | "for" | "with" | "on") && k + 2 > a {
+                k -= 1;
+                continue;
+            }
+            return matches!(
+                f,
+                "tell"
+                    | "told"
+                    | "ask"
+                    | "asked"
+                    | "update"
+                    | "updated"
+                    | "reach"
+                    | "call"
+                    | "called"
+                    | "thank"
+                    | "thanks"
+                    | "sees"
+                    | "saw"
+                    | "visit"
+                    | "visiting"
+                    | "prefers"
+                    | "per"
+                    | "msg"
+                    | "contact"
+                    | "family"
+                    | "says"
+                    | "spelled"
+                    | "spell"
+                    | "about"
+                    | "check"
+                    | "plan"
+                    | "consent"
+                    | "name"
+                    | "waiting"
+                    | "sent"
+                    | "text"
+                    | "texted"
+                    | "phone"
+                    | "phoned"
+            );
+        }
+        false
+    }
+
     /// "… extubated", "… asleep", "… to PACU", "… back to the ward": what is said of a patient.
     fn person_state_after(&self, text: &str, words: &[Word<'_>], i: usize) -> bool {
         let (Some(nx), w) = (words.get(i + 1), &words[i]) else {
@@ -457,7 +512,7 @@ impl Names {
     /// True if a lowercase word is an ordinary English or OR word (looked up on demand).
     fn is_ordinary(&self, w: &Word<'_>) -> bool {
         w.flags & (flag::ENGLISH | flag::JARGON | flag::COMMON | flag::FUNCTION_WORD) != 0
-            || crate::gazetteer::get().english.contains(w.folded)
+            || crate::gazetteer::get().is_english(w.folded)
             || super::shape::drug_like(w.folded)
             || super::shape::clinical_like(w.folded)
     }
@@ -502,12 +557,13 @@ impl Names {
         }
         // OR jargon, drugs and regions ("NICU", "Ireland") are no names, whatever a name list says
         let listed_here = fl & flag::NAME != 0;
-        if fl & flag::JARGON != 0 && (!listed_here || w.allcaps) || crate::gazetteer::get().regions.contains(f) {
+        if fl & flag::JARGON != 0 && (!listed_here || w.allcaps) || fl & flag::REGION != 0 {
             return Cls::C;
         }
         let hyphen = f.contains('-');
         let listed = fl & flag::NAME != 0 || (hyphen && self.lex.is_name(f));
-        let name = listed || fl & flag::WORLD_NAME != 0;
+        // a world-list name that the common-word list holds ("Adm", "Jan") stays a common word
+        let name = listed || (fl & flag::WORLD_NAME != 0 && fl & flag::COMMON == 0);
         let epo = fl & flag::EPONYM != 0 || (hyphen && self.lex.is_eponym(f));
         // OR jargon and drugs are never names by shape; ordinary English words only with context
         let common = fl & (flag::COMMON | flag::JARGON) != 0 || (!listed && fl & flag::ENGLISH != 0);
@@ -673,8 +729,9 @@ impl Names {
             // ordinary English or OR vocabulary
             if words[i].flags & flag::NAME == 0
                 && words[i].nchars >= 3
-                && !self.is_ordinary(&words[i])
+                && words[i - 1].flags & flag::HONORIFIC != 0
                 && self.trigger(text, words, i) == Trigger::Honorific
+                && !self.is_ordinary(&words[i])
             {
                 out.push(PhiType::Name, words[i].start, words[i].end, prio::NAME);
                 continue;
@@ -703,11 +760,11 @@ impl Names {
             // one lowercase name right after a relative ("grandson kieran says"); a run of two
             // or more after any strong word ("pt name is marta kowalczyk")
             let after_relation = j == i + 1
-                && !self.is_ordinary(&words[i])
                 && self.has(flag::RELATION, &words[i - 1])
                 && !words[i - 1].cap
                 && gap(text, &words[i - 1], &words[i]).chars().all(|c| c == ' ')
-                && self.ends_clause_or_verb(text, words, i);
+                && self.ends_clause_or_verb(text, words, i)
+                && !self.is_ordinary(&words[i]);
             if j > i + 1 || (j == i + 1 && after_relation) {
                 out.push(PhiType::Name, words[i].start, words[j - 1].end, prio::NAME);
             }
@@ -943,7 +1000,14 @@ impl Names {
         if unk == 1 && len == 1 {
             // an unknown word after a person preposition ("for Jurema", "sees Urtzi"), or
             // owning something that is not an eponym's sign ("Cadfael's BP")
-            if trig == Trigger::Weak && words[a].nchars >= 3 {
+            // after a generic preposition ("with", "to", "for", "and") a lone unknown word is as
+            // likely a device or drug brand ("switch to Sonopet"): it needs a person verb before
+            // it, or a letter no English brand spells with ("for Julena" stays unmasked, "for
+            // Zaxoyî" is masked)
+            if trig == Trigger::Weak
+                && words[a].nchars >= 3
+                && (self.person_cue_before(words, a) || !words[a].text.is_ascii())
+            {
                 return true;
             }
             if last.possessive && !self.followed_by_medical(text, words, b) {
@@ -976,7 +1040,7 @@ impl Names {
             if last.possessive && self.has(flag::RELATION, nx) {
                 return true;
             }
-            if g.trim() == "(" && self.has(flag::RELATION, nx) {
+            if (g.trim() == "(" || g.trim() == ",") && self.has(flag::RELATION, nx) {
                 return true;
             }
             if g.trim().is_empty() && self.has(flag::POST_VERB, nx) {
@@ -1074,6 +1138,9 @@ fn without_jp_suffix(w: &Word<'_>) -> usize {
 /// "al-Khuwaytir", "el-Amin", "bin-Zayed": a lowercase Arabic particle and a hyphen before a
 /// capitalized name.
 fn particle_prefixed(t: &str) -> bool {
+    if !t.as_bytes().get(2..5).is_some_and(|w| w.contains(&b'-')) {
+        return false;
+    }
     ["al-", "el-", "ul-", "bin-", "ibn-", "abu-", "abd-", "bint-"]
         .iter()
         .any(|p| t.len() > p.len() + 1 && t.starts_with(p) && t[p.len()..].starts_with(|c: char| c.is_uppercase()))

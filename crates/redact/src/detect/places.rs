@@ -177,7 +177,17 @@ impl Places {
             if !w.cap || w.allcaps || w.nchars < 3 || w.flags & (flag::JARGON | flag::EPONYM) != 0 {
                 continue;
             }
-            let Some(c) = text.get(w.full_end..).and_then(|rest| self.code_after.captures(rest)) else {
+            let comma_before = i > 0 && gap(text, &words[i - 1], w).trim() == ",";
+            if w.flags & flag::PLACE == 0 && !comma_before {
+                continue;
+            }
+            // the regex only where a digit or a capital follows
+            let rest = text.get(w.full_end..).unwrap_or("");
+            let next = rest.trim_start_matches([',', ' ', '\t']).as_bytes().first().copied();
+            if !next.is_some_and(|c| c.is_ascii_digit() || c.is_ascii_uppercase()) {
+                continue;
+            }
+            let Some(c) = self.code_after.captures(rest) else {
                 continue;
             };
             let Some(code) = c.get(2) else {
@@ -188,7 +198,6 @@ impl Places {
             if next.is_some_and(|ch| ch.is_alphanumeric() || ch == '.' || ch == '%' || ch == '/' || ch == ':') {
                 continue;
             }
-            let comma_before = i > 0 && gap(text, &words[i - 1], w).trim() == ",";
             let region = c.get(1).is_some();
             let known = w.flags & flag::PLACE != 0 && (w.flags & flag::ENGLISH == 0 || comma_before || region);
             if known || (comma_before && region) {
@@ -231,11 +240,11 @@ impl Places {
             let mut found = None;
             for e in (i + 1..=end).rev() {
                 let key: String = words[i..e].iter().map(|w| w.folded).collect::<Vec<_>>().join(" ");
-                if g.regions.contains(&key) {
+                if g.is_region(&key) {
                     found = None;
                     break;
                 }
-                let known = if e == i + 1 { w.flags & flag::PLACE != 0 } else { g.places.contains(&key) };
+                let known = if e == i + 1 { w.flags & flag::PLACE != 0 } else { g.is_place(&key) };
                 let person_like = e == i + 1 && w.flags & (flag::NAME | flag::WORLD_NAME) != 0;
                 let ordinary = words[i..e].iter().any(|w| {
                     w.flags & (flag::ENGLISH | flag::JARGON | flag::COMMON | flag::ORG) != 0

@@ -5,6 +5,7 @@
 //! Codes that are plain digits (Australia, India, New Zealand…) need a town before them and are
 //! found in `places.rs`.
 
+use super::gates::ByteGates;
 use super::{prio, Output};
 use crate::PhiType;
 use regex::Regex;
@@ -15,38 +16,55 @@ pub struct Postal {
     eircode: Regex,
     dutch: Regex,
     street_then_number: Regex,
+    /// The street-type endings `street_then_number` needs (a gate before it runs).
+    street_types: aho_corasick::AhoCorasick,
 }
+
+const STREET_TYPES: &[&str] = &[
+    "straat", "gracht", "weg ", "laan", "plein", "kade", "singel", "dijk", "steeg", "strasse", "straße", "gasse",
+    "allee", "platz", "ring ", "vej ", "gade", "gatan", "vägen", "veien", "gata", "katu", "tie ", "utca", "ulica",
+    "út ", "tér", "sokak", "cad",
+];
 
 impl Postal {
     pub fn new() -> Postal {
         Postal {
-            canada: Regex::new(r"\b[ABCEGHJ-NPRSTVXY]\d[ABCEGHJ-NPRSTV-Z] ?\d[ABCEGHJ-NPRSTV-Z]\d\b")
+            canada: Regex::new(r"(?-u:\b)[ABCEGHJ-NPRSTVXY]\d[ABCEGHJ-NPRSTV-Z] ?\d[ABCEGHJ-NPRSTV-Z]\d(?-u:\b)")
                 .expect("static regex"),
-            eircode: Regex::new(r"\b(?:[AC-FHKNPRTV-Y]\d{2}|D6W) ?[0-9AC-FHKNPRTV-Y]{4}\b").expect("static regex"),
-            street_then_number: Regex::new(r"\b\p{Lu}[\p{Ll}ß]+(?:straat|gracht|weg|laan|plein|kade|singel|dijk|steeg|strasse|straße|gasse|allee|platz|ring|vej|gade|gatan|vägen|veien|gata|katu|tie)\s+\d{1,4}[a-z]?\b|\b\p{Lu}[\p{L}]+\s+(?:utca|ulica|út|tér|sokak|caddesi|cad\.)\s+\d{1,4}[a-z]?\b").expect("static regex"),
-            dutch: Regex::new(r"\b[1-9]\d{3} ?[A-Z]{2}\s+(\p{Lu}\p{Ll}+(?:[ -]\p{Lu}\p{Ll}+)?)").expect("static regex"),
+            eircode: Regex::new(r"(?-u:\b)(?:[AC-FHKNPRTV-Y]\d{2}|D6W) ?[0-9AC-FHKNPRTV-Y]{4}(?-u:\b)").expect("static regex"),
+            street_then_number: Regex::new(r"\p{Lu}[\p{Ll}ß]+(?:straat|gracht|weg|laan|plein|kade|singel|dijk|steeg|strasse|straße|gasse|allee|platz|ring|vej|gade|gatan|vägen|veien|gata|katu|tie)\s+\d{1,4}[a-z]?(?-u:\b)|\p{Lu}[\p{L}]+\s+(?:utca|ulica|út|tér|sokak|caddesi|cad\.)\s+\d{1,4}[a-z]?(?-u:\b)").expect("static regex"),
+            street_types: aho_corasick::AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .build(STREET_TYPES)
+                .expect("static automaton"),
+            dutch: Regex::new(r"(?-u:\b)[1-9]\d{3} ?[A-Z]{2}\s+(\p{Lu}\p{Ll}+(?:[ -]\p{Lu}\p{Ll}+)?)").expect("static regex"),
         }
     }
 
-    pub fn detect(&self, text: &str, out: &mut Output) {
+    /// `g`: the message's [`ByteGates`].
+    pub fn detect(&self, text: &str, g: &ByteGates, out: &mut Output) {
         let b = text.as_bytes();
         if !b.iter().any(u8::is_ascii_digit) || !b.iter().any(u8::is_ascii_uppercase) {
             return;
         }
-        for m in self.street_then_number.find_iter(text) {
+        let street = g.word_space_digit && self.street_types.is_match(text);
+        for m in street.then(|| self.street_then_number.find_iter(text)).into_iter().flatten() {
             out.push(PhiType::Address, m.start(), m.end(), prio::ADDRESS);
         }
-        for m in self.canada.find_iter(text) {
+        let upper_digit_upper = g.upper_digit_upper;
+        for m in upper_digit_upper.then(|| self.canada.find_iter(text)).into_iter().flatten() {
             out.push(PhiType::Address, m.start(), m.end(), prio::ADDRESS);
         }
-        for m in self.eircode.find_iter(text) {
+        let routing = g.routing;
+        for m in routing.then(|| self.eircode.find_iter(text)).into_iter().flatten() {
             let unique = &m.as_str()[m.as_str().len() - 4..];
             let letters = unique.bytes().filter(u8::is_ascii_uppercase).count();
             if (1..4).contains(&letters) {
                 out.push(PhiType::Address, m.start(), m.end(), prio::ADDRESS);
             }
         }
-        for c in self.dutch.captures_iter(text) {
+        let four_then_caps = g.four_then_cap;
+        for c in four_then_caps.then(|| self.dutch.captures_iter(text)).into_iter().flatten() {
             if let (Some(all), Some(town)) = (c.get(0), c.get(1)) {
                 let code_end = text[all.start()..town.start()].trim_end().len() + all.start();
                 let code = &text[all.start()..code_end];
@@ -75,7 +93,7 @@ mod tests {
 
     fn found(text: &str) -> Vec<String> {
         let mut out = Output::default();
-        Postal::new().detect(text, &mut out);
+        Postal::new().detect(text, &ByteGates::of(text.as_bytes()), &mut out);
         out.cands.iter().map(|c| text[c.start..c.end].to_string()).collect()
     }
 

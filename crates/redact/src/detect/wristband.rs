@@ -23,9 +23,9 @@ fn ordinary(w: &Word<'_>) -> bool {
             | flag::RELATION
             | flag::STATE_CODE
             | flag::MEDICAL_NOUN
-            | flag::ORG)
+            | flag::ORG
+            | flag::REGION)
         != 0
-        || crate::gazetteer::get().regions.contains(w.folded)
 }
 
 /// A surname word: capitalized, not ordinary; an eponym only in capitals or before an initial.
@@ -65,7 +65,9 @@ pub fn detect(text: &str, words: &[Word<'_>], out: &mut Output) {
             if !joined || !g.cap {
                 break;
             }
-            if g.initial {
+            // an initial, or in capitals a bare middle letter after a given name ("LEILANI M")
+            let bare_middle = g.nchars == 1 && w.allcaps && k > j && !words[k - 1].initial && words[k - 1].nchars > 1;
+            if g.initial || bare_middle {
                 given += 1;
             } else if g.allcaps && BABY.contains(&g.folded) {
                 baby = true;
@@ -131,6 +133,8 @@ mod tests {
         assert_eq!(found("TFOY, NKAUJ NTXHI — band checked"), vec!["TFOY, NKAUJ NTXHI"]);
         assert_eq!(found("baby band printed: PFANNENSTIEL, BOY, 08:03"), vec!["PFANNENSTIEL"]);
         assert_eq!(found("path req under BONGO, ÁMDE N."), vec!["BONGO, ÁMDE N."]);
+        assert_eq!(found("Wristband reads KAHANANUI, LEILANI M"), vec!["KAHANANUI, LEILANI M"]);
+        assert_eq!(found("specimen: ZAXOYÎ, B. L breast"), vec!["ZAXOYÎ, B."]);
         assert_eq!(found("appendix sent: McBurney, O. appendix"), vec!["McBurney, O."]);
         assert_eq!(found("Loldgibamitse-Eristavi, Mzevinar — R hip"), vec!["Loldgibamitse-Eristavi, Mzevinar"]);
     }
