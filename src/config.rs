@@ -168,10 +168,24 @@ pub struct Config {
     /// Frames a viewer may fall behind before it is closed with 4008.
     pub viewer_queue: usize,
     pub rtc: RtcConfig,
+    pub audience: AudienceLimits,
     /// Archived sessions are purged this many days after their end.
     pub retention_days: u32,
     /// How often the audit chain's head is signed (also at shutdown).
     pub audit_checkpoint: Duration,
+}
+
+/// Per-user limits on what the audience sends, and the pulse's bucket.
+#[derive(Debug, Clone)]
+pub struct AudienceLimits {
+    /// Questions per user per session per minute.
+    pub asks_per_minute: usize,
+    /// Votes (and taken-back votes) per user per session per minute.
+    pub votes_per_minute: usize,
+    /// A viewer's minimum gap between two pulses.
+    pub pulse_gap: Duration,
+    /// Width of a pulse aggregate (whole seconds).
+    pub pulse_bucket: Duration,
 }
 
 /// WebRTC media settings.
@@ -232,6 +246,12 @@ impl Config {
             log: "info".into(),
             viewer_queue: 256,
             rtc: RtcConfig { port: 0, public_ip: None, ice_servers: Vec::new(), max_viewers: 500, recording: true },
+            audience: AudienceLimits {
+                asks_per_minute: 5,
+                votes_per_minute: 60,
+                pulse_gap: Duration::from_secs(30),
+                pulse_bucket: Duration::from_secs(10),
+            },
             retention_days: 365,
             audit_checkpoint: Duration::from_secs(60),
         }

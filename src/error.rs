@@ -100,7 +100,8 @@ impl ApiError {
         }
     }
 
-    fn public_message(&self) -> String {
+    /// The message a client may read (internal causes never are).
+    pub fn public_message(&self) -> String {
         match self {
             Self::Unauthenticated { message } => (*message).to_string(),
             Self::RateLimited { retry_after_secs } => {

@@ -18,6 +18,7 @@
 //! | [`auth`] | passwords (Argon2id), JWTs, revocation, login throttling, the permission table |
 //! | [`session`] | session rules (draft → live → ended, consent) and the patient's identifiers |
 //! | [`live`] | live sessions: the writer task owning the gates, the sharded fan-out, viewer sockets, tickets |
+//! | [`audience`] | questions, votes, moderation, the live pulse, feedback |
 //! | [`media`] | WebRTC (str0m): WHIP ingest, WHEP egress, the media delay buffer, keyframes, recording |
 //! | [`redaction`] | the `redact` interface every viewer-visible text passes |
 //! | [`archive`] | replay timeline, streamed and signed export, archive per consent, retention, purge |
@@ -36,6 +37,7 @@
 
 pub mod api;
 pub mod archive;
+pub mod audience;
 pub mod audit;
 pub mod auth;
 pub mod certs;

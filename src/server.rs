@@ -78,6 +78,7 @@ pub async fn build_state(config: Config) -> Result<AppState, StartError> {
         image_permits: Arc::new(tokio::sync::Semaphore::new(2)),
         gate_runtime: gate_runtime()?,
         media,
+        audience: Default::default(),
         audit,
         archive_key,
     }));

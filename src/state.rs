@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use tokio_util_shim::Shutdown;
 
+use crate::audience::Audience;
 use crate::auth::jwt::TokenService;
 use crate::auth::ratelimit::FailureLimiter;
 use crate::auth::revocation::Revocations;
@@ -38,6 +39,8 @@ pub struct Inner {
     pub gate_runtime: tokio::runtime::Handle,
     /// The WebRTC media engine (its own thread, one UDP socket).
     pub media: MediaHandle,
+    /// Question boards of live sessions.
+    pub audience: Audience,
     /// The hash-chained audit log (a writer task behind a bounded queue).
     pub audit: crate::audit::AuditLog,
     /// The Ed25519 key that signs export manifests (`DATA/archive.key`).

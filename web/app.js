@@ -1,5 +1,7 @@
 // orgallery browser app: sign in, pick a session, watch it live; surgeons and
-// moderators also get the OR console (publish, held queue, curtain, dump).
+// moderators also get the OR console (publish, held queue, curtain, dump);
+// viewers ask and upvote questions and send a pulse; presenters answer, pin,
+// hide and review questions and see the pulse.
 // The token lives in the HttpOnly cookie; the WebSocket is same-origin.
 import { watchVideo, publishCamera, maskDrawing } from "./media.js";
 
@@ -62,6 +64,40 @@ function watch(s) {
   $("console").hidden = !controller;
   let last = 0;
   const released = new Set();
+  const viewer = ["student", "clinician"].includes(me.role);
+  const staff = ["surgeon", "moderator", "educator"].includes(me.role);
+  const questions = new Map();
+  $("questions").replaceChildren(); $("qa-error").textContent = "";
+  $("ask-form").hidden = !viewer; $("pulse-send").hidden = !viewer; $("pulse").hidden = !staff;
+  const send = (m) => socket && socket.readyState === WebSocket.OPEN && socket.send(JSON.stringify(m));
+  const renderQuestions = () => {
+    const qs = [...questions.values()].sort((a, b) =>
+      (b.pinned - a.pinned) || (b.votes - a.votes) || a.created_at.localeCompare(b.created_at));
+    $("questions").replaceChildren(...qs.map((q) => {
+      const li = document.createElement("li");
+      li.id = "q-" + q.id;
+      li.className = [q.pinned && "pinned", q.hidden && "hidden-q", q.status === "pending" && "pending"].filter(Boolean).join(" ");
+      li.append(renderText(q.text, q.redactions), ` — ${q.author} · ${q.votes} ▲`);
+      if (q.status === "pending") li.append(" (awaiting review)");
+      if (q.answered) {
+        const a = document.createElement("div");
+        a.className = "answer"; a.append(renderText(q.answer, q.answer_redactions), ` — ${q.answered_by}`);
+        li.append(a);
+      }
+      const button = (label, onclick) => {
+        const b = document.createElement("button"); b.textContent = label; b.onclick = onclick; li.append(" ", b);
+      };
+      const act = (op, body) => () => api("POST", `/api/sessions/${s.id}/questions/${q.id}/${op}`, body || {}).catch((e) => alert(e.message));
+      if (me.role === "student" && q.status === "published") button("upvote", () => send({ type: "upvote", question_id: q.id }));
+      if (staff && q.status === "published") {
+        button("answer", () => { const t = prompt("Answer"); if (t) act("answer", { text: t })(); });
+        button(q.pinned ? "unpin" : "pin", act(q.pinned ? "unpin" : "pin"));
+        button(q.hidden ? "unhide" : "hide", act(q.hidden ? "unhide" : "hide"));
+      }
+      if (controller && q.status === "pending") { button("approve", act("approve")); button("reject", act("reject")); }
+      return li;
+    }));
+  };
   const open = () => {
     const proto = location.protocol === "https:" ? "wss:" : "ws:";
     socket = new WebSocket(`${proto}//${location.host}/api/sessions/${s.id}/live?after=${last}`);
@@ -104,6 +140,22 @@ function watch(s) {
         }
       } else if (m.type === "dropped") {
         document.getElementById("held-" + m.id)?.remove();
+      } else if (m.type === "question") {
+        const q = m.question;
+        const known = questions.get(q.id);
+        if (known && known.version > q.version) return; // a stale event
+        // A hidden question's stub (no text) or a rejected one leaves the panel.
+        if ((q.hidden && q.text === undefined) || q.status === "rejected") questions.delete(q.id);
+        else questions.set(q.id, q);
+        renderQuestions();
+      } else if (m.type === "pulse") {
+        const c = m.counts;
+        $("pulse").textContent = `Last ${Math.round((Date.parse(m.end) - Date.parse(m.start)) / 1000)} s: ` +
+          `${c.clear} clear · ${c.confused} confused · ${c.too_fast} too fast · ${c.great} great`;
+      } else if (m.type === "error" && m.of) {
+        $("qa-error").textContent = m.error.message;
+      } else if (m.type === "ack") {
+        $("qa-error").textContent = m.of === "ask" && m.question.status === "pending" ? "Your question awaits review." : "";
       }
     };
     socket.onclose = (ev) => { if (ev.code === 4008) setTimeout(open, 100); };
@@ -126,6 +178,12 @@ function watch(s) {
     await api("POST", `/api/sessions/${s.id}/updates`, { kind: "text", text }).catch((err) => alert(err.message));
     e.target.reset();
   };
+  $("ask-form").onsubmit = (e) => {
+    e.preventDefault();
+    send({ type: "ask", text: e.target.text.value });
+    e.target.reset();
+  };
+  for (const b of $("pulse-send").querySelectorAll("button")) b.onclick = () => send({ type: "pulse", value: b.dataset.pulse });
   $("curtain").onclick = () => api("POST", `/api/sessions/${s.id}/curtain`, { down: !$("curtain").dataset.down }).catch(alert);
   $("dump").onclick = () => api("POST", `/api/sessions/${s.id}/dump`, {}).catch(alert);
 }

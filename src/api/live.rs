@@ -86,8 +86,12 @@ async fn live(
         Some(s) if authorize(&who, Permission::Watch, Some(&s)).is_ok() => s,
         _ => return Ok(upgrade.on_upgrade(|ws| socket::close_now(ws, socket::REVOKED, "not allowed"))),
     };
-    let controller = session.is_controller(&who.sub);
+    // Controllers get held items; staff (controllers, educators) hidden questions and the pulse.
+    let sight = crate::audience::Sight {
+        controller: session.is_controller(&who.sub),
+        staff: crate::audience::sight(&who, &session).staff,
+    };
     let hub = state.live.hub(&state, &session);
     let after = q.after.unwrap_or(0);
-    Ok(upgrade.on_upgrade(move |ws| socket::serve(ws, state, hub, who, controller, after)))
+    Ok(upgrade.on_upgrade(move |ws| socket::serve(ws, state, hub, who, sight, after)))
 }

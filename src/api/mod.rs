@@ -6,9 +6,12 @@ mod archive;
 mod audit;
 mod auth;
 pub mod extract;
+mod feedback;
 mod live;
 mod media;
 mod ops;
+mod pulse;
+mod questions;
 mod range;
 mod sessions;
 mod updates;
@@ -40,6 +43,9 @@ pub fn router(state: AppState) -> Router {
         .merge(live::router())
         .merge(media::router())
         .merge(updates::router())
+        .merge(questions::router())
+        .merge(pulse::router())
+        .merge(feedback::router())
         .merge(ops::router())
         .merge(web::router())
         .fallback(|| async { error_body(StatusCode::NOT_FOUND, "not_found", "no such endpoint") })

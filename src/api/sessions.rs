@@ -189,6 +189,7 @@ async fn end(
     let mut s = load(&state, &who, &id, Permission::SessionEnd).await?;
     lifecycle::end(&mut s, Utc::now())?;
     let dropped = crate::live::on_ending(&state, &s).await;
+    crate::audience::on_ending(&state, &s.id);
     state.store.save_session(&s).await?;
     state.identifiers.forget(state.store.as_ref(), &s.id).await?;
     crate::live::on_session_changed(&state, &s).await;

@@ -31,6 +31,20 @@ pub enum Permission {
     AccountsManage,
     UserKick,
     MetricsRead,
+    /// Ask a question (HTTP or the `ask` frame).
+    QuestionAsk,
+    /// Upvote a question or take the vote back.
+    QuestionVote,
+    /// Answer, pin, hide and unhide questions; see hidden ones.
+    QuestionModerate,
+    /// Approve or reject questions held by the "hold" policy; their queue.
+    QuestionReview,
+    /// Send a pulse (how the audience is doing).
+    PulseSend,
+    /// Receive the pulse aggregates and read the series.
+    PulseRead,
+    FeedbackCreate,
+    FeedbackRead,
     /// Replay: the timeline and the recordings.
     ArchiveRead,
     ArchiveExport,
@@ -83,6 +97,17 @@ pub static TABLE: &[Rule] = &[
     Rule { permission: Permission::AccountsManage, roles: &[Admin], relation: Relation::Any },
     Rule { permission: Permission::UserKick, roles: &[Admin], relation: Relation::Any },
     Rule { permission: Permission::MetricsRead, roles: &[Admin], relation: Relation::Any },
+    // Q&A, pulse, feedback. `Any` is enough where seeing the session already
+    // narrows a role: a surgeon sees only their own sessions, a moderator
+    // only those assigned.
+    Rule { permission: Permission::QuestionAsk, roles: &[Clinician, Student], relation: Relation::Any },
+    Rule { permission: Permission::QuestionVote, roles: &[Student], relation: Relation::Any },
+    Rule { permission: Permission::QuestionModerate, roles: &[Surgeon, Moderator, Educator], relation: Relation::Any },
+    Rule { permission: Permission::QuestionReview, roles: &[Surgeon, Moderator], relation: Relation::Controller },
+    Rule { permission: Permission::PulseSend, roles: &[Clinician, Student], relation: Relation::Any },
+    Rule { permission: Permission::PulseRead, roles: &[Surgeon, Moderator, Educator], relation: Relation::Any },
+    Rule { permission: Permission::FeedbackCreate, roles: &[Student], relation: Relation::Any },
+    Rule { permission: Permission::FeedbackRead, roles: &[Surgeon, Educator, Admin], relation: Relation::Any },
     Rule { permission: Permission::ArchiveRead, roles: &[Surgeon, Educator, Admin], relation: Relation::SurgeonOwns },
     Rule { permission: Permission::ArchiveExport, roles: &[Surgeon, Educator], relation: Relation::SurgeonOwns },
     Rule { permission: Permission::SessionPurge, roles: &[Admin], relation: Relation::Any },

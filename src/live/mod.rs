@@ -10,7 +10,7 @@ mod slot;
 pub mod socket;
 pub mod tickets;
 pub mod upgrade;
-mod wire;
+pub mod wire;
 mod writer;
 
 use std::collections::HashMap;
@@ -36,6 +36,11 @@ use crate::state::AppState;
 pub enum To {
     All,
     Controllers,
+    /// Those who moderate questions and read the pulse (controllers and
+    /// educators): hidden questions, pulse aggregates.
+    Staff,
+    /// Everyone else: a hidden question's stub that removes it.
+    Audience,
     /// Close every socket with this code after what came before.
     Close(u16),
     /// Close the sockets this revocation hits with 4003.
@@ -51,6 +56,20 @@ pub struct Event {
     pub seq: u64,
     pub to: To,
     pub frame: Wire,
+}
+
+impl To {
+    /// Does a frame for `self` reach a viewer with these flags? (Signals
+    /// and closes are not frames for some viewers: false.)
+    pub fn reaches(&self, controller: bool, staff: bool) -> bool {
+        match self {
+            To::All => true,
+            To::Controllers => controller,
+            To::Staff => staff,
+            To::Audience => !staff,
+            To::Close(_) | To::Revoke(_) | To::RecheckRevocations => false,
+        }
+    }
 }
 
 impl Event {
@@ -311,4 +330,21 @@ pub async fn resume_live_sessions(state: &AppState) -> Result<(), ApiError> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::To;
+
+    #[test]
+    fn frames_reach_the_viewers_they_are_for() {
+        // (controller, staff): a student, an educator, a surgeon owner.
+        let (viewer, educator, owner) = ((false, false), (false, true), (true, true));
+        let reach = |to: &To| [viewer, educator, owner].map(|(c, s)| to.reaches(c, s));
+        assert_eq!(reach(&To::All), [true, true, true]);
+        assert_eq!(reach(&To::Controllers), [false, false, true]);
+        assert_eq!(reach(&To::Staff), [false, true, true]);
+        assert_eq!(reach(&To::Audience), [true, false, false]);
+        assert_eq!(reach(&To::Close(1000)), [false, false, false]);
+    }
 }

@@ -40,6 +40,7 @@ pub enum ShardMsg {
     Expect {
         id: u64,
         controller: bool,
+        staff: bool,
     },
     /// A viewer that has its backlog and is ready for live frames.
     Join(Box<Slot>),
@@ -107,6 +108,7 @@ struct Shard {
 /// What a viewer away from the shard missed.
 struct Away {
     controller: bool,
+    staff: bool,
     missed: Vec<Wire>,
     /// More than `limit` frames were missed: it is too slow, close with 4008.
     overflow: bool,
@@ -115,8 +117,8 @@ struct Away {
 }
 
 impl Away {
-    fn new(controller: bool) -> Self {
-        Away { controller, missed: Vec::new(), overflow: false, left: None }
+    fn new(controller: bool, staff: bool) -> Self {
+        Away { controller, staff, missed: Vec::new(), overflow: false, left: None }
     }
 
     fn keep(&mut self, frame: Wire, limit: usize) {
@@ -160,8 +162,8 @@ impl Shard {
     async fn on_msg(&mut self, msg: ShardMsg) {
         match msg {
             ShardMsg::Event(ev) => self.fan_out(&ev).await,
-            ShardMsg::Expect { id, controller } => {
-                self.away.insert(id, Away::new(controller));
+            ShardMsg::Expect { id, controller, staff } => {
+                self.away.insert(id, Away::new(controller, staff));
             }
             ShardMsg::Join(slot) => self.join(*slot),
             ShardMsg::Lost { id } => {
@@ -201,9 +203,8 @@ impl Shard {
         if let To::Close(_) = ev.to {
             self.final_close = Some(ev.frame.clone());
         }
-        if ev.seq == 0 && matches!(ev.to, To::All | To::Controllers) {
-            let controllers_only = matches!(ev.to, To::Controllers);
-            for a in self.away.values_mut().filter(|a| a.controller || !controllers_only) {
+        if ev.seq == 0 {
+            for a in self.away.values_mut().filter(|a| ev.to.reaches(a.controller, a.staff)) {
                 a.keep(ev.frame.clone(), self.limit);
             }
         }
@@ -235,8 +236,10 @@ impl Shard {
                 self.offer(i, ev.frame.clone())
             }
             To::All => Verdict::CatchUp,
-            To::Controllers if s.controller => self.offer(i, ev.frame.clone()),
-            To::Controllers => Verdict::Keep,
+            To::Controllers | To::Staff | To::Audience if ev.to.reaches(s.controller, s.staff) => {
+                self.offer(i, ev.frame.clone())
+            }
+            To::Controllers | To::Staff | To::Audience => Verdict::Keep,
             To::Close(_) => {
                 s.outbox.begin_close(ev.frame.clone(), false, Instant::now());
                 self.settle(i)
@@ -329,7 +332,7 @@ impl Shard {
 
     fn join(&mut self, mut slot: Slot) {
         let now = Instant::now();
-        let away = self.away.remove(&slot.id).unwrap_or_else(|| Away::new(slot.controller));
+        let away = self.away.remove(&slot.id).unwrap_or_else(|| Away::new(slot.controller, slot.staff));
         if let Some(frame) = &self.final_close {
             slot.outbox.begin_close(frame.clone(), false, now);
         } else if slot.is_revoked() {
@@ -380,7 +383,7 @@ impl Shard {
             self.away.remove(&slot.id);
             return;
         };
-        self.away.entry(slot.id).or_insert_with(|| Away::new(slot.controller));
+        self.away.entry(slot.id).or_insert_with(|| Away::new(slot.controller, slot.staff));
         let (state, session) = (self.state.clone(), self.session_id.clone());
         tokio::spawn(
             async move {

@@ -20,6 +20,8 @@ pub struct Slot {
     pub last: u64,
     pub who: Principal,
     pub controller: bool,
+    /// Moderates questions and reads the pulse (controllers, educators).
+    pub staff: bool,
     /// Whether the fan-out has it on its list of blocked slots.
     pub listed_blocked: bool,
     /// Dropping this stops the viewer's reader task.
@@ -35,6 +37,7 @@ impl Slot {
         out: Writer,
         who: Principal,
         controller: bool,
+        staff: bool,
         last: u64,
         hub: Arc<Hub>,
         state: AppState,
@@ -56,6 +59,7 @@ impl Slot {
             last,
             who,
             controller,
+            staff,
             listed_blocked: false,
             _stop_reader: stop,
             hub,

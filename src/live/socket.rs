@@ -10,6 +10,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_util::StreamExt;
 use serde::Deserialize;
+use serde_json::json;
 use tokio::io::AsyncWriteExt;
 use tokio::sync::oneshot;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
@@ -22,7 +23,10 @@ use super::slot::Slot;
 use super::upgrade::{Conn, ReadOnly, Reader};
 use super::wire::{self, Wire};
 use super::Hub;
-use crate::auth::Principal;
+use crate::audience::{qa, Sight};
+use crate::auth::{authorize, Permission, Principal};
+use crate::error::ApiError;
+use crate::model::Session;
 use crate::state::AppState;
 use crate::store::StoredUpdate;
 
@@ -43,13 +47,25 @@ const READ_CHUNK: usize = 2 * 1024;
 enum ClientMsg {
     Ping,
     Ask {
-        #[allow(dead_code)]
         text: String,
     },
     Upvote {
-        #[allow(dead_code)]
         question_id: String,
     },
+    /// Take an upvote back (the socket's `DELETE .../upvote`).
+    Unvote {
+        question_id: String,
+    },
+    Pulse {
+        value: String,
+    },
+}
+
+/// Who is on the other end, for what the client sends.
+struct Peer {
+    state: AppState,
+    session_id: String,
+    who: Principal,
 }
 
 /// Close right after the upgrade (browsers cannot read an HTTP status).
@@ -64,29 +80,44 @@ pub async fn close_now(mut conn: Conn, code: u16, reason: &'static str) {
 
 /// Serve one authenticated, authorized viewer: state and backlog here, then
 /// hand it to a fan-out shard and start its reader.
-pub async fn serve(conn: Conn, state: AppState, hub: Arc<Hub>, who: Principal, controller: bool, after: u64) {
+pub async fn serve(conn: Conn, state: AppState, hub: Arc<Hub>, who: Principal, sight: Sight, after: u64) {
     let span = tracing::info_span!("viewer", session = %hub.session_id, user = %who.sub);
     async move {
         let Conn { read, write, early } = conn;
-        let (mut slot, stopped) = Slot::new(write, who, controller, after, hub.clone(), state.clone());
+        let (controller, staff) = (sight.controller, sight.staff);
+        let peer = Peer { state: state.clone(), session_id: hub.session_id.clone(), who: who.clone() };
+        let (mut slot, stopped) = Slot::new(write, who, controller, staff, after, hub.clone(), state.clone());
         let Some(shard) = hub.shard_for(slot.id).cloned() else { return };
         // From here the shard keeps what this viewer would miss while it reads the backlog.
         let id = slot.id;
-        let _ = shard.send(ShardMsg::Expect { id, controller });
+        let _ = shard.send(ShardMsg::Expect { id, controller, staff });
+        if !hub.is_ended() {
+            // Feedback is for those who joined while it was live. (After
+            // `Expect`: nothing sent meanwhile is missed.)
+            if let Err(e) = state.store.record_join(&hub.session_id, &peer.who.sub, chrono::Utc::now()).await {
+                tracing::error!(error = %e, "could not record the join");
+            }
+        }
         slot.outbox.enqueue(hub.state_frame());
-        if backlog(&state, &hub.session_id, &mut slot).await.is_err() {
+        if backlog(&state, &hub.session_id, &mut slot).await.is_err()
+            || replay_questions(&state, &hub.session_id, sight, &mut slot).await.is_err()
+        {
             let _ = shard.send(ShardMsg::Lost { id });
             return;
         }
         // An ended session has nothing more to send: the backlog, then goodbye.
         // (If it ends after this check, the shard closes the viewer on joining.)
         if hub.is_ended() {
+            // What the shard kept meanwhile is dropped with `Lost`; if the end
+            // came while this viewer read its backlog, that included the
+            // "ended" state: say it again before the close.
             let _ = shard.send(ShardMsg::Lost { id });
+            slot.outbox.enqueue(hub.state_frame());
             slot.outbox.enqueue(wire::close(1000, "session ended"));
             let _ = slot.outbox.drain(Duration::from_secs(2)).await;
             return;
         }
-        tokio::spawn(read_client(read, early, shard.clone(), id, stopped).in_current_span());
+        tokio::spawn(read_client(read, early, shard.clone(), id, stopped, peer).in_current_span());
         let _ = shard.send(ShardMsg::Join(Box::new(slot)));
     }
     .instrument(span)
@@ -120,21 +151,105 @@ pub async fn backlog(state: &AppState, session_id: &str, slot: &mut Slot) -> Res
     }
 }
 
-/// The answer to one client text message.
-fn client_reply(text: &str) -> Wire {
-    let json: &'static str = match serde_json::from_str::<ClientMsg>(text) {
-        Ok(ClientMsg::Ping) => r#"{"type":"pong"}"#,
-        Ok(ClientMsg::Ask { .. } | ClientMsg::Upvote { .. }) => {
-            r#"{"type":"error","error":{"code":"unsupported","message":"questions are not available yet"}}"#
-        }
-        Err(_) => r#"{"type":"error","error":{"code":"bad_message","message":"unknown or malformed message"}}"#,
-    };
+/// The current state of every question the viewer may see (after the
+/// backlog: changes made meanwhile follow from the shard, in order).
+async fn replay_questions(state: &AppState, session_id: &str, sight: Sight, slot: &mut Slot) -> Result<(), ()> {
+    let frames = crate::audience::qa::replay(state, session_id, sight).await.map_err(|e| {
+        tracing::error!(error = %e, "question replay failed");
+    })?;
+    for f in frames {
+        slot.outbox.enqueue(f);
+    }
+    slot.outbox.drain(SEND_TIMEOUT).await
+}
+
+fn static_frame(json: &'static str) -> Wire {
     wire::text(Bytes::from_static(json.as_bytes()))
+}
+
+/// The error frame for a refused client message (`of`: what it was).
+fn error_frame(of: &str, e: &ApiError) -> Wire {
+    if let ApiError::Internal(cause) = e {
+        tracing::error!(%cause, "internal error");
+    }
+    let mut v = json!({"type": "error", "of": of, "error": {"code": e.code(), "message": e.public_message()}});
+    if let ApiError::RateLimited { retry_after_secs } = e {
+        v["retry_after"] = json!(retry_after_secs.max(&1));
+    }
+    wire::text(v.to_string())
+}
+
+/// What the client asked for, checked like the HTTP endpoint: its
+/// permission against the session as it is now.
+async fn session_for(peer: &Peer, perm: Permission) -> Result<Session, ApiError> {
+    let leeway = peer.state.config.jwt.leeway as i64;
+    if peer.who.exp + leeway < chrono::Utc::now().timestamp() {
+        return Err(ApiError::Unauthenticated { message: "token expired; reconnect with a fresh one" });
+    }
+    let s = peer.state.store.session(&peer.session_id).await?.ok_or_else(|| ApiError::not_found("session"))?;
+    authorize(&peer.who, perm, Some(&s))?;
+    Ok(s)
+}
+
+/// The answer to one client text message: a pong, an `ack` carrying the
+/// result (the change itself reaches everyone as a `question` frame), or
+/// an `error` frame. Nothing the client sent is logged.
+async fn client_reply(peer: &Peer, text: &str) -> Wire {
+    let msg = match serde_json::from_str::<ClientMsg>(text) {
+        Ok(m) => m,
+        Err(_) => {
+            return static_frame(
+                r#"{"type":"error","error":{"code":"bad_message","message":"unknown or malformed message"}}"#,
+            )
+        }
+    };
+    let (of, result) = match msg {
+        ClientMsg::Ping => return static_frame(r#"{"type":"pong"}"#),
+        ClientMsg::Ask { text } => {
+            let r = match session_for(peer, Permission::QuestionAsk).await {
+                Ok(s) => qa::ask(&peer.state, &s, &peer.who, text).await.map(|q| json!({"question": q.json()})),
+                Err(e) => Err(e),
+            };
+            ("ask", r)
+        }
+        ClientMsg::Upvote { question_id } => ("upvote", vote(peer, &question_id, true).await),
+        ClientMsg::Unvote { question_id } => ("unvote", vote(peer, &question_id, false).await),
+        ClientMsg::Pulse { value } => {
+            let r = match session_for(peer, Permission::PulseSend).await {
+                Ok(s) => qa::pulse(&peer.state, &s, &peer.who, &value)
+                    .await
+                    .map(|at| json!({"value": value, "at": chrono::DateTime::from_timestamp_millis(at)})),
+                Err(e) => Err(e),
+            };
+            ("pulse", r)
+        }
+    };
+    match result {
+        Ok(mut v) => {
+            v["type"] = json!("ack");
+            v["of"] = json!(of);
+            wire::text(v.to_string())
+        }
+        Err(e) => error_frame(of, &e),
+    }
+}
+
+async fn vote(peer: &Peer, question_id: &str, up: bool) -> Result<serde_json::Value, ApiError> {
+    let s = session_for(peer, Permission::QuestionVote).await?;
+    let (q, voted) = qa::vote(&peer.state, &s, &peer.who, question_id, up).await?;
+    Ok(json!({"question": q.json(), "voted": voted}))
 }
 
 /// Read what the client sends until it leaves or the fan-out drops it
 /// (`stopped`). Replies go through the shard, in order with live frames.
-async fn read_client(read: Reader, early: Bytes, shard: ShardTx, id: u64, mut stopped: oneshot::Receiver<()>) {
+async fn read_client(
+    read: Reader,
+    early: Bytes,
+    shard: ShardTx,
+    id: u64,
+    mut stopped: oneshot::Receiver<()>,
+    peer: Peer,
+) {
     let config = WebSocketConfig::default()
         .read_buffer_size(READ_CHUNK)
         .max_message_size(Some(MAX_CLIENT_MESSAGE))
@@ -148,7 +263,7 @@ async fn read_client(read: Reader, early: Bytes, shard: ShardTx, id: u64, mut st
             m = ws.next() => m,
         };
         let reply = match msg {
-            Some(Ok(Message::Text(t))) => client_reply(t.as_str()),
+            Some(Ok(Message::Text(t))) => client_reply(&peer, t.as_str()).await,
             Some(Ok(Message::Ping(p))) => wire::pong(p),
             Some(Ok(Message::Close(c))) => {
                 let code = c.map(|c| u16::from(c.code)).filter(|c| *c != 1005).unwrap_or(1000);

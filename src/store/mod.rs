@@ -7,6 +7,7 @@ mod sqlite;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use crate::audience::{Feedback, Mood, Question};
 use crate::audit::{AuditEvent, Checkpoint};
 use crate::model::{Invite, Session, User};
 pub use sqlite::SqliteStore;
@@ -110,6 +111,29 @@ pub trait Store: Send + Sync + 'static {
     /// (session_id, content_type, file) of a released media item.
     async fn media(&self, id: &str) -> StoreResult<Option<(String, String, String)>>;
 
+    // The audience: questions (redacted text only), votes, joins, pulses, feedback.
+    async fn insert_question(&self, q: &Question) -> StoreResult<()>;
+    async fn question(&self, session_id: &str, id: &str) -> StoreResult<Option<Question>>;
+    /// Every question of a session (with `tag` among its tags, if given), by number.
+    async fn questions(&self, session_id: &str, tag: Option<&str>) -> StoreResult<Vec<Question>>;
+    /// The highest question number of a session (0 without questions).
+    async fn last_question_number(&self, session_id: &str) -> StoreResult<u64>;
+    /// Write what moderation changes: status, pinned, hidden, answer, version.
+    async fn save_question(&self, q: &Question) -> StoreResult<()>;
+    /// Cast (`up`) or take back `sub`'s vote; true when that changed the
+    /// count (which then moves by one and bumps the version).
+    async fn set_vote(&self, question_id: &str, sub: &str, up: bool) -> StoreResult<bool>;
+    /// Ids of the questions of a session that `sub` has upvoted.
+    async fn votes_of(&self, session_id: &str, sub: &str) -> StoreResult<Vec<String>>;
+    /// `sub` opened the session's live channel while it was live.
+    async fn record_join(&self, session_id: &str, sub: &str, at: DateTime<Utc>) -> StoreResult<()>;
+    async fn has_joined(&self, session_id: &str, sub: &str) -> StoreResult<bool>;
+    async fn insert_pulse(&self, session_id: &str, sub: &str, mood: Mood, at_ms: i64) -> StoreResult<()>;
+    /// Every pulse of a session, oldest first.
+    async fn pulses(&self, session_id: &str) -> StoreResult<Vec<(Mood, i64)>>;
+    /// `Conflict` when this viewer already gave feedback on the session.
+    async fn insert_feedback(&self, f: &Feedback) -> StoreResult<()>;
+    async fn feedback(&self, session_id: &str) -> StoreResult<Vec<Feedback>>;
     /// Every released media file of a session.
     async fn session_media(&self, session_id: &str) -> StoreResult<Vec<MediaFile>>;
 

@@ -1,5 +1,8 @@
 //! The embedded store: one SQLite file in the data directory, WAL mode,
-//! migrations embedded in the binary.
+//! migrations embedded in the binary. The audience's tables are in
+//! [`audience`].
+
+mod audience;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -10,6 +13,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Row, SqlitePool};
 
 use super::{ArchiveState, AuditQuery, MediaFile, Redeem, Store, StoreError, StoreResult, StoredUpdate};
+use crate::audience::{Feedback, Mood, Question};
 use crate::audit::{AuditEvent, Checkpoint};
 use crate::model::{Consent, Invite, RedactionPolicy, Role, Session, SessionState, User};
 
@@ -476,6 +480,45 @@ impl Store for SqliteStore {
         })
         .transpose()
     }
+    async fn insert_question(&self, q: &Question) -> StoreResult<()> {
+        self.audience_insert_question(q).await
+    }
+    async fn question(&self, session_id: &str, id: &str) -> StoreResult<Option<Question>> {
+        self.audience_question(session_id, id).await
+    }
+    async fn questions(&self, session_id: &str, tag: Option<&str>) -> StoreResult<Vec<Question>> {
+        self.audience_questions(session_id, tag).await
+    }
+    async fn last_question_number(&self, session_id: &str) -> StoreResult<u64> {
+        self.audience_last_question_number(session_id).await
+    }
+    async fn save_question(&self, q: &Question) -> StoreResult<()> {
+        self.audience_save_question(q).await
+    }
+    async fn set_vote(&self, question_id: &str, sub: &str, up: bool) -> StoreResult<bool> {
+        self.audience_set_vote(question_id, sub, up).await
+    }
+    async fn votes_of(&self, session_id: &str, sub: &str) -> StoreResult<Vec<String>> {
+        self.audience_votes_of(session_id, sub).await
+    }
+    async fn record_join(&self, session_id: &str, sub: &str, at: DateTime<Utc>) -> StoreResult<()> {
+        self.audience_record_join(session_id, sub, at).await
+    }
+    async fn has_joined(&self, session_id: &str, sub: &str) -> StoreResult<bool> {
+        self.audience_has_joined(session_id, sub).await
+    }
+    async fn insert_pulse(&self, session_id: &str, sub: &str, mood: Mood, at_ms: i64) -> StoreResult<()> {
+        self.audience_insert_pulse(session_id, sub, mood, at_ms).await
+    }
+    async fn pulses(&self, session_id: &str) -> StoreResult<Vec<(Mood, i64)>> {
+        self.audience_pulses(session_id).await
+    }
+    async fn insert_feedback(&self, f: &Feedback) -> StoreResult<()> {
+        self.audience_insert_feedback(f).await
+    }
+    async fn feedback(&self, session_id: &str) -> StoreResult<Vec<Feedback>> {
+        self.audience_feedback(session_id).await
+    }
 
     async fn session_media(&self, session_id: &str) -> StoreResult<Vec<MediaFile>> {
         let rows = sqlx::query("SELECT id, content_type, file FROM media WHERE session_id = ? ORDER BY created_at, id")
@@ -643,6 +686,10 @@ impl Store for SqliteStore {
             "DELETE FROM media WHERE session_id = ?",
             "DELETE FROM invites WHERE session_id = ?",
             "DELETE FROM session_identifiers WHERE session_id = ?",
+            // The audience's questions (tags and votes cascade) and pulses
+            // are the session's content too; feedback and joins stay.
+            "DELETE FROM questions WHERE session_id = ?",
+            "DELETE FROM pulses WHERE session_id = ?",
         ] {
             sqlx::query(sql).bind(session_id).execute(&mut *tx).await.map_err(backend)?;
         }

@@ -2,7 +2,8 @@
 // orgallery server started by the Rust e2e suite (tests/e2e/browser.rs).
 // A surgeon publishes through the OR console; a student watching in another
 // browser context sees the released update with the patient's name masked,
-// and the curtain. Exits non-zero on any failure.
+// and the curtain; the student asks a question (masked for everyone), upvotes
+// it, and the surgeon hides it. Exits non-zero on any failure.
 import { chromium } from "playwright-core";
 import assert from "node:assert/strict";
 
@@ -63,6 +64,21 @@ try {
   assert.ok(seen.includes("[NAME]") && !seen.includes("Okafor"), `student sees the masked text: ${seen}`);
   assert.ok(seen.includes("tolerated induction well"));
   assert.equal(await student.locator("#updates li .mask").count(), 1, "the mask is highlighted");
+
+  // Q&A: the student asks (masked for everyone), upvotes; the surgeon hides it.
+  await student.fill("#ask-form input[name=text]", "Is Adaeze Okafor awake? #anesthesia");
+  await student.click("#ask-form button[type=submit]");
+  const asked = surgeon.locator("#questions li").first();
+  await asked.waitFor();
+  const askedText = await asked.textContent();
+  assert.ok(askedText.includes("[NAME]") && !askedText.includes("Okafor"), `the question is masked: ${askedText}`);
+  const mine = student.locator("#questions li").first();
+  await mine.waitFor();
+  assert.ok(!(await mine.textContent()).includes("Okafor"));
+  await mine.locator("button:has-text('upvote')").click();
+  await surgeon.waitForFunction(() => document.querySelector("#questions li")?.textContent.includes("1 ▲"));
+  await asked.locator("button:has-text('hide')").click();
+  await student.waitForFunction(() => document.querySelectorAll("#questions li").length === 0);
 
   await surgeon.click("#curtain");
   await student.waitForFunction(() => document.querySelector("#live-state").textContent.includes("curtain down"));

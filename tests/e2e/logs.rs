@@ -85,7 +85,8 @@ async fn no_secret_or_identifier_reaches_the_logs() {
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(call(Method::POST, "/api/auth/logout".into(), &student, json!({})).await.0, StatusCode::NO_CONTENT);
     assert_eq!(call(Method::GET, "/api/me".into(), &student, Value::Null).await.0, StatusCode::UNAUTHORIZED);
-    let live_secrets = crate::live_hooks::exercise_logged_flow(&http, &p.url, &id, &surgeon).await;
+    let mut live_secrets = crate::live_hooks::exercise_logged_flow(&http, &p.url, &id, &surgeon).await;
+    live_secrets.extend(crate::live_hooks::exercise_audience(&http, &p.url, &id, &invite_token).await);
     assert_eq!(call(Method::POST, format!("/api/sessions/{id}/end"), &surgeon, json!({})).await.0, StatusCode::OK);
     assert_eq!(p.terminate(), Some(0));
 

@@ -3,6 +3,7 @@
 //! directory and talks to it with real clients.
 
 mod archive;
+mod audience;
 mod audit;
 mod browser;
 mod cli;

@@ -64,6 +64,10 @@ async fn openapi_lists_every_operation_and_permission() {
         "/api/sessions/{id}/images",
         "/api/sessions/{id}/updates/{uid}/approve",
         "/api/auth/login",
+        "/api/sessions/{id}/questions",
+        "/api/sessions/{id}/questions/{qid}/upvote",
+        "/api/sessions/{id}/pulse",
+        "/api/sessions/{id}/feedback",
         "/api/sessions/{id}/timeline",
         "/api/sessions/{id}/export",
         "/api/audit",
@@ -81,7 +85,8 @@ async fn openapi_lists_every_operation_and_permission() {
                 .replace("{uid}", "y")
                 .replace("{sub}", "z")
                 .replace("{media_id}", "w")
-                .replace("{name}", "v");
+                .replace("{name}", "v")
+                .replace("{qid}", "q");
             let r = ts.http.request(m, ts.url(&url)).send().await.expect("send");
             assert_ne!(r.status(), StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
             let body = r.text().await.unwrap_or_default();

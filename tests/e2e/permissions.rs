@@ -31,6 +31,15 @@ fn contract() -> HashMap<&'static str, Vec<&'static str>> {
         ("accounts_manage", vec!["admin"]),
         ("user_kick", vec!["admin"]),
         ("metrics_read", vec!["admin"]),
+        // "Q&A and feedback", the issue for pulse and feedback readers.
+        ("question_ask", vec!["clinician", "student"]),
+        ("question_vote", vec!["student"]),
+        ("question_moderate", vec!["surgeon", "moderator", "educator"]),
+        ("question_review", vec!["surgeon", "moderator"]),
+        ("pulse_send", vec!["clinician", "student"]),
+        ("pulse_read", vec!["surgeon", "moderator", "educator"]),
+        ("feedback_create", vec!["student"]),
+        ("feedback_read", vec!["surgeon", "educator", "admin"]),
         ("archive_read", vec!["surgeon", "educator", "admin"]),
         ("archive_export", vec!["surgeon", "educator"]),
         ("session_purge", vec!["admin"]),
@@ -76,6 +85,25 @@ fn endpoints(moderator_sub: &str) -> Vec<Endpoint> {
         // Allowed callers get past authorization to 415 (the body is not SDP).
         e("media_publish", Method::POST, "/api/sessions/{id}/whip", json!({})),
         e("watch", Method::POST, "/api/sessions/{id}/whep", json!({})),
+        // The audience: {qid} is a published question asked before the walk.
+        e("question_ask", Method::POST, "/api/sessions/{id}/questions", json!({"text": "why?"})),
+        e("watch", Method::GET, "/api/sessions/{id}/questions", Value::Null),
+        e("question_vote", Method::POST, "/api/sessions/{id}/questions/{qid}/upvote", json!({})),
+        e("question_vote", Method::DELETE, "/api/sessions/{id}/questions/{qid}/upvote", Value::Null),
+        e("question_moderate", Method::POST, "/api/sessions/{id}/questions/{qid}/answer", json!({"text": "because"})),
+        e("question_moderate", Method::POST, "/api/sessions/{id}/questions/{qid}/pin", json!({})),
+        e("question_moderate", Method::POST, "/api/sessions/{id}/questions/{qid}/unpin", json!({})),
+        e("question_moderate", Method::POST, "/api/sessions/{id}/questions/{qid}/hide", json!({})),
+        e("question_moderate", Method::POST, "/api/sessions/{id}/questions/{qid}/unhide", json!({})),
+        // Allowed callers get past authorization to 409 (the question is not held).
+        e("question_review", Method::POST, "/api/sessions/{id}/questions/{qid}/approve", json!({})),
+        e("question_review", Method::POST, "/api/sessions/{id}/questions/{qid}/reject", json!({})),
+        e("question_review", Method::GET, "/api/sessions/{id}/questions/queue", Value::Null),
+        e("pulse_send", Method::POST, "/api/sessions/{id}/pulse", json!({"value": "clear"})),
+        e("pulse_read", Method::GET, "/api/sessions/{id}/pulse", Value::Null),
+        // Every walker joined the live channel first, so feedback is theirs to give.
+        e("feedback_create", Method::POST, "/api/sessions/{id}/feedback", json!({"rating": 4})),
+        e("feedback_read", Method::GET, "/api/sessions/{id}/feedback", Value::Null),
         e("archive_read", Method::GET, "/api/sessions/{id}/timeline", Value::Null),
         e("archive_read", Method::GET, "/api/sessions/{id}/recordings/recording-1.webm", Value::Null),
         // Allowed callers get past authorization to 409 (the session is live).
@@ -126,8 +154,14 @@ async fn every_endpoint_with_every_role_matches_the_table() {
             Role::Moderator => mod_token.clone(),
             other => ts.token(other).await.0,
         };
+        let (asker, _) = ts.token(Role::Student).await;
+        let (s, q) = ts.post(&format!("/api/sessions/{id}/questions"), &asker, json!({"text": "walk"})).await;
+        assert_eq!(s, StatusCode::CREATED, "{q}");
+        let qid = q["id"].as_str().expect("qid").to_string();
+        let mut joined = crate::ws::viewer(&ts, &id, &token, 0).await;
+        joined.expect("state", std::time::Duration::from_secs(10)).await;
         for ep in endpoints(&mod_sub) {
-            let path = ep.path.replace("{id}", &id).replace("{victim}", &victim);
+            let path = ep.path.replace("{id}", &id).replace("{victim}", &victim).replace("{qid}", &qid);
             let body = if ep.body.is_null() {
                 None
             } else {
