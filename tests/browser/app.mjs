@@ -122,7 +122,10 @@ try {
     await watcher.screenshot({ path: `${ORG_SHOT_DIR}/student-video-live.png`, fullPage: true });
     await cam.screenshot({ path: `${ORG_SHOT_DIR}/surgeon-camera.png`, fullPage: true });
   }
+  cam.on("dialog", (d) => { console.log(`surgeon dialog: ${d.message()}`); d.dismiss().catch(() => {}); });
   await cam.click("#curtain");
+  // The surgeon's own console confirms the curtain first (the POST and its state frame).
+  await cam.waitForFunction(() => document.querySelector("#live-state").textContent.includes("curtain down"), null, { timeout });
   await watcher.waitForSelector("#paused:not([hidden])", { timeout });
   assert.equal(await watcher.isVisible("#video"), false, "no media behind the curtain");
   assert.match(await watcher.textContent("#paused"), /Paused by the surgical team/);
