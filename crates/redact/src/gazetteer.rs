@@ -1,6 +1,8 @@
 //! Embedded gazetteers built from real data by `scripts/build-gazetteers.py` (sources and
-//! licences: docs/REDACTION.md): ordinary English words, given names and surnames of 105
-//! countries, places of at least 1,000 people and regions that are not PHI. Each table is a
+//! licences: docs/REDACTION.md): ordinary English words, places of at least 1,000 people and
+//! regions that are not PHI. The names table is left empty on purpose (names-dataset is drawn
+//! from a leaked social-network dump, unfit for a privacy product); names come from the Faker
+//! lists in `data/` and from context. Each table is a
 //! sorted list of folded lowercase entries, one per line. Once per process the entries are put
 //! into one hash map from entry to the tables holding it, so a word costs one lookup.
 
@@ -141,7 +143,8 @@ mod tests {
 
     #[test]
     fn built_tables_are_sorted_and_hold_real_data() {
-        for blob in [ENGLISH, NAMES, PLACES] {
+        assert!(NAMES.trim().is_empty(), "no names-dataset table is embedded");
+        for blob in [ENGLISH, PLACES] {
             let t = Table::new(blob);
             assert!(t.len() > 10_000);
             for i in 1..t.len() {
@@ -153,7 +156,6 @@ mod tests {
         assert!(!g.is_english("okonkwo"));
         assert!(g.is_place("toowoomba") && g.is_place("silver spring"));
         assert!(!g.is_place("canada") && !g.is_place("texas"));
-        assert_eq!(g.lookup("okonkwo") & bit::NAME, bit::NAME);
         assert_eq!(g.lookup("retractor") & bit::NAME, 0);
         assert!(g.is_region("kerala") && g.is_region("canada") && !g.is_region("toowoomba"));
         assert_eq!(g.lookup(""), 0);
