@@ -11,8 +11,6 @@ use crate::error::ApiError;
 use crate::model::Session;
 use crate::state::AppState;
 
-const PAGE: u32 = 1000;
-
 /// The parts of a stored update the timeline needs.
 #[derive(Deserialize)]
 struct StoredParts {
@@ -22,26 +20,20 @@ struct StoredParts {
     released_at: DateTime<Utc>,
 }
 
-/// Every released update of the session, in order.
+/// Every released update of the session, in order (the archive's paged read).
 async fn released(state: &AppState, session_id: &str) -> Result<Vec<Released>, ApiError> {
-    let mut out = Vec::new();
-    let mut after = 0;
-    loop {
-        let page = state.store.updates_after(session_id, after, PAGE).await?;
-        let n = page.len();
-        for u in page {
-            after = u.seq;
-            let p: StoredParts = serde_json::from_str(&u.body).map_err(ApiError::internal)?;
-            out.push(Released {
+    let updates = crate::archive::timeline::released(state, session_id).await?;
+    updates
+        .into_iter()
+        .map(|v| {
+            let p: StoredParts = serde_json::from_value(v).map_err(ApiError::internal)?;
+            Ok(Released {
                 seq: p.seq,
                 at_ms: p.released_at.timestamp_millis(),
                 marker: if p.kind == "marker" { p.label } else { None },
-            });
-        }
-        if n < PAGE as usize {
-            return Ok(out);
-        }
-    }
+            })
+        })
+        .collect()
 }
 
 pub async fn report(state: &AppState, s: &Session) -> Result<Value, ApiError> {
