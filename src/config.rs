@@ -87,6 +87,10 @@ pub struct ServeArgs {
     /// Most WHEP viewers of one session at a time (then 429).
     #[arg(long = "rtc-max-viewers", env = "ORGALLERY_RTC_MAX_VIEWERS")]
     pub rtc_max_viewers: Option<usize>,
+    /// Threads that write released media to viewers (SRTP and the send),
+    /// the media engine's own included; 0 = the cores, at most 4.
+    #[arg(long = "rtc-threads", env = "ORGALLERY_RTC_THREADS")]
+    pub rtc_threads: Option<usize>,
     /// Write a WebM recording of the released media of each session.
     #[arg(long = "recording", env = "ORGALLERY_RECORDING", num_args = 0..=1, default_missing_value = "true")]
     pub recording: Option<bool>,
@@ -196,6 +200,11 @@ pub struct RtcConfig {
     pub ice_servers: Vec<String>,
     pub max_viewers: usize,
     pub recording: bool,
+    /// Fan-out threads including the engine's; 0 = automatic.
+    pub threads: usize,
+    /// Packet writes in one release batch from which it is spread over the
+    /// fan-out threads (a tuning knob, no flag; tests set it to 1).
+    pub spread_from: usize,
 }
 
 impl RtcConfig {
@@ -245,7 +254,15 @@ impl Config {
             login: LoginLimits { per_user: 5, per_address: 20, window: Duration::from_secs(300) },
             log: "info".into(),
             viewer_queue: 256,
-            rtc: RtcConfig { port: 0, public_ip: None, ice_servers: Vec::new(), max_viewers: 500, recording: true },
+            rtc: RtcConfig {
+                port: 0,
+                public_ip: None,
+                ice_servers: Vec::new(),
+                max_viewers: 500,
+                recording: true,
+                threads: 0,
+                spread_from: 16,
+            },
             audience: AudienceLimits {
                 asks_per_minute: 5,
                 votes_per_minute: 60,
@@ -307,6 +324,9 @@ impl Config {
         }
         if let Some(v) = pick!(recording) {
             c.rtc.recording = v;
+        }
+        if let Some(v) = pick!(rtc_threads) {
+            c.rtc.threads = v;
         }
         if let Some(v) = pick!(retention_days) {
             c.retention_days = v;

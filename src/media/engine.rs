@@ -18,6 +18,8 @@ use str0m::change::SdpOffer;
 use str0m::media::{KeyframeRequestKind, MediaKind};
 use str0m::net::{Protocol, Receive};
 use str0m::{Candidate, Event, IceConnectionState, IceCreds, Input, Output, Rtc};
+
+use super::fanout::{self, Batch, Pool, Release};
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
 use tracing::Instrument;
@@ -65,6 +67,14 @@ impl Starter {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
         std::thread::Builder::new().name("orgallery-media".into()).spawn(move || {
             rt.block_on(async move {
+                let sender = match self.socket.try_clone() {
+                    Ok(s) => Arc::new(s),
+                    Err(e) => {
+                        tracing::error!(error = %e, "media socket unusable; WebRTC is off");
+                        self.counters.stopped.store(true, Relaxed);
+                        return;
+                    }
+                };
                 let socket = match UdpSocket::from_std(self.socket) {
                     Ok(s) => s,
                     Err(e) => {
@@ -73,9 +83,15 @@ impl Starter {
                         return;
                     }
                 };
+                let threads = match state.config.rtc.threads {
+                    0 => fanout::default_threads(),
+                    n => n,
+                };
+                let pool = Pool::new(threads, state.config.rtc.spread_from, sender, self.counters.clone());
                 let engine = Engine {
                     state,
                     socket,
+                    pool,
                     local: self.candidate_addr,
                     peers: HashMap::new(),
                     by_addr: HashMap::new(),
@@ -159,9 +175,11 @@ impl SessionMedia {
 
 struct Engine {
     state: AppState,
+    /// Receives; sending goes through the pool's clone of it.
     socket: UdpSocket,
+    pool: Pool,
     local: SocketAddr,
-    peers: HashMap<u64, Peer>,
+    peers: HashMap<u64, Box<Peer>>,
     by_addr: HashMap<SocketAddr, u64>,
     by_resource: HashMap<String, u64>,
     sessions: HashMap<String, SessionMedia>,
@@ -362,7 +380,7 @@ impl Engine {
         };
         tracing::info!(session = %session_id, user = %peer.auth.sub, side = side.path(), "media peer opened");
         self.by_resource.insert(resource.clone(), id);
-        self.peers.insert(id, peer);
+        self.peers.insert(id, Box::new(peer));
         self.counters.peers.store(self.peers.len() as u64, Relaxed);
         Ok(Created { resource, etag, answer: answer.to_sdp_string() })
     }
@@ -515,32 +533,7 @@ impl Engine {
         let mut events = Vec::new();
         {
             let Some(p) = self.peers.get_mut(&id) else { return };
-            if now >= p.timeout && p.rtc.handle_input(Input::Timeout(now)).is_err() {
-                p.closing = true;
-            }
-            loop {
-                if !p.rtc.is_alive() {
-                    p.closing = true;
-                    break;
-                }
-                match p.rtc.poll_output() {
-                    Ok(Output::Transmit(t)) => {
-                        if self.socket.try_send_to(&t.contents, t.destination).is_err() {
-                            self.counters.send_errors.fetch_add(1, Relaxed);
-                        }
-                    }
-                    Ok(Output::Timeout(t)) => {
-                        p.timeout = t;
-                        break;
-                    }
-                    Ok(Output::Event(e)) => events.push(e),
-                    Err(_) => {
-                        p.closing = true;
-                        break;
-                    }
-                }
-            }
-            p.dirty = false;
+            p.drain(now, self.pool.socket(), &self.counters, |e| events.push(e));
         }
         for e in events {
             self.event(id, now, e);
@@ -673,26 +666,56 @@ impl Engine {
 
     /// Release what is due in every session to its viewers and recording.
     fn release_due(&mut self, now: Instant) {
-        for s in self.sessions.values_mut() {
+        let mut batch = Batch::new();
+        for (id, s) in self.sessions.iter_mut() {
+            let mut rels = Vec::new();
             while let Some(r) = s.buffer.poll(now) {
                 self.counters.packets_released.fetch_add(1, Relaxed);
-                let pkt = &r.packet.data;
-                let epoch = epoch_of(r.epoch, pkt.generation);
-                for vid in &s.viewers {
-                    if let Some(v) = self.peers.get_mut(vid) {
-                        // The deadline, not the poll time: spaced like the captures.
-                        if v.forward(r.deadline, epoch, pkt, r.packet.keyframe) {
-                            self.counters.packets_forwarded.fetch_add(1, Relaxed);
-                        }
-                    }
-                }
+                let pkt = r.packet.data;
                 if let Some(rec) = &s.recorder {
                     if pkt.generation == s.generation {
-                        rec.write(pkt, r.captured);
+                        rec.write(&pkt, r.captured);
                     }
                 }
+                if !s.viewers.is_empty() {
+                    // The deadline, not the poll time: spaced like the captures.
+                    let epoch = epoch_of(r.epoch, pkt.generation);
+                    rels.push(Release { deadline: r.deadline, epoch, pkt, keyframe: r.packet.keyframe });
+                }
+            }
+            if !rels.is_empty() {
+                batch.insert(id.clone(), rels);
             }
         }
+        if batch.is_empty() {
+            return;
+        }
+        let ids: Vec<u64> = batch.keys().filter_map(|k| self.sessions.get(k)).flat_map(|s| s.viewers.clone()).collect();
+        let mut viewers: Vec<Box<Peer>> = ids.iter().filter_map(|id| self.peers.remove(id)).collect();
+        let out = self.pool.run(&mut viewers, batch, now);
+        fanout::count_forwarded(&self.counters, out.forwarded);
+        for p in viewers {
+            self.peers.insert(p.id, p);
+        }
+        for id in ids {
+            if !self.peers.contains_key(&id) {
+                self.forget(id);
+            }
+        }
+        for (id, e) in out.events {
+            self.event(id, now, e);
+        }
+    }
+
+    /// A peer lost without its goodbye (a fan-out thread died with it).
+    fn forget(&mut self, id: u64) {
+        tracing::error!(peer = id, "media peer lost by a fan-out thread");
+        self.by_addr.retain(|_, v| *v != id);
+        self.by_resource.retain(|_, v| *v != id);
+        for s in self.sessions.values_mut() {
+            s.viewers.retain(|v| *v != id);
+        }
+        self.counters.peers.store(self.peers.len() as u64, Relaxed);
     }
 
     /// Revoked tokens (logout, kick) and peers that never connected. Like
@@ -718,7 +741,7 @@ impl Engine {
         p.rtc.disconnect();
         // Say goodbye (DTLS close) if the peer is still there.
         while let Ok(Output::Transmit(t)) = p.rtc.poll_output() {
-            let _ = self.socket.try_send_to(&t.contents, t.destination);
+            let _ = self.pool.socket().send_to(&t.contents, t.destination);
         }
         if let Some(a) = p.remote {
             self.by_addr.remove(&a);

@@ -9,6 +9,7 @@
 //! the session writer talk to it only through [`MediaHandle`] commands.
 
 mod engine;
+mod fanout;
 mod peer;
 mod recorder;
 pub mod sdp;
@@ -157,6 +158,8 @@ pub struct MediaCounters {
     pub packets_forwarded: AtomicU64,
     pub packets_dropped_gate: AtomicU64,
     pub send_errors: AtomicU64,
+    /// Release batches spread over the fan-out threads.
+    pub batches_spread: AtomicU64,
     pub peers: AtomicU64,
     /// Set once the engine has stopped (peers closed, recordings on disk).
     pub stopped: std::sync::atomic::AtomicBool,
@@ -182,6 +185,11 @@ impl MediaCounters {
                 &self.packets_dropped_gate,
             ),
             ("orgallery_media_send_errors_total", "datagrams the UDP socket refused", &self.send_errors),
+            (
+                "orgallery_media_batches_spread_total",
+                "release batches written by several fan-out threads",
+                &self.batches_spread,
+            ),
         ] {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}", v.load(Relaxed));
         }

@@ -8,9 +8,9 @@ use orgallery_media_gate::{Rewriter, TrackKind};
 use str0m::format::Codec as StrCodec;
 use str0m::media::{MediaKind, Mid};
 use str0m::rtp::{RtpWrite, Ssrc};
-use str0m::Rtc;
+use str0m::{Event, Input, Output, Rtc};
 
-use super::{PeerAuth, Side};
+use super::{MediaCounters, PeerAuth, Side};
 
 /// The codecs the engine forwards.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,6 +127,43 @@ impl Peer {
                 }
             }
         }
+    }
+
+    /// Poll until the peer has nothing more to say: send its datagrams,
+    /// hand its events to `on_event`, remember its next timeout.
+    pub fn drain(
+        &mut self,
+        now: Instant,
+        socket: &std::net::UdpSocket,
+        counters: &MediaCounters,
+        mut on_event: impl FnMut(Event),
+    ) {
+        if now >= self.timeout && self.rtc.handle_input(Input::Timeout(now)).is_err() {
+            self.closing = true;
+        }
+        loop {
+            if !self.rtc.is_alive() {
+                self.closing = true;
+                break;
+            }
+            match self.rtc.poll_output() {
+                Ok(Output::Transmit(t)) => {
+                    if socket.send_to(&t.contents, t.destination).is_err() {
+                        counters.send_errors.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
+                }
+                Ok(Output::Timeout(t)) => {
+                    self.timeout = t;
+                    break;
+                }
+                Ok(Output::Event(e)) => on_event(e),
+                Err(_) => {
+                    self.closing = true;
+                    break;
+                }
+            }
+        }
+        self.dirty = false;
     }
 
     /// Write one released packet to this viewer. Returns whether it was sent.

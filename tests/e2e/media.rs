@@ -124,11 +124,19 @@ async fn end_and_probe(ts: &TestServer, id: &str, surgeon: &str, name: &str) -> 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn curtain_and_dump_keep_media_from_viewers_and_from_the_recording() {
-    let ts = TestServer::start().await;
+    // Every release batch is spread over three fan-out threads here, so the
+    // gap and keyframe rules are shown on that path too (the other tests
+    // keep the default, where small batches stay on the engine thread).
+    let ts = TestServer::start_with(|c| {
+        c.rtc.threads = 3;
+        c.rtc.spread_from = 1;
+    })
+    .await;
     let delay = Duration::from_secs(1);
     let (id, surgeon) = live_with_delay(&ts, 1).await;
     let (student, _) = ts.token(Role::Student).await;
     let viewer = Viewer::connect(&ts, &id, &student).await;
+    let second = Viewer::connect(&ts, &id, &student).await;
     let mut publisher = Publisher::connect(&ts, &id, &surgeon).await;
     publisher.run_for(Duration::from_secs(2)).await;
 
@@ -148,8 +156,6 @@ async fn curtain_and_dump_keep_media_from_viewers_and_from_the_recording() {
     publisher.run_for(Duration::from_millis(1500)).await;
     tokio::time::sleep(Duration::from_millis(1300)).await;
 
-    let frames = viewer.frames();
-    check_delay(&publisher, &frames, delay);
     let margin = Duration::from_millis(60);
     // Frames sent in these windows were held when the curtain fell or the
     // dump came, or were captured behind the curtain: never delivered.
@@ -159,20 +165,33 @@ async fn curtain_and_dump_keep_media_from_viewers_and_from_the_recording() {
     };
     let banned: HashSet<u32> = publisher.sent.iter().filter(|(_, t)| forbidden(**t)).map(|(i, _)| *i).collect();
     assert!(banned.len() > 50, "the test covers held frames ({})", banned.len());
-    for (index, at, _) in &frames {
-        assert!(!banned.contains(index), "frame {index} (held at the curtain or dumped) reached a viewer");
-        assert!(!(*at > curtain_down + margin && *at < curtain_up), "frame {index} arrived while the curtain was down");
+    for frames in [second.frames(), viewer.frames()] {
+        check_delay(&publisher, &frames, delay);
+        for (index, at, _) in &frames {
+            assert!(!banned.contains(index), "frame {index} (held at the curtain or dumped) reached a viewer");
+            assert!(
+                !(*at > curtain_down + margin && *at < curtain_up),
+                "frame {index} arrived while the curtain was down"
+            );
+        }
+        // After the curtain and after the dump, the viewer resumes at a keyframe
+        // captured after the control.
+        for control in [curtain_up, dump_at] {
+            let first = frames.iter().find(|(i, _, _)| publisher.sent[i] > control).expect("frames after the control");
+            assert!(first.2, "resumption at frame {} is a keyframe", first.0);
+            let before = frames.iter().rfind(|(i, _, _)| publisher.sent[i] < control).expect("frames before");
+            assert!(
+                publisher.sent[&before.0] <= control - delay + margin,
+                "frame {} was held at the control",
+                before.0
+            );
+        }
+        let after_dump = frames.iter().filter(|(i, _, _)| publisher.sent[i] > dump_at).count();
+        assert!(after_dump > 5, "media flows again after the dump ({after_dump} frames)");
     }
-    // After the curtain and after the dump, the viewer resumes at a keyframe
-    // captured after the control.
-    for control in [curtain_up, dump_at] {
-        let first = frames.iter().find(|(i, _, _)| publisher.sent[i] > control).expect("frames after the control");
-        assert!(first.2, "resumption at frame {} is a keyframe", first.0);
-        let before = frames.iter().rfind(|(i, _, _)| publisher.sent[i] < control).expect("frames before");
-        assert!(publisher.sent[&before.0] <= control - delay + margin, "frame {} was held at the control", before.0);
-    }
-    let after_dump = frames.iter().filter(|(i, _, _)| publisher.sent[i] > dump_at).count();
-    assert!(after_dump > 5, "media flows again after the dump ({after_dump} frames)");
+    let spread = ts.server.state.media.counters.batches_spread.load(std::sync::atomic::Ordering::Relaxed);
+    assert!(spread > 50, "release batches went through the fan-out threads ({spread})");
+    let frames = viewer.frames();
 
     // The recording: ffprobe reads it, and it holds only released frames.
     let (probe, hashes) = end_and_probe(&ts, &id, &surgeon, "recording-1.webm").await;
