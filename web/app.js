@@ -17,14 +17,19 @@ async function whoAmI() {
 }
 
 // On 401 anywhere: the sign-in form over the current place, then carry on.
-setUnauthorizedHandler(async () => {
-  await signIn("Your sign-in expired; sign in again to carry on.");
-  await whoAmI();
+// Several calls failing at once share one sign-in.
+let pending = null;
+setUnauthorizedHandler(() => {
+  if (!pending) {
+    pending = signIn("Your sign-in expired; sign in again to carry on.").then(whoAmI).finally(() => { pending = null; });
+  }
+  return pending;
 });
 
 async function route() {
   if (!me) {
-    if (location.pathname === "/join" && initJoin()) { await signIn(); } else { await signIn(); }
+    if (location.pathname === "/join") initJoin();
+    await signIn();
     await whoAmI();
     if (location.pathname === "/join") history.replaceState(null, "", "/" + location.hash);
     startRefresh();

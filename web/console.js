@@ -72,7 +72,9 @@ export class Console {
     $("invite").onclick = async () => {
       try {
         const r = await api("POST", this.url("/invites"), { role: "student", ttl_seconds: 4 * 3600, max_uses: 200 });
-        const link = new URL(r.url || `/join?code=${encodeURIComponent(r.code)}`, location.origin);
+        // The code on this console's own origin (the server's idea of its URL may differ behind a proxy).
+        const given = new URL(r.url || `/join?code=${encodeURIComponent(r.code)}`, location.origin);
+        const link = new URL(given.pathname + given.search, location.origin);
         link.hash = "#/s/" + this.s.id;
         $("invite-url").textContent = link.href;
       } catch (err) { $("invite-url").textContent = err.message; }
