@@ -95,6 +95,7 @@ function png(w, h) {
 }
 
 async function drag(page, selector, fx0, fy0, fx1, fy1) {
+  await page.locator(selector).scrollIntoViewIfNeeded();
   const box = await page.locator(selector).boundingBox();
   await page.mouse.move(box.x + box.width * fx0, box.y + box.height * fy0);
   await page.mouse.down();
