@@ -68,7 +68,7 @@ export async function publishCamera(sessionId, preview, masks) {
 }
 
 // Draw mask rectangles on the preview with the pointer.
-export function maskDrawing(canvas, masks) {
+export function maskDrawing(canvas, masks, changed = () => {}) {
   let start = null;
   const at = (ev) => {
     const r = canvas.getBoundingClientRect();
@@ -79,7 +79,7 @@ export function maskDrawing(canvas, masks) {
     if (!start) return;
     const end = at(ev);
     const m = { x: Math.min(start.x, end.x), y: Math.min(start.y, end.y), w: Math.abs(end.x - start.x), h: Math.abs(end.y - start.y) };
-    if (m.w > 2 && m.h > 2) masks.push(m);
+    if (m.w > 2 && m.h > 2) { masks.push(m); changed(); }
     start = null;
   };
 }
