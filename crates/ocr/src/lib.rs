@@ -12,6 +12,7 @@
 
 mod ffi;
 mod lines;
+mod phi;
 pub mod preprocess;
 
 use std::path::PathBuf;
@@ -20,6 +21,8 @@ use std::sync::{Arc, Condvar, Mutex};
 use image::GrayImage;
 
 pub use lines::{group_lines, mask_rects, Line};
+pub use orgallery_redact::{Identifiers, Redactor};
+pub use phi::{find_phi, OcrMask, OcrPatient, LOW_CONFIDENCE};
 pub use preprocess::Preprocess;
 
 /// A rectangle in pixels.
