@@ -127,12 +127,10 @@ impl Handle {
         }
         // SAFETY: api is initialised.
         unsafe { (h.lib.set_psm)(h.api, PSM_SPARSE_TEXT) };
-        // Word boxes matter, dictionary guesses do not; keep spaces honest.
-        for (k, v) in [("debug_file", "/dev/null")] {
-            let (k, v) = (CString::new(k).unwrap_or_default(), CString::new(v).unwrap_or_default());
-            // SAFETY: as above.
-            unsafe { (h.lib.set_variable)(h.api, k.as_ptr(), v.as_ptr()) };
-        }
+        // Tesseract's debug chatter goes nowhere (it can echo recognised text).
+        let (k, v) = (c"debug_file", c"/dev/null");
+        // SAFETY: as above.
+        unsafe { (h.lib.set_variable)(h.api, k.as_ptr(), v.as_ptr()) };
         Ok(h)
     }
 

@@ -104,24 +104,35 @@ impl Default for Config {
 /// A bounded pool of Tesseract engines. [`Pool::recognize`] blocks until an
 /// engine is free: call it from a blocking thread (`spawn_blocking`).
 pub struct Pool {
-    free: Mutex<Vec<ffi::Handle>>,
+    /// Idle engines and how many exist (at most `max`).
+    free: Mutex<(Vec<ffi::Handle>, usize)>,
+    max: usize,
+    lib: Arc<ffi::Lib>,
+    tessdata: Option<PathBuf>,
+    lang: String,
     ready: Condvar,
     preprocess: Preprocess,
     version: String,
 }
 
 impl Pool {
-    /// Load the library and initialise every engine now, so a missing library
-    /// or language pack is a startup error.
+    /// Load the library and initialise one engine now, so a missing library
+    /// or language pack is a startup error; the others (up to
+    /// [`Config::engines`]) start when first needed.
     pub fn new(config: &Config) -> Result<Arc<Pool>, OcrError> {
         let lib = ffi::Lib::load(&config.library)?;
         let version = lib.version();
-        let n = config.engines.max(1);
-        let mut free = Vec::with_capacity(n);
-        for _ in 0..n {
-            free.push(ffi::Handle::new(lib.clone(), config.tessdata.as_deref(), &config.lang)?);
-        }
-        Ok(Arc::new(Pool { free: Mutex::new(free), ready: Condvar::new(), preprocess: config.preprocess, version }))
+        let first = ffi::Handle::new(lib.clone(), config.tessdata.as_deref(), &config.lang)?;
+        Ok(Arc::new(Pool {
+            free: Mutex::new((vec![first], 1)),
+            max: config.engines.max(1),
+            lib,
+            tessdata: config.tessdata.clone(),
+            lang: config.lang.clone(),
+            ready: Condvar::new(),
+            preprocess: config.preprocess,
+            version,
+        }))
     }
 
     /// Tesseract's version string.
@@ -131,7 +142,7 @@ impl Pool {
 
     /// Words in `gray` (boxes in its pixels), after [`Preprocess`].
     pub fn recognize(&self, gray: &GrayImage) -> Result<Vec<Word>, OcrError> {
-        let mut engine = self.checkout();
+        let mut engine = self.checkout()?;
         let r = self.preprocess.run(gray, &mut |img| engine.recognize_gray(img.as_raw(), img.width(), img.height()));
         self.checkin(engine);
         r
@@ -139,16 +150,25 @@ impl Pool {
 
     /// Run with an explicit preprocessing (for measurements).
     pub fn recognize_with(&self, gray: &GrayImage, pre: Preprocess) -> Result<Vec<Word>, OcrError> {
-        let mut engine = self.checkout();
+        let mut engine = self.checkout()?;
         let r = pre.run(gray, &mut |img| engine.recognize_gray(img.as_raw(), img.width(), img.height()));
         self.checkin(engine);
         r
     }
 
-    fn checkout(&self) -> ffi::Handle {
+    fn checkout(&self) -> Result<ffi::Handle, OcrError> {
         let mut free = self.free.lock().unwrap_or_else(|p| p.into_inner());
         loop {
-            if let Some(h) = free.pop() {
+            if let Some(h) = free.0.pop() {
+                return Ok(h);
+            }
+            if free.1 < self.max {
+                free.1 += 1;
+                drop(free);
+                let h = ffi::Handle::new(self.lib.clone(), self.tessdata.as_deref(), &self.lang);
+                if h.is_err() {
+                    self.free.lock().unwrap_or_else(|p| p.into_inner()).1 -= 1;
+                }
                 return h;
             }
             free = self.ready.wait(free).unwrap_or_else(|p| p.into_inner());
@@ -156,7 +176,7 @@ impl Pool {
     }
 
     fn checkin(&self, h: ffi::Handle) {
-        self.free.lock().unwrap_or_else(|p| p.into_inner()).push(h);
+        self.free.lock().unwrap_or_else(|p| p.into_inner()).0.push(h);
         self.ready.notify_one();
     }
 }

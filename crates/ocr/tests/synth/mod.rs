@@ -51,8 +51,8 @@ pub fn draw(
                     let (px_, py_) = (b.min.x as i64 + i64::from(gx), b.min.y as i64 + i64::from(gy));
                     if px_ >= 0 && py_ >= 0 && (px_ as u32) < img.width() && (py_ as u32) < img.height() {
                         let p = img.get_pixel_mut(px_ as u32, py_ as u32);
-                        for k in 0..3 {
-                            p.0[k] = (f32::from(p.0[k]) * (1.0 - c) + f32::from(color[k]) * c).round() as u8;
+                        for (v, &t) in p.0.iter_mut().zip(&color) {
+                            *v = (f32::from(*v) * (1.0 - c) + f32::from(t) * c).round() as u8;
                         }
                     }
                 });
