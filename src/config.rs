@@ -100,6 +100,9 @@ pub struct ServeArgs {
     /// Seconds between signed checkpoints of the audit chain's head.
     #[arg(long = "audit-checkpoint-seconds", env = "ORGALLERY_AUDIT_CHECKPOINT_SECONDS")]
     pub audit_checkpoint_seconds: Option<u64>,
+    /// OCR of text burned into images (Tesseract): on (default) or off.
+    #[arg(long = "image-ocr", env = "ORGALLERY_IMAGE_OCR", value_parser = ["on", "off"])]
+    pub image_ocr: Option<String>,
     #[command(flatten)]
     pub jwt: JwtArgs,
     /// Log filter (tracing EnvFilter syntax), e.g. "info,orgallery=debug".
@@ -177,6 +180,8 @@ pub struct Config {
     pub retention_days: u32,
     /// How often the audit chain's head is signed (also at shutdown).
     pub audit_checkpoint: Duration,
+    /// Find and mask identifying text in images with OCR (`--image-ocr`).
+    pub image_ocr: bool,
 }
 
 /// Per-user limits on what the audience sends, and the pulse's bucket.
@@ -271,6 +276,7 @@ impl Config {
             },
             retention_days: 365,
             audit_checkpoint: Duration::from_secs(60),
+            image_ocr: true,
         }
     }
 
@@ -330,6 +336,9 @@ impl Config {
         }
         if let Some(v) = pick!(retention_days) {
             c.retention_days = v;
+        }
+        if let Some(v) = pick!(image_ocr) {
+            c.image_ocr = v != "off";
         }
         if let Some(v) = pick!(audit_checkpoint_seconds) {
             c.audit_checkpoint = Duration::from_secs(v);

@@ -38,6 +38,11 @@ impl Redactor {
         Self(orgallery_redact::Redactor::new(RedactorConfig::default()))
     }
 
+    /// The underlying redactor (for OCR lines, see `orgallery_ocr::find_phi`).
+    pub fn engine(&self) -> &orgallery_redact::Redactor {
+        &self.0
+    }
+
     pub fn redact(&self, text: &str, patient: Option<&Patient>) -> Redacted {
         self.0.redact(text, patient.map(|p| &p.0))
     }

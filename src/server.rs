@@ -19,6 +19,8 @@ use crate::store::{SqliteStore, Store};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
+    #[error("image OCR is on but Tesseract is not usable (install tesseract-ocr tesseract-ocr-eng, or start with --image-ocr off): {0}")]
+    Ocr(orgallery_ocr::OcrError),
     #[error("cannot create the data directory {0}: {1}")]
     DataDir(String, std::io::Error),
     #[error(transparent)]
@@ -63,7 +65,16 @@ pub async fn build_state(config: Config) -> Result<AppState, StartError> {
         .map_err(|e| StartError::DataDir(config.data_dir.display().to_string(), e))?;
     let rtc_bind = SocketAddr::new(config.listen.ip(), config.rtc.port);
     let (media, media_starter) = crate::media::spawn(&config).map_err(|e| StartError::Rtc(rtc_bind, e))?;
+    let ocr = if config.image_ocr {
+        let pool = orgallery_ocr::Pool::new(&orgallery_ocr::Config::default()).map_err(StartError::Ocr)?;
+        tracing::info!(version = pool.version(), "image OCR on");
+        Some(pool)
+    } else {
+        tracing::warn!("image OCR is off: text burned into images is not found or masked");
+        None
+    };
     let state = AppState(Arc::new(Inner {
+        ocr,
         config,
         store,
         tokens,

@@ -32,6 +32,8 @@ pub struct Inner {
     pub live: Registry,
     pub tickets: Tickets,
     pub redactor: Redactor,
+    /// Tesseract engines for images (`None` with `--image-ocr off`).
+    pub ocr: Option<Arc<orgallery_ocr::Pool>>,
     /// Bounds concurrent image decoding (CPU and memory heavy).
     pub image_permits: Arc<tokio::sync::Semaphore>,
     /// A single-threaded runtime on its own OS thread for the session

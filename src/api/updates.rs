@@ -29,6 +29,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/sessions/{id}/updates", post(publish).get(released))
         .route("/api/sessions/{id}/updates/{uid}", patch(edit))
         .route("/api/sessions/{id}/updates/{uid}/approve", post(approve))
+        .route("/api/sessions/{id}/updates/{uid}/preview", get(preview))
         .route("/api/sessions/{id}/updates/{uid}/retract", post(retract))
         .route("/api/sessions/{id}/curtain", post(curtain))
         .route("/api/sessions/{id}/dump", post(dump))
@@ -134,6 +135,10 @@ fn image_error(e: orgallery_imaging::CleanError) -> ApiError {
     }
 }
 
+fn image_mask(m: &orgallery_imaging::Mask, kind: &'static str, source: &'static str) -> live::ImageMask {
+    live::ImageMask { x: m.x, y: m.y, w: m.w, h: m.h, kind, source }
+}
+
 fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
     if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
         ApiError::TooLarge { message: "the upload is too large".into() }
@@ -180,13 +185,45 @@ async fn publish_image(
     let file = file.ok_or_else(|| ApiError::bad_request("missing_file", "the multipart body has no file"))?;
     let permit = state.image_permits.clone().acquire_owned().await.map_err(ApiError::internal)?;
     let limits = orgallery_imaging::Limits::default();
-    let clean = tokio::task::spawn_blocking(move || {
+    let ocr = state.ocr.clone().map(|pool| {
+        let patient = state.identifiers.get(&s.id).map(|ids| {
+            orgallery_ocr::OcrPatient::new(&orgallery_ocr::Identifiers {
+                names: ids.names.clone(),
+                mrns: ids.mrns.clone(),
+                dates: ids.dates.clone(),
+                other: ids.other.clone(),
+            })
+        });
+        (pool, patient, state.clone())
+    });
+    let caller = masks.clone();
+    let (clean, found) = tokio::task::spawn_blocking(move || {
         let _permit = permit;
-        orgallery_imaging::clean(&file, &masks, &limits)
+        let mut kinds: Vec<&'static str> = Vec::new();
+        let r = orgallery_imaging::clean_with(&file, &masks, &limits, |img| {
+            let Some((pool, patient, state)) = &ocr else { return Ok(Vec::new()) };
+            let gray = img.to_luma8();
+            let words = pool.recognize(&gray).map_err(|e| orgallery_imaging::CleanError::Internal(e.to_string()))?;
+            let found =
+                orgallery_ocr::find_phi(words, state.redactor.engine(), patient.as_ref(), gray.width(), gray.height());
+            kinds = found.iter().map(|m| m.kind).collect();
+            Ok(found
+                .iter()
+                .map(|m| orgallery_imaging::Mask { x: m.rect.x, y: m.rect.y, w: m.rect.w, h: m.rect.h })
+                .collect())
+        });
+        r.map(|(c, extra)| {
+            let found: Vec<(orgallery_imaging::Mask, &'static str)> = extra.into_iter().zip(kinds).collect();
+            (c, found)
+        })
     })
     .await
     .map_err(ApiError::internal)?
     .map_err(image_error)?;
+    let mut shown: Vec<live::ImageMask> =
+        caller.iter().zip(&clean.painted).map(|(_, m)| image_mask(m, "manual", "caller")).collect();
+    shown.extend(found.iter().map(|(m, kind)| image_mask(m, kind, "ocr")));
+    tracing::info!(ocr_masks = found.len(), caller_masks = caller.len(), "image cleaned");
     let image = HeldImage {
         media_id: uuid::Uuid::new_v4().to_string(),
         content_type: clean.format.content_type(),
@@ -194,6 +231,7 @@ async fn publish_image(
         width: clean.width,
         height: clean.height,
         bytes: Bytes::from(clean.bytes),
+        masks: shown,
     };
     let draft = Draft { kind: Kind::Image, text: caption, image: Some(image), author: who.sub.clone() };
     let view = live::ask(&state, &s, |reply| Command::Publish { draft, reply }).await??;
@@ -204,7 +242,10 @@ async fn publish_image(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct EditBody {
-    text: String,
+    text: Option<String>,
+    /// Extension: more masks to paint on a held image (pixels of the upright
+    /// image); the deadline is kept.
+    masks: Option<Vec<orgallery_imaging::Mask>>,
 }
 
 /// One controller action on one held item: authorize, then ask the writer.
@@ -238,8 +279,63 @@ async fn edit(
     Path((id, uid)): Path<(String, String)>,
     Json(body): Json<EditBody>,
 ) -> Result<Response, ApiError> {
-    check_text(&body.text, MAX_TEXT_BYTES, "text")?;
-    on_item(&state, (&who, addr), &id, uid, "edit", |id, reply| Command::Edit { id, text: body.text, reply }).await
+    if let Some(text) = &body.text {
+        check_text(text, MAX_TEXT_BYTES, "text")?;
+    }
+    let Some(masks) = body.masks else {
+        let text = body.text.ok_or_else(|| ApiError::invalid("empty_edit", "give text, masks or both"))?;
+        return on_item(&state, (&who, addr), &id, uid, "edit", |id, reply| Command::Edit { id, text, reply }).await;
+    };
+    if masks.is_empty() {
+        return Err(ApiError::invalid("invalid_masks", "masks must not be empty"));
+    }
+    let s = load_session(&state, &who, &id, Permission::GateControl).await?;
+    if uid.len() > 64 {
+        return Err(ApiError::not_found("update"));
+    }
+    let held = live::ask(&state, &s, |reply| Command::HeldImage { id: uid.clone(), reply }).await??;
+    let permit = state.image_permits.clone().acquire_owned().await.map_err(ApiError::internal)?;
+    let base = held.bytes.clone();
+    let new = masks.clone();
+    let clean = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        orgallery_imaging::clean(&base, &new, &orgallery_imaging::Limits::default())
+    })
+    .await
+    .map_err(ApiError::internal)?
+    .map_err(image_error)?;
+    let mut shown = held.masks.clone();
+    shown.extend(clean.painted.iter().map(|m| image_mask(m, "manual", "review")));
+    let image = HeldImage {
+        media_id: held.media_id.clone(),
+        content_type: clean.format.content_type(),
+        extension: clean.format.extension(),
+        width: clean.width,
+        height: clean.height,
+        bytes: Bytes::from(clean.bytes),
+        masks: shown,
+    };
+    let base = held.bytes;
+    let mut v = live::ask(&state, &s, |reply| Command::Remask { id: uid.clone(), base, image, reply }).await??;
+    if let Some(text) = body.text {
+        v = live::ask(&state, &s, |reply| Command::Edit { id: uid.clone(), text, reply }).await??;
+    }
+    audited(&state, &who, addr, &s.id, "edit", json!({"update": uid, "masks_added": masks.len()}));
+    Ok(axum::Json(v).into_response())
+}
+
+/// Extension: the held image as it will be released (controllers only).
+async fn preview(
+    State(state): State<AppState>,
+    who: Principal,
+    Path((id, uid)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let s = load_session(&state, &who, &id, Permission::GateControl).await?;
+    if uid.len() > 64 {
+        return Err(ApiError::not_found("update"));
+    }
+    let img = live::ask(&state, &s, |reply| Command::HeldImage { id: uid, reply }).await??;
+    Ok(([(header::CONTENT_TYPE, img.content_type), (header::CACHE_CONTROL, "no-store")], img.bytes).into_response())
 }
 
 async fn approve(

@@ -25,6 +25,29 @@ pub struct HeldImage {
     pub extension: &'static str,
     pub width: u32,
     pub height: u32,
+    /// Every mask painted on it: the publisher's, OCR's, and a controller's.
+    pub masks: Vec<ImageMask>,
+}
+
+/// One painted rectangle of a held image, for review: `source` is
+/// `"caller"`, `"ocr"` or `"review"`; `type` is the detector's PHI type for
+/// OCR masks (`"NAME"`, `"MRN"`, …) and `"manual"` otherwise.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImageMask {
+    pub x: u32,
+    pub y: u32,
+    pub w: u32,
+    pub h: u32,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub source: &'static str,
+}
+
+impl HeldImage {
+    /// Whether OCR proposed any mask (policy "hold" then waits for approval).
+    pub fn ocr_found(&self) -> bool {
+        self.masks.iter().any(|m| m.source == "ocr")
+    }
 }
 
 /// One item in the delay gate. Its text is already redacted; `original` and
@@ -47,7 +70,7 @@ pub struct Item {
 
 impl Item {
     pub fn flagged(&self) -> bool {
-        !self.findings.is_empty()
+        !self.findings.is_empty() || self.image.as_ref().is_some_and(HeldImage::ocr_found)
     }
 
     fn text_fields(&self) -> (Option<&str>, Option<&str>, Option<&str>) {
@@ -99,6 +122,9 @@ impl Item {
             "created_at": self.created_at,
             "author": self.author,
         });
+        if let Some(img) = &self.image {
+            v["masks"] = json!(img.masks);
+        }
         if with_original {
             v["original"] = json!(self.original);
             v["findings"] = json!(self.findings);

@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex};
 use serde_json::json;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
-pub use item::{HeldImage, Item, Kind};
+pub use item::{HeldImage, ImageMask, Item, Kind};
 pub use shard::{REVOKED, TOO_SLOW};
 pub use wire::Wire;
 pub use writer::{Command, Draft, Reply, MAX_LABEL_CHARS};

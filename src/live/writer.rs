@@ -6,6 +6,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
 use chrono::Utc;
 use orgallery_gate::{DropReason, Dropped, Gate, GateError, Policy, Released};
 use serde_json::{json, Value};
@@ -36,16 +37,55 @@ pub struct Draft {
 pub type Reply<T> = oneshot::Sender<Result<T, ApiError>>;
 
 pub enum Command {
-    Publish { draft: Draft, reply: Reply<Value> },
-    Approve { id: String, reply: Reply<Value> },
-    Retract { id: String, reply: Reply<Value> },
-    Edit { id: String, text: String, reply: Reply<Value> },
-    Curtain { down: bool, reply: Reply<Value> },
-    Dump { reply: Reply<usize> },
-    Queue { reply: Reply<Value> },
-    Settings { delay: u32, policy: RedactionPolicy, scope: ConsentScope },
+    Publish {
+        draft: Draft,
+        reply: Reply<Value>,
+    },
+    Approve {
+        id: String,
+        reply: Reply<Value>,
+    },
+    Retract {
+        id: String,
+        reply: Reply<Value>,
+    },
+    Edit {
+        id: String,
+        text: String,
+        reply: Reply<Value>,
+    },
+    Curtain {
+        down: bool,
+        reply: Reply<Value>,
+    },
+    Dump {
+        reply: Reply<usize>,
+    },
+    Queue {
+        reply: Reply<Value>,
+    },
+    /// The held image of an item (controllers' preview and re-masking).
+    HeldImage {
+        id: String,
+        reply: Reply<HeldImage>,
+    },
+    /// Replace a held item's image with a re-masked copy of `base` (the
+    /// image it had when the re-masking started); the deadline is kept.
+    Remask {
+        id: String,
+        base: Bytes,
+        image: HeldImage,
+        reply: Reply<Value>,
+    },
+    Settings {
+        delay: u32,
+        policy: RedactionPolicy,
+        scope: ConsentScope,
+    },
     Identifiers(Option<Arc<PatientIdentifiers>>),
-    End { reply: oneshot::Sender<usize> },
+    End {
+        reply: oneshot::Sender<usize>,
+    },
 }
 
 fn policy(p: RedactionPolicy) -> Policy {
@@ -269,6 +309,33 @@ impl Writer {
                 tracing::info!(count = dropped.len(), media_packets = media, "dump");
                 self.announce_dropped(&dropped);
                 let _ = reply.send(Ok(dropped.len()));
+            }
+            Command::HeldImage { id, reply } => {
+                let r = match self.gate.get(&id).map(|h| h.payload.image.clone()) {
+                    None => Err(missing(&self.gate, &id)),
+                    Some(None) => Err(ApiError::invalid("not_an_image", "the update is not an image")),
+                    Some(Some(img)) => Ok(img),
+                };
+                let _ = reply.send(r);
+            }
+            Command::Remask { id, base, image, reply } => {
+                let r = match self.gate.get(&id).map(|h| h.payload.clone()) {
+                    None => Err(missing(&self.gate, &id)),
+                    Some(item) if item.image.as_ref().is_none_or(|i| i.bytes != base) => {
+                        Err(ApiError::conflict("changed", "the image changed meanwhile; try again"))
+                    }
+                    Some(mut item) => {
+                        item.image = Some(image);
+                        let flagged = item.flagged();
+                        self.gate.edit(&id, item, flagged).map_err(gate_error).map(|_| {
+                            tracing::info!(update = %id, "re-masked");
+                            let view = self.held_view(&id, false).unwrap_or(Value::Null);
+                            self.send(To::Controllers, json!({"type": "held", "item": view}));
+                            view
+                        })
+                    }
+                };
+                let _ = reply.send(r);
             }
             Command::Queue { reply } => {
                 let items: Vec<Value> = self.gate.held().map(|h| h.payload.held_json(h.approved, true)).collect();

@@ -17,6 +17,7 @@ mod login;
 mod logs;
 mod media;
 mod media_errors;
+mod ocr;
 mod ops;
 mod permissions;
 mod process;

@@ -156,6 +156,21 @@ fn check_pixels(width: u32, height: u32, limits: &Limits) -> Result<(), CleanErr
 /// (pixel rectangles of the upright image) opaque black, re-encode without any
 /// metadata, and verify the result. See the crate docs for the full pipeline.
 pub fn clean(input: &[u8], masks: &[Mask], limits: &Limits) -> Result<CleanImage, CleanError> {
+    clean_with(input, masks, limits, |_| Ok(Vec::new())).map(|(c, _)| c)
+}
+
+/// [`clean`] with a hook that sees the decoded, upright pixels before any mask
+/// is painted and proposes more masks (OCR). Proposed masks are clipped to the
+/// image (those entirely outside are dropped) and painted with the caller's;
+/// the second value is the proposed masks as painted (clipped and, for JPEG,
+/// grid-aligned). An error from the hook fails the whole call: an image whose
+/// text could not be checked is never returned.
+pub fn clean_with(
+    input: &[u8],
+    masks: &[Mask],
+    limits: &Limits,
+    propose: impl FnOnce(&DynamicImage) -> Result<Vec<Mask>, CleanError>,
+) -> Result<(CleanImage, Vec<Mask>), CleanError> {
     if input.len() > limits.max_bytes {
         return Err(CleanError::TooLarge { size: input.len(), max: limits.max_bytes });
     }
@@ -187,14 +202,25 @@ pub fn clean(input: &[u8], masks: &[Mask], limits: &Limits) -> Result<CleanImage
     if (img.width(), img.height()) != (width, height) {
         return Err(CleanError::Internal("unexpected size after orientation".into()));
     }
+    let proposed = propose(&img)?;
+    let mut clipped = clipped;
+    let own = clipped.len();
+    clipped.extend(
+        proposed
+            .iter()
+            .filter(|m| m.w > 0 && m.h > 0)
+            .filter_map(|m| mask::clip_all(&[*m], width, height).ok())
+            .flatten(),
+    );
 
-    let (bytes, out_format, painted) = render(img, &clipped)?;
+    let (bytes, out_format, mut painted) = render(img, &clipped)?;
     let verified = verify_dims(&bytes, out_format)
         .map_err(|e| CleanError::Internal(format!("output failed verification: {e}")))?;
     if verified != (width, height) {
         return Err(CleanError::Internal("output dimensions differ from input".into()));
     }
-    Ok(CleanImage { bytes, format: out_format, width, height, painted })
+    let extra = painted.split_off(own);
+    Ok((CleanImage { bytes, format: out_format, width, height, painted }, extra))
 }
 
 type Rendered = (Vec<u8>, OutputFormat, Vec<Mask>);
