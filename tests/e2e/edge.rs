@@ -49,6 +49,13 @@ async fn a_slowloris_client_is_cut_off_at_the_header_timeout() {
     // Control: a normal request on the same server is answered.
     let (s, _) = ts.call(reqwest::Method::GET, "/api/me", None, None).await;
     assert_eq!(s, StatusCode::UNAUTHORIZED);
+    // An idle keep-alive connection is closed after the same timeout.
+    let mut idle = TcpStream::connect(ts.server.addr).await.expect("connect");
+    idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n").await.expect("write");
+    let mut buf = [0u8; 512];
+    let n = tokio::time::timeout(Duration::from_secs(5), idle.read(&mut buf)).await.expect("answer").expect("read");
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+    assert!(closed_within(&mut idle, Duration::from_secs(4)).await, "the idle keep-alive connection stayed open");
 }
 
 #[tokio::test]
