@@ -134,6 +134,10 @@ pub struct JwtArgs {
     /// Clock leeway in seconds for exp/nbf.
     #[arg(long = "jwt-leeway", env = "ORGALLERY_JWT_LEEWAY")]
     pub jwt_leeway: Option<u64>,
+    /// Absolute session lifetime in seconds: `POST /api/auth/refresh` never
+    /// extends a sign-in past this (default 12 h).
+    #[arg(long = "session-lifetime", env = "ORGALLERY_SESSION_LIFETIME")]
+    pub session_lifetime: Option<u64>,
 }
 
 /// Resolved JWT settings.
@@ -147,6 +151,20 @@ pub struct JwtConfig {
     pub audience: String,
     pub ttl: Duration,
     pub leeway: u64,
+    /// Renewals stop this long after the sign-in (`auth_time`).
+    pub session_lifetime: Duration,
+}
+
+/// Limits at the HTTP edge (see DECISIONS.md "Hardening").
+#[derive(Debug, Clone)]
+pub struct EdgeConfig {
+    /// A request's headers must arrive within this (slowloris); also how long
+    /// an idle keep-alive connection waits for its next request.
+    pub header_read_timeout: Duration,
+    /// Connections open at once; past it a new one gets 503 and is closed.
+    pub max_connections: usize,
+    /// Live WebSockets open at once from one IP address (then 429).
+    pub live_per_address: usize,
 }
 
 /// Login throttling: failures allowed per window, per user and per address.
@@ -182,6 +200,7 @@ pub struct Config {
     pub audit_checkpoint: Duration,
     /// Find and mask identifying text in images with OCR (`--image-ocr`).
     pub image_ocr: bool,
+    pub edge: EdgeConfig,
 }
 
 /// Per-user limits on what the audience sends, and the pulse's bucket.
@@ -255,6 +274,7 @@ impl Config {
                 audience: "orgallery".into(),
                 ttl: Duration::from_secs(15 * 60),
                 leeway: 30,
+                session_lifetime: Duration::from_secs(12 * 3600),
             },
             login: LoginLimits { per_user: 5, per_address: 20, window: Duration::from_secs(300) },
             log: "info".into(),
@@ -277,6 +297,11 @@ impl Config {
             retention_days: 365,
             audit_checkpoint: Duration::from_secs(60),
             image_ocr: true,
+            edge: EdgeConfig {
+                header_read_timeout: Duration::from_secs(30),
+                max_connections: 20_000,
+                live_per_address: 1_000,
+            },
         }
     }
 
@@ -361,6 +386,9 @@ impl Config {
         if let Some(v) = pick!(jwt.jwt_leeway) {
             c.jwt.leeway = v;
         }
+        if let Some(v) = pick!(jwt.session_lifetime) {
+            c.jwt.session_lifetime = Duration::from_secs(v);
+        }
         c.validate()?;
         Ok(c)
     }
@@ -368,6 +396,9 @@ impl Config {
     fn validate(&self) -> Result<(), ConfigError> {
         if self.jwt.ttl.is_zero() || self.jwt.ttl > Duration::from_secs(24 * 3600) {
             return Err(ConfigError::Invalid("--jwt-ttl must be between 1 s and 24 h".into()));
+        }
+        if self.jwt.session_lifetime < self.jwt.ttl {
+            return Err(ConfigError::Invalid("--session-lifetime must be at least --jwt-ttl".into()));
         }
         if self.jwt.alg == JwtAlg::Hs256 && self.jwt.jwks_url.is_some() {
             return Err(ConfigError::Invalid("--jwks-url needs an asymmetric --jwt-alg".into()));

@@ -1,7 +1,9 @@
 //! The plain-HTTP listener: HTTP/1.1 only, served by hyper directly (rather
 //! than `axum::serve`, whose protocol sniffing wraps every connection) so a
 //! WebSocket upgrade hands the live channel the bare `TcpStream`.
-//! Connections get TCP_NODELAY and a header-read timeout; on shutdown the
+//! Connections get TCP_NODELAY and a header-read timeout (which also ends a
+//! keep-alive connection idle that long); at most `max_connections` are
+//! open at once (the next gets a bare 503 and is closed); on shutdown the
 //! listener closes and open requests get up to 10 s to finish.
 
 use std::net::SocketAddr;
@@ -16,7 +18,8 @@ use tower::ServiceExt;
 
 use crate::state::AppState;
 
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// Sent, then closed, to a connection over the global limit.
+const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: 70\r\nRetry-After: 5\r\nConnection: close\r\n\r\n{\"error\":{\"code\":\"unavailable\",\"message\":\"too many open connections\"}}";
 const DRAIN_LIMIT: Duration = Duration::from_secs(10);
 
 pub async fn serve(listener: TcpListener, app: Router, state: AppState) -> std::io::Result<()> {
@@ -24,6 +27,8 @@ pub async fn serve(listener: TcpListener, app: Router, state: AppState) -> std::
     let (alive, mut all_done) = tokio::sync::mpsc::channel::<()>(1);
     let stop = state.shutdown.wait();
     tokio::pin!(stop);
+    let edge = state.config.edge.clone();
+    let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(edge.max_connections.max(1)));
     loop {
         let (tcp, peer) = tokio::select! {
             r = listener.accept() => match r {
@@ -38,6 +43,19 @@ pub async fn serve(listener: TcpListener, app: Router, state: AppState) -> std::
             _ = &mut stop => break,
         };
         let _ = tcp.set_nodelay(true);
+        let Ok(permit) = permits.clone().try_acquire_owned() else {
+            tracing::warn!(address = %peer.ip(), limit = edge.max_connections, "connection limit reached: refused");
+            tokio::spawn(async move {
+                use tokio::io::AsyncWriteExt;
+                let mut tcp = tcp;
+                let _ = tokio::time::timeout(Duration::from_secs(2), async {
+                    tcp.write_all(BUSY).await?;
+                    tcp.shutdown().await
+                })
+                .await;
+            });
+            continue;
+        };
         let app = app.clone();
         let svc = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
             req.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
@@ -45,7 +63,7 @@ pub async fn serve(listener: TcpListener, app: Router, state: AppState) -> std::
         });
         let conn = hyper::server::conn::http1::Builder::new()
             .timer(TokioTimer::new())
-            .header_read_timeout(HEADER_READ_TIMEOUT)
+            .header_read_timeout(edge.header_read_timeout)
             .serve_connection(TokioIo::new(tcp), svc)
             .with_upgrades();
         let (alive, state) = (alive.clone(), state.clone());
@@ -63,6 +81,7 @@ pub async fn serve(listener: TcpListener, app: Router, state: AppState) -> std::
                 tracing::debug!(error = %e, "connection ended with an error");
             }
             drop(alive);
+            drop(permit);
         });
     }
     drop(listener);

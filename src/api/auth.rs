@@ -27,6 +27,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/auth/login", post(login))
         .route("/api/auth/logout", post(logout))
+        .route("/api/auth/refresh", post(refresh))
         .route("/api/auth/invite", post(redeem_invite))
         .route("/api/me", get(me))
 }
@@ -129,6 +130,37 @@ async fn logout(
         resp.headers_mut().insert(header::SET_COOKIE, v);
     }
     Ok(resp)
+}
+
+/// A new access token for the caller's still valid, unrevoked token (bearer or
+/// cookie; a cookie is renewed too), up to the absolute session lifetime.
+/// The presented token stays valid until its own `exp`.
+async fn refresh(
+    State(state): State<AppState>,
+    who: Principal,
+    ClientAddr(addr): ClientAddr,
+) -> Result<Response, ApiError> {
+    use crate::auth::jwt::RenewError;
+    let (token, claims) = match state.tokens.renew(&who) {
+        Ok(t) => t,
+        Err(RenewError::SessionOver) => {
+            tracing::info!(user = %who.sub, "renewal refused: session lifetime reached");
+            return Err(ApiError::Unauthenticated { message: "session lifetime reached: sign in again" });
+        }
+        Err(RenewError::Key(KeyError::NoSigningKey)) => {
+            return Err(ApiError::Conflict {
+                code: "no_signing_key",
+                message: "this server verifies an external issuer's tokens and cannot renew them".into(),
+            })
+        }
+        Err(RenewError::Key(e)) => return Err(e.into()),
+    };
+    tracing::info!(user = %who.sub, "token renewed");
+    state.audit.append(
+        Entry::new("token_refresh").by(&who).from(addr).detail(json!({"exp": claims.exp, "auth_time": who.auth_time})),
+    );
+    let expires_in = u64::try_from(claims.exp - claims.iat).unwrap_or(0);
+    Ok(token_response(StatusCode::OK, &token, expires_in, who.role))
 }
 
 async fn me(who: Principal) -> impl IntoResponse {

@@ -5,6 +5,7 @@
 mod archive;
 mod audit;
 mod auth;
+pub mod edge;
 pub mod extract;
 mod feedback;
 mod live;
@@ -34,6 +35,7 @@ use crate::state::AppState;
 
 pub fn router(state: AppState) -> Router {
     let limit = state.config.body_limit;
+    let cap = edge::LiveCap { counts: Default::default(), limit: state.config.edge.live_per_address };
     Router::new()
         .merge(auth::router())
         .merge(archive::router())
@@ -50,6 +52,7 @@ pub fn router(state: AppState) -> Router {
         .merge(web::router())
         .fallback(|| async { error_body(StatusCode::NOT_FOUND, "not_found", "no such endpoint") })
         .layer(DefaultBodyLimit::max(limit))
+        .layer(middleware::from_fn_with_state((state.clone(), cap), edge::edge))
         .layer(middleware::from_fn(normalize_errors))
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         .with_state(state)

@@ -30,6 +30,10 @@ pub struct Claims {
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sessions: Option<Vec<String>>,
+    /// When the user signed in (OIDC `auth_time`): renewals keep it, and stop
+    /// `session_lifetime` after it. Tokens without it count from `iat`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<i64>,
 }
 
 impl std::fmt::Debug for Claims {
@@ -50,6 +54,15 @@ pub enum KeyError {
     NoSigningKey,
     #[error("signing failed: {0}")]
     Sign(String),
+}
+
+/// Why a renewal was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum RenewError {
+    #[error("the session reached its absolute lifetime: sign in again")]
+    SessionOver,
+    #[error(transparent)]
+    Key(KeyError),
 }
 
 /// Why a token was refused. Never echoes the token.
@@ -87,6 +100,7 @@ pub struct TokenService {
     issuer: String,
     audience: String,
     ttl: Duration,
+    session_lifetime: Duration,
 }
 
 fn algorithm(a: JwtAlg) -> Algorithm {
@@ -205,6 +219,7 @@ impl TokenService {
             issuer: cfg.issuer.clone(),
             audience: cfg.audience.clone(),
             ttl: cfg.ttl,
+            session_lifetime: cfg.session_lifetime,
         })
     }
 
@@ -221,20 +236,50 @@ impl TokenService {
         sessions: Option<Vec<String>>,
         ttl: Option<Duration>,
     ) -> Result<(String, Claims), KeyError> {
-        let key = self.encoding.as_ref().ok_or(KeyError::NoSigningKey)?;
         let now = chrono::Utc::now().timestamp();
         let ttl = i64::try_from(ttl.unwrap_or(self.ttl).as_secs()).unwrap_or(i64::MAX / 2);
+        self.sign(sub, role, name, sessions, now, now.saturating_add(ttl), now)
+    }
+
+    /// A new token for the holder of `p` (already verified and not revoked):
+    /// same subject, role, name and session scope, the same `auth_time`, and
+    /// an `exp` of now + ttl but never past `auth_time + session_lifetime`.
+    pub fn renew(&self, p: &crate::auth::Principal) -> Result<(String, Claims), RenewError> {
+        let now = chrono::Utc::now().timestamp();
+        let lifetime = i64::try_from(self.session_lifetime.as_secs()).unwrap_or(i64::MAX / 2);
+        let ends = p.auth_time.saturating_add(lifetime);
+        if ends <= now {
+            return Err(RenewError::SessionOver);
+        }
+        let ttl = i64::try_from(self.ttl.as_secs()).unwrap_or(i64::MAX / 2);
+        let exp = now.saturating_add(ttl).min(ends);
+        self.sign(&p.sub, p.role, &p.name, p.sessions.clone(), now, exp, p.auth_time).map_err(RenewError::Key)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn sign(
+        &self,
+        sub: &str,
+        role: Role,
+        name: &str,
+        sessions: Option<Vec<String>>,
+        now: i64,
+        exp: i64,
+        auth_time: i64,
+    ) -> Result<(String, Claims), KeyError> {
+        let key = self.encoding.as_ref().ok_or(KeyError::NoSigningKey)?;
         let claims = Claims {
             iss: self.issuer.clone(),
             aud: serde_json::Value::String(self.audience.clone()),
             sub: sub.to_string(),
-            exp: now.saturating_add(ttl),
+            exp,
             iat: now,
             nbf: Some(now),
             jti: uuid::Uuid::new_v4().to_string(),
             role,
             name: name.to_string(),
             sessions,
+            auth_time: Some(auth_time),
         };
         let token =
             jsonwebtoken::encode(&Header::new(self.alg), &claims, key).map_err(|e| KeyError::Sign(e.to_string()))?;

@@ -22,6 +22,8 @@ pub struct Principal {
     pub jti: String,
     pub iat: i64,
     pub exp: i64,
+    /// When the user signed in (renewals keep it).
+    pub auth_time: i64,
     /// Sessions the token is limited to (invite tokens), if any.
     pub sessions: Option<Vec<String>>,
 }
@@ -34,7 +36,16 @@ impl std::fmt::Debug for Principal {
 
 impl From<Claims> for Principal {
     fn from(c: Claims) -> Self {
-        Self { sub: c.sub, role: c.role, name: c.name, jti: c.jti, iat: c.iat, exp: c.exp, sessions: c.sessions }
+        Self {
+            auth_time: c.auth_time.unwrap_or(c.iat),
+            sub: c.sub,
+            role: c.role,
+            name: c.name,
+            jti: c.jti,
+            iat: c.iat,
+            exp: c.exp,
+            sessions: c.sessions,
+        }
     }
 }
 

@@ -53,6 +53,12 @@ pub enum ShardMsg {
         id: u64,
         frame: Wire,
     },
+    /// The viewer presented a fresh token of the same subject: revocations
+    /// are checked against it from now on.
+    Renew {
+        id: u64,
+        who: Box<crate::auth::Principal>,
+    },
     /// The client left; `echo` answers its close frame.
     Leave {
         id: u64,
@@ -114,11 +120,13 @@ struct Away {
     overflow: bool,
     /// The client left meanwhile (with the close frame to echo, if any).
     left: Option<Option<Wire>>,
+    /// A renewal that arrived meanwhile.
+    renewed: Option<Box<crate::auth::Principal>>,
 }
 
 impl Away {
     fn new(controller: bool, staff: bool) -> Self {
-        Away { controller, staff, missed: Vec::new(), overflow: false, left: None }
+        Away { controller, staff, missed: Vec::new(), overflow: false, left: None, renewed: None }
     }
 
     fn keep(&mut self, frame: Wire, limit: usize) {
@@ -168,6 +176,13 @@ impl Shard {
             ShardMsg::Join(slot) => self.join(*slot),
             ShardMsg::Lost { id } => {
                 self.away.remove(&id);
+            }
+            ShardMsg::Renew { id, who } => {
+                if let Some(a) = self.away.get_mut(&id) {
+                    a.renewed = Some(who);
+                } else if let Some(&i) = self.index.get(&id) {
+                    self.slots[i].who = *who;
+                }
             }
             ShardMsg::Direct { id, frame } => {
                 if let Some(&i) = self.index.get(&id) {
@@ -332,7 +347,10 @@ impl Shard {
 
     fn join(&mut self, mut slot: Slot) {
         let now = Instant::now();
-        let away = self.away.remove(&slot.id).unwrap_or_else(|| Away::new(slot.controller, slot.staff));
+        let mut away = self.away.remove(&slot.id).unwrap_or_else(|| Away::new(slot.controller, slot.staff));
+        if let Some(who) = away.renewed.take() {
+            slot.who = *who;
+        }
         if let Some(frame) = &self.final_close {
             slot.outbox.begin_close(frame.clone(), false, now);
         } else if slot.is_revoked() {

@@ -2,7 +2,9 @@
 //! the state message and the backlog after `after`, written here; then the
 //! viewer joins a shard for live frames, and a small reader task answers
 //! what the client sends. Close codes: 4008 too slow, 4003 revoked or not
-//! allowed, 4001 unauthenticated, 1001 going away, 1000 session ended.
+//! allowed, 4001 unauthenticated or token expired, 1001 going away, 1000
+//! session ended. A socket closes with 4001 when its token expires unless
+//! the client renewed it with `{"type":"auth","token":"…"}` (same `sub`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,6 +35,8 @@ use crate::store::StoredUpdate;
 pub use super::shard::{REVOKED, TOO_SLOW};
 pub const UNAUTHENTICATED: u16 = 4001;
 pub const GOING_AWAY: u16 = 1001;
+/// The socket's token expired (and was not renewed on it).
+pub const EXPIRED: u16 = UNAUTHENTICATED;
 
 /// A write that makes no progress in this time means the client stopped reading.
 const SEND_TIMEOUT: Duration = Duration::from_secs(20);
@@ -59,6 +63,10 @@ enum ClientMsg {
     Pulse {
         value: String,
     },
+    /// Renew the socket's token (a fresh one of the same subject).
+    Auth {
+        token: String,
+    },
 }
 
 /// Who is on the other end, for what the client sends.
@@ -83,7 +91,7 @@ pub async fn close_now(mut conn: Conn, code: u16, reason: &'static str) {
 pub async fn serve(conn: Conn, state: AppState, hub: Arc<Hub>, who: Principal, sight: Sight, after: u64) {
     let span = tracing::info_span!("viewer", session = %hub.session_id, user = %who.sub);
     async move {
-        let Conn { read, write, early } = conn;
+        let Conn { read, write, early, place } = conn;
         let (controller, staff) = (sight.controller, sight.staff);
         let peer = Peer { state: state.clone(), session_id: hub.session_id.clone(), who: who.clone() };
         let (mut slot, stopped) = Slot::new(write, who, controller, staff, after, hub.clone(), state.clone());
@@ -117,7 +125,15 @@ pub async fn serve(conn: Conn, state: AppState, hub: Arc<Hub>, who: Principal, s
             let _ = slot.outbox.drain(Duration::from_secs(2)).await;
             return;
         }
-        tokio::spawn(read_client(read, early, shard.clone(), id, stopped, peer).in_current_span());
+        let to_shard = shard.clone();
+        tokio::spawn(
+            async move {
+                // The address's place is held as long as the reader (the socket) lives.
+                let _place = place;
+                read_client(read, early, to_shard, id, stopped, peer).await
+            }
+            .in_current_span(),
+        );
         let _ = shard.send(ShardMsg::Join(Box::new(slot)));
     }
     .instrument(span)
@@ -205,6 +221,11 @@ async fn client_reply(peer: &Peer, text: &str) -> Wire {
     };
     let (of, result) = match msg {
         ClientMsg::Ping => return static_frame(r#"{"type":"pong"}"#),
+        ClientMsg::Auth { .. } => {
+            return static_frame(
+                r#"{"type":"error","of":"auth","error":{"code":"bad_message","message":"unexpected auth"}}"#,
+            )
+        }
         ClientMsg::Ask { text } => {
             let r = match session_for(peer, Permission::QuestionAsk).await {
                 Ok(s) => qa::ask(&peer.state, &s, &peer.who, text).await.map(|q| json!({"question": q.json()})),
@@ -248,7 +269,7 @@ async fn read_client(
     shard: ShardTx,
     id: u64,
     mut stopped: oneshot::Receiver<()>,
-    peer: Peer,
+    mut peer: Peer,
 ) {
     let config = WebSocketConfig::default()
         .read_buffer_size(READ_CHUNK)
@@ -257,13 +278,39 @@ async fn read_client(
     // Consume `early`: it may share the HTTP layer's whole read buffer.
     let mut ws =
         WebSocketStream::from_partially_read(ReadOnly(read), Vec::from(early), Role::Server, Some(config)).await;
+    let leeway = peer.state.config.jwt.leeway as i64;
+    let expiry = tokio::time::sleep_until(expiry_instant(peer.who.exp, leeway));
+    tokio::pin!(expiry);
     loop {
         let msg = tokio::select! {
             _ = &mut stopped => return,
+            _ = &mut expiry => {
+                tracing::info!("token expired: closing");
+                let _ = shard.send(ShardMsg::Leave { id, echo: Some(wire::close(EXPIRED, "token expired")) });
+                return;
+            }
             m = ws.next() => m,
         };
         let reply = match msg {
-            Some(Ok(Message::Text(t))) => client_reply(&peer, t.as_str()).await,
+            Some(Ok(Message::Text(t))) => match auth_frame(t.as_str()) {
+                Some(token) => match renew(&mut peer, &token).await {
+                    Renewal::Renewed(frame) => {
+                        expiry.as_mut().reset(expiry_instant(peer.who.exp, leeway));
+                        let who = Box::new(peer.who.clone());
+                        if shard.send(ShardMsg::Renew { id, who }).is_err() {
+                            return;
+                        }
+                        frame
+                    }
+                    Renewal::Refused(frame) => frame,
+                    Renewal::WrongSubject => {
+                        let frame = wire::close(REVOKED, "token of another user");
+                        let _ = shard.send(ShardMsg::Leave { id, echo: Some(frame) });
+                        return;
+                    }
+                },
+                None => client_reply(&peer, t.as_str()).await,
+            },
             Some(Ok(Message::Ping(p))) => wire::pong(p),
             Some(Ok(Message::Close(c))) => {
                 let code = c.map(|c| u16::from(c.code)).filter(|c| *c != 1005).unwrap_or(1000);
@@ -290,4 +337,44 @@ async fn read_client(
             return;
         }
     }
+}
+
+/// When a token that expires at `exp` (Unix seconds) stops being accepted.
+fn expiry_instant(exp: i64, leeway: i64) -> tokio::time::Instant {
+    let left = exp.saturating_add(leeway).saturating_sub(chrono::Utc::now().timestamp()).max(0);
+    tokio::time::Instant::now() + Duration::from_secs(u64::try_from(left).unwrap_or(0))
+}
+
+/// The token of an `{"type":"auth","token":…}` frame, if that is what it is.
+fn auth_frame(text: &str) -> Option<String> {
+    match serde_json::from_str::<ClientMsg>(text) {
+        Ok(ClientMsg::Auth { token }) => Some(token),
+        _ => None,
+    }
+}
+
+enum Renewal {
+    Renewed(Wire),
+    /// Invalid, expired or revoked: an error frame, the socket keeps its old
+    /// token (and closes when that expires).
+    Refused(Wire),
+    /// A valid token of someone else: the socket closes with 4003.
+    WrongSubject,
+}
+
+/// Check a renewal token like a request's (signature, claims, revocation)
+/// and that it names the same user.
+async fn renew(peer: &mut Peer, token: &str) -> Renewal {
+    let who = match crate::auth::principal::authenticate(&peer.state, token).await {
+        Ok(w) => w,
+        Err(e) => return Renewal::Refused(error_frame("auth", &e)),
+    };
+    if who.sub != peer.who.sub {
+        tracing::warn!(other = %who.sub, "renewal with another user's token: closing");
+        return Renewal::WrongSubject;
+    }
+    tracing::info!("token renewed on the socket");
+    let frame = wire::text(json!({"type": "ack", "of": "auth", "exp": who.exp}).to_string());
+    peer.who = who;
+    Renewal::Renewed(frame)
 }

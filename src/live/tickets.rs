@@ -53,6 +53,7 @@ mod tests {
             jti: "j".into(),
             iat: 0,
             exp: 0,
+            auth_time: 0,
             sessions: None,
         }
     }

@@ -29,20 +29,22 @@ pub struct Conn {
     pub read: Reader,
     pub write: Writer,
     pub early: Bytes,
+    /// This socket's place in its address's count (given back on drop).
+    pub place: Option<crate::api::edge::AddrGuard>,
 }
 
 impl Conn {
-    fn from_upgraded(up: hyper::upgrade::Upgraded) -> Self {
+    fn from_upgraded(up: hyper::upgrade::Upgraded, place: Option<crate::api::edge::AddrGuard>) -> Self {
         // Plain TCP (our own HTTP/1 server): split without a lock.
         match up.downcast::<TokioIo<TcpStream>>() {
             Ok(parts) => {
                 let (r, w) = parts.io.into_inner().into_split();
-                Conn { read: Box::new(r), write: Box::new(w), early: parts.read_buf }
+                Conn { read: Box::new(r), write: Box::new(w), early: parts.read_buf, place }
             }
             // TLS or any other transport: a locked split of the upgraded IO.
             Err(up) => {
                 let (r, w) = tokio::io::split(TokioIo::new(up));
-                Conn { read: Box::new(r), write: Box::new(w), early: Bytes::new() }
+                Conn { read: Box::new(r), write: Box::new(w), early: Bytes::new(), place }
             }
         }
     }
@@ -53,6 +55,7 @@ impl Conn {
 pub struct WsUpgrade {
     accept: HeaderValue,
     on_upgrade: OnUpgrade,
+    place: Option<crate::api::edge::AddrGuard>,
 }
 
 fn has_token(headers: &HeaderMap, name: header::HeaderName, token: &str) -> bool {
@@ -82,9 +85,21 @@ impl<S: Send + Sync> FromRequestParts<S> for WsUpgrade {
         }
         let key = parts.headers.get(header::SEC_WEBSOCKET_KEY).ok_or_else(|| bad("Sec-WebSocket-Key is missing"))?;
         let accept = HeaderValue::from_str(&derive_accept_key(key.as_bytes())).map_err(|_| bad("bad key"))?;
+        // The per-address cap on open live sockets: 429 before the upgrade.
+        let ip = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
+        let place = match (parts.extensions.get::<crate::api::edge::LiveCap>(), ip) {
+            (Some(cap), Some(ip)) => match cap.counts.acquire(ip, cap.limit) {
+                Some(g) => Some(g),
+                None => {
+                    tracing::warn!(address = %ip, limit = cap.limit, "live sockets per address: upgrade refused");
+                    return Err(ApiError::RateLimited { retry_after_secs: 10 });
+                }
+            },
+            _ => None,
+        };
         let on_upgrade =
             parts.extensions.remove::<OnUpgrade>().ok_or_else(|| bad("this connection cannot be upgraded"))?;
-        Ok(WsUpgrade { accept, on_upgrade })
+        Ok(WsUpgrade { accept, on_upgrade, place })
     }
 }
 
@@ -95,10 +110,10 @@ impl WsUpgrade {
         F: FnOnce(Conn) -> Fut + Send + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        let on_upgrade = self.on_upgrade;
+        let (on_upgrade, place) = (self.on_upgrade, self.place);
         tokio::spawn(async move {
             match on_upgrade.await {
-                Ok(up) => f(Conn::from_upgraded(up)).await,
+                Ok(up) => f(Conn::from_upgraded(up, place)).await,
                 Err(e) => tracing::debug!(error = %e, "upgrade failed"),
             }
         });

@@ -718,15 +718,17 @@ impl Engine {
         self.counters.peers.store(self.peers.len() as u64, Relaxed);
     }
 
-    /// Revoked tokens (logout, kick) and peers that never connected. Like
-    /// the live channel, an open resource outlives its token's `exp` until
-    /// renewal on open connections exists (the hardening issue).
+    /// Revoked or expired tokens (logout, kick, `exp` + leeway passed) and
+    /// peers that never connected.
     fn check_peers(&mut self, now: Instant) {
         let mut gone = Vec::new();
+        let expired_before = chrono::Utc::now().timestamp() - self.state.config.jwt.leeway as i64;
         for p in self.peers.values() {
             let a = &p.auth;
             if self.state.revocations.is_revoked_parts(&a.jti, &a.sub, a.iat) {
                 gone.push((p.id, "token revoked"));
+            } else if a.exp < expired_before {
+                gone.push((p.id, "token expired"));
             } else if !p.connected && now.duration_since(p.created) > CONNECT_TIMEOUT {
                 gone.push((p.id, "never connected"));
             }

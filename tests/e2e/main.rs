@@ -7,6 +7,7 @@ mod audience;
 mod audit;
 mod browser;
 mod cli;
+mod edge;
 mod fanout;
 mod gates;
 mod images;

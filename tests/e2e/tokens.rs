@@ -218,3 +218,165 @@ async fn jwks_issuer_kid_must_match() {
     assert_error(&me(&ts, &sign(Some("unknown-kid"))).await, StatusCode::UNAUTHORIZED, "unauthenticated");
     assert_error(&me(&ts, &sign(None)).await, StatusCode::UNAUTHORIZED, "unauthenticated");
 }
+
+// ---- Renewal (`POST /api/auth/refresh`) and expiry on open connections ----
+
+fn payload(token: &str) -> Value {
+    let part = token.split('.').nth(1).expect("payload part");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(part).expect("b64");
+    serde_json::from_slice(&bytes).expect("claims json")
+}
+
+async fn refresh(ts: &TestServer, token: &str) -> (StatusCode, Value) {
+    ts.post("/api/auth/refresh", token, json!({})).await
+}
+
+#[tokio::test]
+async fn refresh_extends_keeps_user_scope_and_auth_time_and_renews_the_cookie() {
+    let ts = TestServer::start_with(|c| c.jwt.ttl = std::time::Duration::from_secs(60)).await;
+    let (old, sub) = ts.token(Role::Student).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let (s, v) = refresh(&ts, &old).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let new = v["access_token"].as_str().expect("token").to_string();
+    assert_eq!(v["expires_in"], 60);
+    let (a, b) = (payload(&old), payload(&new));
+    assert!(b["exp"].as_i64() > a["exp"].as_i64(), "the new token lives longer: {a} {b}");
+    assert_eq!(b["sub"], sub);
+    assert_eq!(b["auth_time"], a["auth_time"], "renewal keeps the sign-in time");
+    assert_ne!(b["jti"], a["jti"]);
+    let (s, me_v) = me(&ts, &new).await;
+    assert_eq!((s, me_v["sub"].as_str()), (StatusCode::OK, Some(sub.as_str())));
+
+    // An invite-style token keeps its session scope.
+    let (scoped, _) = ts
+        .server
+        .state
+        .tokens
+        .issue("invite-x", Role::Student, "Guest", Some(vec!["s-1".into()]), None)
+        .expect("issue");
+    let (s, v) = refresh(&ts, &scoped).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(payload(v["access_token"].as_str().expect("token"))["sessions"], json!(["s-1"]));
+
+    // A cookie client (same origin) gets the cookie renewed.
+    let resp = ts
+        .http
+        .post(ts.url("/api/auth/refresh"))
+        .header("cookie", format!("orgallery_token={new}"))
+        .header("origin", ts.server.url.clone())
+        .send()
+        .await
+        .expect("refresh");
+    assert_eq!(resp.status(), StatusCode::OK);
+    let cookie = resp.headers().get("set-cookie").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    let body: Value = resp.json().await.expect("json");
+    assert!(cookie.starts_with(&format!("orgallery_token={}", body["access_token"].as_str().expect("t"))), "{cookie}");
+}
+
+#[tokio::test]
+async fn refresh_refuses_expired_revoked_and_forged_tokens() {
+    let ts = TestServer::start_with(|c| {
+        c.jwt.ttl = std::time::Duration::from_secs(1);
+        c.jwt.leeway = 0;
+    })
+    .await;
+    let (short, _) = ts.token(Role::Student).await;
+    tokio::time::sleep(std::time::Duration::from_millis(2200)).await;
+    assert_error(&refresh(&ts, &short).await, StatusCode::UNAUTHORIZED, "unauthenticated");
+
+    let ts = TestServer::start().await;
+    let (t, _) = ts.token(Role::Student).await;
+    assert_eq!(ts.post("/api/auth/logout", &t, json!({})).await.0, StatusCode::NO_CONTENT);
+    assert_error(&refresh(&ts, &t).await, StatusCode::UNAUTHORIZED, "unauthenticated");
+    let forged = hs256(b"some-other-secret-of-decent-length", &claims("x", "orgallery", "orgallery", 600, 0));
+    assert_error(&refresh(&ts, &forged).await, StatusCode::UNAUTHORIZED, "unauthenticated");
+    let (s, _) = ts.call(reqwest::Method::POST, "/api/auth/refresh", None, None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn refresh_respects_the_absolute_session_lifetime() {
+    let ts = TestServer::start_with(|c| c.jwt.session_lifetime = std::time::Duration::from_secs(3600)).await;
+    let secret = server_secret(&ts);
+    let (_, sub) = ts.token(Role::Student).await;
+    let now = chrono::Utc::now().timestamp();
+    // Signed in 1 h + 1 s ago, token still valid: the session is over.
+    let mut over = claims(&sub, "orgallery", "orgallery", 600, 0);
+    over["auth_time"] = json!(now - 3601);
+    let (s, v) = refresh(&ts, &hs256(&secret, &over)).await;
+    assert_error(&(s, v.clone()), StatusCode::UNAUTHORIZED, "unauthenticated");
+    assert!(v["error"]["message"].as_str().unwrap_or("").contains("lifetime"), "{v}");
+    // Signed in 1 h - 20 s ago: renewed, but only up to the end of the session.
+    let mut near = claims(&sub, "orgallery", "orgallery", 600, 0);
+    near["auth_time"] = json!(now - 3580);
+    let (s, v) = refresh(&ts, &hs256(&secret, &near)).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let exp = payload(v["access_token"].as_str().expect("token"))["exp"].as_i64().expect("exp");
+    assert_eq!(exp, now - 3580 + 3600, "capped at auth_time + lifetime");
+    assert!(v["expires_in"].as_u64().expect("n") <= 20);
+}
+
+async fn live_viewer(ts: &TestServer) -> (String, crate::ws::Viewer, String) {
+    let (id, _, _) = ts.live().await;
+    let (student, _) = ts.token(Role::Student).await;
+    let v = crate::ws::viewer(ts, &id, &student, 0).await;
+    (id, v, student)
+}
+
+#[tokio::test]
+async fn a_live_socket_closes_with_4001_when_its_token_expires() {
+    let ts = TestServer::start_with(|c| {
+        c.jwt.ttl = std::time::Duration::from_secs(3);
+        c.jwt.leeway = 0;
+    })
+    .await;
+    let (_, mut v, _) = live_viewer(&ts).await;
+    let started = std::time::Instant::now();
+    assert_eq!(v.close_code(std::time::Duration::from_secs(8)).await, Some(4001));
+    assert!(started.elapsed() >= std::time::Duration::from_millis(500), "not closed before expiry");
+}
+
+#[tokio::test]
+async fn a_live_socket_renewed_with_an_auth_frame_stays_open_past_the_old_expiry() {
+    use crate::ws::Next;
+    let ts = TestServer::start_with(|c| {
+        c.jwt.ttl = std::time::Duration::from_secs(4);
+        c.jwt.leeway = 0;
+    })
+    .await;
+    let (_, mut v, student) = live_viewer(&ts).await;
+    let old_exp = payload(&student)["exp"].as_i64().expect("exp");
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    let (s, r) = refresh(&ts, &student).await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    let fresh = r["access_token"].as_str().expect("token").to_string();
+    // Garbage is refused with an error frame and changes nothing.
+    v.send(r#"{"type":"auth","token":"not-a-token"}"#).await;
+    let e = v.expect("error", std::time::Duration::from_secs(5)).await;
+    assert_eq!((e["of"].as_str(), e["error"]["code"].as_str()), (Some("auth"), Some("unauthenticated")));
+    v.send(&json!({"type": "auth", "token": fresh}).to_string()).await;
+    let ack = v.expect("ack", std::time::Duration::from_secs(5)).await;
+    assert_eq!(ack["of"], "auth");
+    assert!(ack["exp"].as_i64() > Some(old_exp));
+    // Past the first token's expiry the socket still answers.
+    while chrono::Utc::now().timestamp() <= old_exp + 1 {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    v.send(r#"{"type":"ping"}"#).await;
+    match v.next(std::time::Duration::from_secs(3)).await {
+        Next::Frame(f) => assert_eq!(f["type"], "pong", "{f}"),
+        other => panic!("the renewed socket was closed: {other:?}"),
+    }
+    // And it closes when the renewed token expires in turn.
+    assert_eq!(v.close_code(std::time::Duration::from_secs(8)).await, Some(4001));
+}
+
+#[tokio::test]
+async fn a_renewal_with_another_users_token_closes_the_socket_4003() {
+    let ts = TestServer::start().await;
+    let (_, mut v, _) = live_viewer(&ts).await;
+    let (other, _) = ts.token(Role::Student).await;
+    v.send(&json!({"type": "auth", "token": other}).to_string()).await;
+    assert_eq!(v.close_code(std::time::Duration::from_secs(5)).await, Some(4003));
+}
