@@ -223,8 +223,19 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     }
 }
 
-async fn serve(config: Config, demo: Option<()>) -> Result<(), Box<dyn std::error::Error>> {
+async fn serve(mut config: Config, demo: Option<()>) -> Result<(), Box<dyn std::error::Error>> {
     let signal = termination_signal()?;
+    // `demo` is the try-it-out command on a fresh machine: without Tesseract
+    // it runs with image OCR off and says so loudly. `serve` refuses to start.
+    if demo.is_some() && config.image_ocr {
+        if let Err(e) = orgallery_ocr::Pool::new(&orgallery_ocr::Config::default()) {
+            eprintln!(
+                "WARNING: image OCR is off for this demo ({e}); text burned into images is NOT masked. \
+                 Install tesseract-ocr tesseract-ocr-eng to turn it on."
+            );
+            config.image_ocr = false;
+        }
+    }
     let server = Server::start(config).await?;
     if demo.is_some() {
         let lines = crate::demo::seed(&server.state).await.map_err(|e| e.to_string())?;
