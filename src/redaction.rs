@@ -39,6 +39,9 @@ pub struct Redactor {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RedactionFailed;
 
+/// What a pooled redaction gives back: the redaction and the original text.
+pub type Pooled = Result<(Redacted, String), RedactionFailed>;
+
 impl std::fmt::Display for RedactionFailed {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("redaction did not complete")
@@ -88,7 +91,7 @@ impl Redactor {
         text: String,
         patient: Option<Arc<Patient>>,
         memory: Arc<Mutex<SessionMemory>>,
-    ) -> impl Future<Output = Result<(Redacted, String), RedactionFailed>> + Send + 'static {
+    ) -> impl Future<Output = Pooled> + Send + 'static {
         let inner = self.inner.clone();
         let permits = self.permits.clone();
         async move {

@@ -24,7 +24,7 @@ use super::item::{update_frame, HeldImage, Item, Kind};
 use super::{Event, Hub, To};
 use crate::error::ApiError;
 use crate::model::{ConsentScope, RedactionPolicy, Session, SessionState};
-use crate::redaction::{Patient, Redacted, RedactionFailed, SessionMemory};
+use crate::redaction::{Patient, Pooled, SessionMemory};
 use crate::session::identifiers::PatientIdentifiers;
 use crate::state::AppState;
 use crate::store::StoredUpdate;
@@ -115,7 +115,7 @@ pub fn spawn(state: AppState, hub: Arc<Hub>, s: &Session, first_seq: u64) -> mps
 
 /// A text on the redaction pool, and what to do with it once redacted.
 struct Redacting {
-    job: Pin<Box<dyn Future<Output = Result<(Redacted, String), RedactionFailed>> + Send>>,
+    job: Pin<Box<dyn Future<Output = Pooled> + Send>>,
     then: AfterRedaction,
 }
 
@@ -211,7 +211,7 @@ impl Writer {
     }
 
     /// The text in flight is redacted: it enters the gate (or the edit is applied).
-    fn after_redaction(&mut self, then: AfterRedaction, done: Result<(Redacted, String), RedactionFailed>) {
+    fn after_redaction(&mut self, then: AfterRedaction, done: Pooled) {
         let (r, raw) = match done {
             Ok(d) => d,
             Err(e) => {
