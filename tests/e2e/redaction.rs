@@ -218,15 +218,19 @@ async fn a_hostile_16_kib_burst_does_not_hold_back_releases_due_meanwhile() {
     }
     // How long one hostile text takes here (only to size the burst, never asserted); it is
     // held, then retracted, so it is never released.
-    let t = std::time::Instant::now();
-    let (s, held) =
-        ts.post(&format!("/api/sessions/{a}/updates"), &surgeon_a, json!({"kind": "text", "text": hostile})).await;
-    assert_eq!(s, StatusCode::ACCEPTED, "{held}");
-    let one = t.elapsed().max(Duration::from_millis(1));
-    ts.post(&format!("/api/sessions/{a}/updates/{}/retract", held["id"].as_str().expect("id")), &surgeon_a, json!({}))
-        .await;
-    // The burst redacts for ≥ 3 s in a row (at most 120: the writer's queue holds 256).
-    let burst = (Duration::from_secs(3).as_nanos() / one.as_nanos()).clamp(8, 120) as usize;
+    // The fastest of three samples: a slow one would make the burst too short to span the deadline.
+    let mut one = Duration::MAX;
+    for _ in 0..3 {
+        let t = std::time::Instant::now();
+        let (s, held) =
+            ts.post(&format!("/api/sessions/{a}/updates"), &surgeon_a, json!({"kind": "text", "text": hostile})).await;
+        assert_eq!(s, StatusCode::ACCEPTED, "{held}");
+        one = one.min(t.elapsed().max(Duration::from_millis(1)));
+        let uid = held["id"].as_str().expect("id");
+        ts.post(&format!("/api/sessions/{a}/updates/{uid}/retract"), &surgeon_a, json!({})).await;
+    }
+    // The burst redacts for ≥ 4 s in a row (at most 120: the writer's queue holds 256).
+    let burst = (Duration::from_secs(4).as_nanos() / one.as_nanos()).clamp(8, 120) as usize;
 
     let (log_tx, mut log) = tokio::sync::mpsc::unbounded_channel();
     let watchers = [
