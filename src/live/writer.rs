@@ -1,9 +1,17 @@
 //! The one writer of a live session: owns the delay gate, redacts what enters
 //! it, assigns `seq` on release, stores each released item before anyone is
 //! sent it, and fans it out. Everything else talks to it through commands.
+//!
+//! Redaction runs on the bounded redaction pool, never on the writers' thread
+//! (one thread for every session's gate): while a text is redacted the writer
+//! keeps releasing what is due, and takes its next command only once that
+//! text has entered the gate, so commands keep their order and the session's
+//! name memory sees its messages in the order they were sent.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::Ordering::Relaxed;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -17,7 +25,7 @@ use super::item::{update_frame, HeldImage, Item, Kind};
 use super::{Event, Hub, To};
 use crate::error::ApiError;
 use crate::model::{ConsentScope, RedactionPolicy, Session, SessionState};
-use crate::redaction::{Patient, SessionMemory};
+use crate::redaction::{Patient, Pooled, SessionMemory};
 use crate::session::identifiers::PatientIdentifiers;
 use crate::state::AppState;
 use crate::store::StoredUpdate;
@@ -111,9 +119,10 @@ struct Writer {
     hub: Arc<Hub>,
     session_id: String,
     gate: Gate<String, Item>,
-    patient: Option<Patient>,
+    patient: Option<Arc<Patient>>,
     /// Names the gate found in this session's earlier items (in memory only).
-    names: SessionMemory,
+    /// Shared with the one redaction in flight, never with two at once.
+    names: Arc<Mutex<SessionMemory>>,
     curtain: bool,
     delay: u32,
     /// Viewer count last announced, to coalesce count changes.
@@ -125,8 +134,8 @@ pub fn spawn(state: AppState, hub: Arc<Hub>, s: &Session, first_seq: u64) -> mps
     let mut gate = Gate::new(Duration::from_secs(u64::from(s.delay_seconds)), policy(s.redaction_policy), first_seq);
     gate.set_curtain(s.curtain);
     let w = Writer {
-        patient: state.identifiers.get(&s.id).map(Patient::compile),
-        names: SessionMemory::new(),
+        patient: state.identifiers.get(&s.id).map(|ids| Arc::new(Patient::compile(ids))),
+        names: Arc::new(Mutex::new(SessionMemory::new())),
         state,
         hub,
         session_id: s.id.clone(),
@@ -144,6 +153,26 @@ pub fn spawn(state: AppState, hub: Arc<Hub>, s: &Session, first_seq: u64) -> mps
     tx
 }
 
+/// A text on the redaction pool, and what to do with it once redacted.
+struct Redacting {
+    job: Pin<Box<dyn Future<Output = Pooled> + Send>>,
+    then: AfterRedaction,
+}
+
+enum AfterRedaction {
+    /// `now`: when the publish arrived (its delay runs from then).
+    Publish {
+        item: Item,
+        now: Instant,
+        reply: Reply<Value>,
+    },
+    Edit {
+        id: String,
+        item: Item,
+        reply: Reply<Value>,
+    },
+}
+
 impl Writer {
     async fn run(mut self, mut rx: mpsc::Receiver<Command>) {
         self.state.metrics.live_sessions.fetch_add(1, Relaxed);
@@ -151,6 +180,7 @@ impl Writer {
         let stop = shutdown.wait();
         tokio::pin!(stop);
         let mut tick = tokio::time::interval(Duration::from_secs(1));
+        let mut redacting: Option<Redacting> = None;
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let deadline = self.gate.next_deadline().map(tokio::time::Instant::from_std);
@@ -162,14 +192,20 @@ impl Writer {
                     self.announce_dropped(&dropped);
                     break;
                 }
-                cmd = rx.recv() => match cmd {
+                done = async { match redacting.as_mut() { Some(r) => r.job.as_mut().await, None => std::future::pending().await } }, if redacting.is_some() => {
+                    if let Some(r) = redacting.take() {
+                        self.after_redaction(r.then, done);
+                    }
+                }
+                // The next command waits until the text in flight is in the gate.
+                cmd = rx.recv(), if redacting.is_none() => match cmd {
                     Some(Command::End { reply }) => {
                         let dropped = self.gate.end();
                         self.announce_dropped(&dropped);
                         let _ = reply.send(dropped.len());
                         break;
                     }
-                    Some(cmd) => self.handle(cmd).await,
+                    Some(cmd) => redacting = self.handle(cmd).await,
                     None => break,
                 },
                 _ = async { if let Some(d) = deadline { tokio::time::sleep_until(d).await } }, if deadline.is_some() => {}
@@ -208,29 +244,73 @@ impl Writer {
         self.gate.get(&id.to_string()).map(|h| h.payload.held_json(h.approved, with_original))
     }
 
-    fn redact_into(&mut self, item: &mut Item, raw: Option<String>) {
-        match raw {
-            Some(raw) => {
-                let r = self.state.redactor.redact_in_session(&raw, self.patient.as_ref(), &mut self.names);
-                item.text = Some(r.text);
-                item.redactions = r.spans;
-                item.findings = r.findings;
-                item.original = Some(raw);
+    /// Starts redacting `text` on the pool; `then` finishes the command.
+    fn redact(&self, text: String, then: AfterRedaction) -> Redacting {
+        let job = self.state.redactor.redact_in_session_pooled(text, self.patient.clone(), self.names.clone());
+        Redacting { job: Box::pin(job), then }
+    }
+
+    /// The text in flight is redacted: it enters the gate (or the edit is applied).
+    fn after_redaction(&mut self, then: AfterRedaction, done: Pooled) {
+        let (r, raw) = match done {
+            Ok(d) => d,
+            Err(e) => {
+                // Fail closed: nothing unredacted enters the gate.
+                tracing::error!(error = %e, "redaction failed; the item was refused");
+                let reply = match then {
+                    AfterRedaction::Publish { reply, .. } | AfterRedaction::Edit { reply, .. } => reply,
+                };
+                let _ = reply.send(Err(ApiError::internal(e)));
+                return;
             }
-            None => {
-                item.text = None;
-                item.redactions = Vec::new();
-                item.findings = Vec::new();
-                item.original = None;
+        };
+        let fill = |item: &mut Item| {
+            item.text = Some(r.text);
+            item.redactions = r.spans;
+            item.findings = r.findings;
+            item.original = Some(raw);
+        };
+        match then {
+            AfterRedaction::Publish { mut item, now, reply } => {
+                fill(&mut item);
+                self.publish(item, now, reply);
+            }
+            AfterRedaction::Edit { id, mut item, reply } => {
+                fill(&mut item);
+                // The item may have been released or dropped while its new text was redacted.
+                let flagged = item.flagged();
+                let r = self.gate.edit(&id, item, flagged).map_err(gate_error).map(|_| {
+                    tracing::info!(update = %id, "edited");
+                    let view = self.held_view(&id, false).unwrap_or(Value::Null);
+                    self.send(To::Controllers, json!({"type": "held", "item": view}));
+                    view
+                });
+                let _ = reply.send(r);
             }
         }
     }
 
-    async fn handle(&mut self, cmd: Command) {
+    /// A redacted item enters the gate.
+    fn publish(&mut self, item: Item, now: Instant, reply: Reply<Value>) {
+        let id = item.id.clone();
+        let flagged = item.flagged();
+        let r = self.gate.publish(now, id.clone(), item, flagged).map_err(gate_error);
+        let r = r.map(|_| {
+            self.state.metrics.updates_published.fetch_add(1, Relaxed);
+            let view = self.held_view(&id, false).unwrap_or(Value::Null);
+            self.send(To::Controllers, json!({"type": "held", "item": view}));
+            tracing::info!(update = %id, flagged, "published");
+            view
+        });
+        let _ = reply.send(r);
+    }
+
+    /// Handles one command; a publish or an edit with text returns the redaction to await.
+    async fn handle(&mut self, cmd: Command) -> Option<Redacting> {
         match cmd {
             Command::Publish { draft, reply } => {
                 let (now, now_wall) = (Instant::now(), Utc::now());
-                let mut item = Item {
+                let item = Item {
                     id: uuid::Uuid::new_v4().to_string(),
                     kind: draft.kind,
                     text: None,
@@ -242,18 +322,10 @@ impl Writer {
                     created_at: now_wall,
                     release_at: now_wall + chrono::Duration::seconds(i64::from(self.delay)),
                 };
-                self.redact_into(&mut item, draft.text);
-                let id = item.id.clone();
-                let flagged = item.flagged();
-                let r = self.gate.publish(now, id.clone(), item, flagged).map_err(gate_error);
-                let r = r.map(|_| {
-                    self.state.metrics.updates_published.fetch_add(1, Relaxed);
-                    let view = self.held_view(&id, false).unwrap_or(Value::Null);
-                    self.send(To::Controllers, json!({"type": "held", "item": view}));
-                    tracing::info!(update = %id, flagged, "published");
-                    view
-                });
-                let _ = reply.send(r);
+                match draft.text {
+                    Some(text) => return Some(self.redact(text, AfterRedaction::Publish { item, now, reply })),
+                    None => self.publish(item, now, reply),
+                }
             }
             Command::Approve { id, reply } => {
                 let r = self.gate.approve(Instant::now(), &id).map_err(gate_error).map(|_| {
@@ -279,16 +351,7 @@ impl Writer {
                             format!("label is longer than {MAX_LABEL_CHARS} characters"),
                         ))
                     }
-                    Some(mut item) => {
-                        self.redact_into(&mut item, Some(text));
-                        let flagged = item.flagged();
-                        self.gate.edit(&id, item, flagged).map_err(gate_error).map(|_| {
-                            tracing::info!(update = %id, "edited");
-                            let view = self.held_view(&id, false).unwrap_or(Value::Null);
-                            self.send(To::Controllers, json!({"type": "held", "item": view}));
-                            view
-                        })
-                    }
+                    Some(item) => return Some(self.redact(text, AfterRedaction::Edit { id, item, reply })),
                 };
                 let _ = reply.send(r);
             }
@@ -350,12 +413,13 @@ impl Writer {
                 self.gate.set_policy(policy(p));
             }
             Command::Identifiers(ids) => {
-                self.patient = ids.map(Patient::compile);
+                self.patient = ids.map(|ids| Arc::new(Patient::compile(ids)));
             }
             Command::End { reply } => {
                 let _ = reply.send(0);
             }
         }
+        None
     }
 
     /// Release what is due: store first, then fan out the shared frame.

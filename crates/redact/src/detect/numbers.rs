@@ -354,7 +354,8 @@ impl Numbers {
         for m in chains.into_iter().flatten() {
             let s = m.as_str();
             let digits = s.bytes().filter(|b| b.is_ascii_digit()).count();
-            if glued_digit(text, m.start(), m.end()) || self.followed_by_unit(text, m.end()) {
+            // fewer than 5 digits: no context makes an identifier of it (see the match below)
+            if digits < 5 || glued_digit(text, m.start(), m.end()) || self.followed_by_unit(text, m.end()) {
                 continue;
             }
             let ctx = self.context(text, m.start());
@@ -406,16 +407,9 @@ impl Numbers {
             out.push(PhiType::HealthPlan, start, end, prio::STRONG_NUMBER);
             return;
         }
-        let ctx = self.context(text, start);
-        if ctx == Ctx::Id(PhiType::Vehicle) && !lower && nd >= 1 && alnum <= 4 {
-            // a plate written in two groups: "KX19 ABC", "B-MX 4821" is one token here
-            if let Some(e2) = plate_second_group(text, end, alnum) {
-                out.push(PhiType::Vehicle, start, e2, prio::CONTEXT_ID);
-                return;
-            }
-        }
+        let plate = if !lower && nd >= 1 && alnum <= 4 { plate_second_group(text, end, alnum) } else { None };
         let vin = is_vin(s);
-        let kind_prio = match ctx {
+        let decide = |ctx: Ctx| match ctx {
             Ctx::Ref => None,
             Ctx::Id(k) if nd == 0 => {
                 let plate_or_band = !lower
@@ -432,7 +426,33 @@ impl Numbers {
             Ctx::Generic if !lower && nd >= 3 && nl >= 1 && alnum >= 6 => Some((PhiType::OtherId, prio::GENERIC_ID)),
             _ => None,
         };
-        if let Some((k, p)) = kind_prio {
+        // The context scan is the costly part on long hostile runs ("12-Mar-2020 …" repeated):
+        // skip it when no context could change the outcome. Every context `decide` can tell apart
+        // is tried (an `Id` kind matters only for letter-only tokens: Vehicle, OtherId, others).
+        let ctx_free = plate.is_none()
+            && [
+                Ctx::None,
+                Ctx::Generic,
+                Ctx::Phone,
+                Ctx::Ref,
+                Ctx::Id(PhiType::Vehicle),
+                Ctx::Id(PhiType::OtherId),
+                Ctx::Id(PhiType::Mrn),
+            ]
+            .into_iter()
+            .all(|c| decide(c).is_none());
+        if ctx_free {
+            return;
+        }
+        let ctx = self.context(text, start);
+        if ctx == Ctx::Id(PhiType::Vehicle) {
+            // a plate written in two groups: "KX19 ABC", "B-MX 4821" is one token here
+            if let Some(e2) = plate {
+                out.push(PhiType::Vehicle, start, e2, prio::CONTEXT_ID);
+                return;
+            }
+        }
+        if let Some((k, p)) = decide(ctx) {
             out.push(k, start, end, p);
         }
     }
