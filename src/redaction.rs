@@ -70,7 +70,7 @@ impl Redactor {
 
     /// The underlying redactor (for OCR lines, see `orgallery_ocr::find_phi`).
     pub fn engine(&self) -> &orgallery_redact::Redactor {
-        &self.0
+        &self.inner
     }
 
     pub fn redact(&self, text: &str, patient: Option<&Patient>) -> Redacted {
