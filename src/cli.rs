@@ -77,6 +77,12 @@ pub enum Command {
         #[command(subcommand)]
         command: ArchiveCommand,
     },
+    /// Signing keys: `keys rotate` adds a new JWT signing key; the old one
+    /// verifies until its last token can have expired.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
     /// Write a development certificate for localhost.
     Certs {
         #[arg(long, default_value = "certs")]
@@ -103,6 +109,21 @@ pub enum UserCommand {
 pub enum AuditCommand {
     /// Exit 0 only if the chain is intact and reaches the last signed checkpoint.
     Verify,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Add a new JWT signing key to the data directory's key ring. A running
+    /// server signs with it within a second; the previous key verifies for
+    /// --retire-after (default: the token lifetime plus leeway), then is refused.
+    Rotate {
+        /// How long the previous key keeps verifying, e.g. 15m, 1h, 3600s
+        /// (`0s` retires it at once: every token it signed is refused).
+        #[arg(long)]
+        retire_after: Option<String>,
+        #[command(flatten)]
+        serve: ServeArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -213,6 +234,31 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             };
             let v = crate::archive::export::verify_zip(&file, &public)?;
             println!("export intact: {} files, {} bytes, signature valid", v.files, v.bytes);
+            Ok(())
+        }
+        Command::Keys { command: KeysCommand::Rotate { retire_after, serve } } => {
+            let config = Config::resolve(&cli.data, cli.config.as_deref(), &serve)?;
+            let alg = crate::auth::jwt::managed_alg(&config.jwt).ok_or(
+                "the JWT keys are configured outside the data directory (--jwt-key / --jwks-url): rotate them there",
+            )?;
+            let retire_after = match retire_after.as_deref() {
+                Some("0") | Some("0s") => 0,
+                Some(s) => parse_ttl(s)?.as_secs(),
+                None => config.jwt.ttl.as_secs().saturating_add(config.jwt.leeway),
+            };
+            let now = chrono::Utc::now().timestamp();
+            let r = crate::auth::keyring::rotate(
+                &config.data_dir,
+                alg,
+                now,
+                i64::try_from(retire_after).unwrap_or(i64::MAX / 2),
+            )?;
+            let retires =
+                chrono::DateTime::from_timestamp(r.previous_retires_at, 0).map(|t| t.to_rfc3339()).unwrap_or_default();
+            println!("signing key {} (previous {} verifies until {retires})", r.kid, r.previous);
+            if !r.pruned.is_empty() {
+                println!("removed retired keys: {}", r.pruned.join(", "));
+            }
             Ok(())
         }
         Command::Certs { out } => {
