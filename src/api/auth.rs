@@ -178,7 +178,7 @@ async fn jwks(State(state): State<AppState>) -> Result<Response, ApiError> {
 pub const KEY_WATCH: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Pick up `orgallery keys rotate` while running: re-read the key ring when
-/// its file changes, and audit each change of signing key.
+/// its file changes, and audit each rotation the command noted.
 pub fn spawn_key_watch(state: &AppState) {
     let state = state.clone();
     tokio::spawn(async move {
@@ -188,17 +188,24 @@ pub fn spawn_key_watch(state: &AppState) {
         loop {
             tokio::select! {
                 _ = shutdown.wait() => break,
-                _ = tick.tick() => match state.tokens.reload_keys() {
-                    Ok(Some(change)) => {
-                        tracing::info!(kid = %change.kid, previous = %change.previous, "JWT signing key rotated");
-                        state.audit.append(
-                            Entry::new("key_rotated")
-                                .detail(json!({"key": "jwt", "kid": change.kid, "previous": change.previous})),
-                        );
+                _ = tick.tick() => {
+                    match state.tokens.reload_keys() {
+                        Ok(Some(change)) => {
+                            tracing::info!(kid = %change.kid, previous = %change.previous, "JWT signing key rotated");
+                        }
+                        Ok(None) => {}
+                        Err(e) => tracing::error!(error = %e, "the JWT key ring did not load; keeping the keys in use"),
                     }
-                    Ok(None) => {}
-                    Err(e) => tracing::error!(error = %e, "the JWT key ring did not load; keeping the keys in use"),
-                },
+                    // Rotations by `orgallery keys rotate`, also those made while stopped.
+                    match crate::auth::keyring::take_notices(&state.config.data_dir) {
+                        Ok(notices) => {
+                            for n in notices {
+                                state.audit.append(Entry::new("key_rotated").detail(n));
+                            }
+                        }
+                        Err(e) => tracing::error!(error = %e, "cannot read key rotation notices"),
+                    }
+                }
             }
         }
     });

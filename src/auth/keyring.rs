@@ -213,6 +213,44 @@ pub fn rotate(data_dir: &Path, alg: KeyAlg, now: i64, retire_after: i64) -> Resu
     Ok(Rotation { previous, kid, previous_retires_at: retires_at, pruned })
 }
 
+/// Where `orgallery keys rotate` leaves a note of each rotation for the
+/// server to audit (the CLI cannot append to the audit chain the server's
+/// writer holds): one file per rotation, written then renamed into place.
+pub const NOTICES: &str = "key-rotations";
+
+pub fn write_notice(data_dir: &Path, detail: &serde_json::Value) -> std::io::Result<()> {
+    let dir = data_dir.join(NOTICES);
+    std::fs::create_dir_all(&dir)?;
+    let name = format!("{:020}-{}", chrono::Utc::now().timestamp_micros(), uuid::Uuid::new_v4().simple());
+    let tmp = dir.join(format!("{name}.tmp"));
+    crate::auth::jwt::write_private(&tmp, detail.to_string().as_bytes())?;
+    std::fs::rename(&tmp, dir.join(format!("{name}.json")))
+}
+
+/// The notices waiting, oldest first, each removed as it is returned.
+pub fn take_notices(data_dir: &Path) -> std::io::Result<Vec<serde_json::Value>> {
+    let dir = data_dir.join(NOTICES);
+    let mut names: Vec<PathBuf> = match std::fs::read_dir(&dir) {
+        Ok(entries) => entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    names.sort();
+    let mut out = Vec::with_capacity(names.len());
+    for p in names {
+        let text = std::fs::read(&p)?;
+        std::fs::remove_file(&p)?;
+        match serde_json::from_slice(&text) {
+            Ok(v) => out.push(v),
+            Err(e) => tracing::warn!(file = %p.display(), error = %e, "unreadable key rotation notice"),
+        }
+    }
+    Ok(out)
+}
+
 /// PKCS#8 v1 DER of an Ed25519 seed (RFC 8410).
 fn ed25519_pkcs8(seed: &[u8; 32]) -> Vec<u8> {
     let mut der = vec![0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20];

@@ -8,8 +8,9 @@ use std::time::{Duration, Instant};
 
 use orgallery::config::JwtAlg;
 use orgallery::model::Role;
+use reqwest::Method;
 use reqwest::StatusCode;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 use crate::process::run;
 use crate::support::{assert_error, TestServer};
@@ -141,4 +142,86 @@ async fn hs256_rotation_and_immediate_retirement() {
     assert_eq!(me(&ts, &new_token).await, StatusCode::OK);
     let (t, _) = ts.token(Role::Admin).await;
     assert_eq!(kid(&t), kid(&new_token), "refused rotations changed nothing");
+}
+
+/// The identifiers vault key, the archive key and the audit checkpoint key
+/// rotate by keeping the old key (`*.retired`): identifiers sealed before
+/// stay readable, exports signed before still verify, old checkpoints too.
+#[tokio::test]
+async fn vault_archive_and_audit_keys_rotate_keeping_what_they_protected() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().to_path_buf();
+    let zip_path = data.join("before.zip");
+    let (id, surgeon, ended, old_archive_key) = {
+        let ts = TestServer::start_with(|c| c.data_dir = data.clone()).await;
+        let (id, surgeon, _) = ts.live().await;
+        let ids = json!({"names": ["Zebulon Quarshie"], "mrns": ["88120467"]});
+        assert_eq!(ts.put(&format!("/api/sessions/{id}/identifiers"), &surgeon, ids).await.0, StatusCode::OK);
+        let (ended, s2, _) = ts.live().await;
+        let (s, v) =
+            ts.post(&format!("/api/sessions/{ended}/updates"), &s2, json!({"kind": "text", "text": "closing"})).await;
+        assert_eq!(s, StatusCode::ACCEPTED, "{v}");
+        assert_eq!(ts.post(&format!("/api/sessions/{ended}/end"), &s2, json!({})).await.0, StatusCode::OK);
+        let (educator, _) = ts.token(Role::Educator).await;
+        let r = ts.http.get(ts.url(&format!("/api/sessions/{ended}/export"))).bearer_auth(&educator).send().await;
+        let r = r.expect("export");
+        assert_eq!(r.status(), StatusCode::OK);
+        std::fs::write(&zip_path, r.bytes().await.expect("zip")).expect("write");
+        let (_, key) = ts.call(Method::GET, "/api/archive/key", None, None).await;
+        ts.server.state.audit.checkpoint().await.expect("a checkpoint under the old audit key");
+        (id, surgeon, ended, key["public_key"].as_str().expect("key").to_string())
+    };
+    let vault_before = std::fs::read(data.join("identifiers.key")).expect("vault key");
+    for kind in ["identifiers", "archive", "audit"] {
+        let (code, out, err) = run(&data, &["keys", "rotate", kind], "");
+        assert_eq!(code, 0, "{kind}: {out}{err}");
+        assert!(out.contains("kept for verification"), "{out}");
+    }
+    assert_ne!(std::fs::read(data.join("identifiers.key")).expect("vault key"), vault_before);
+    let (code, _, err) = run(&data, &["keys", "rotate", "archive", "--retire-after", "1h"], "");
+    assert_ne!(code, 0, "--retire-after is for the jwt key");
+    assert!(err.contains("jwt key only"), "{err}");
+
+    // An archive signed before the rotation verifies with the data dir's keys.
+    let zip = zip_path.to_str().expect("path");
+    let (code, out, err) = run(&data, &["archive", "verify", zip], "");
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("signature valid"), "{out}");
+
+    let ts = TestServer::start_with(|c| c.data_dir = data.clone()).await;
+    // Identifiers sealed under the old vault key are read back and still mask.
+    let (s, held) = ts
+        .post(
+            &format!("/api/sessions/{id}/updates"),
+            &surgeon,
+            json!({"kind": "text", "text": "quarshie stable, mrn 8812 0467"}),
+        )
+        .await;
+    assert_eq!(s, StatusCode::ACCEPTED, "{held}");
+    let text = held["text"].as_str().expect("text");
+    assert!(!text.to_lowercase().contains("quarshie") && !text.contains("8812"), "after vault rotation: {text}");
+
+    // The server now signs exports with the new archive key.
+    let (_, key) = ts.call(Method::GET, "/api/archive/key", None, None).await;
+    let new_archive_key = key["public_key"].as_str().expect("key").to_string();
+    assert_ne!(new_archive_key, old_archive_key);
+    let (educator, _) = ts.token(Role::Educator).await;
+    let r = ts.http.get(ts.url(&format!("/api/sessions/{ended}/export"))).bearer_auth(&educator).send().await;
+    let after = data.join("after.zip");
+    std::fs::write(&after, r.expect("export").bytes().await.expect("zip")).expect("write");
+    let after = after.to_str().expect("path");
+    let (code, out, err) = run(&data, &["archive", "verify", after, "--public-key", &new_archive_key], "");
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, _, _) = run(&data, &["archive", "verify", after, "--public-key", &old_archive_key], "");
+    assert_ne!(code, 0, "the old key does not verify what the new one signed");
+
+    // Each rotation is audited (noted by the CLI while the server was stopped).
+    let (admin, _) = ts.token(Role::Admin).await;
+    let events = audited_rotations(&ts, &admin, 3).await;
+    let keys: Vec<&str> = events.iter().filter_map(|e| e["detail"]["key"].as_str()).collect();
+    assert_eq!(keys, vec!["identifiers", "archive", "audit"], "{events:?}");
+    // The chain verifies across checkpoints signed by the old and the new audit key.
+    ts.server.state.audit.checkpoint().await.expect("a checkpoint under the new audit key");
+    let (code, out, err) = run(&data, &["audit", "verify"], "");
+    assert_eq!(code, 0, "{out}{err}");
 }
