@@ -77,6 +77,12 @@ pub enum Command {
         #[command(subcommand)]
         command: ArchiveCommand,
     },
+    /// Signing keys: `keys rotate` adds a new JWT signing key; the old one
+    /// verifies until its last token can have expired.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
     /// Write a development certificate for localhost.
     Certs {
         #[arg(long, default_value = "certs")]
@@ -103,6 +109,38 @@ pub enum UserCommand {
 pub enum AuditCommand {
     /// Exit 0 only if the chain is intact and reaches the last signed checkpoint.
     Verify,
+}
+
+/// How a rotated key file names its keys.
+type KeyId = fn(&[u8; 32]) -> String;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum KeyKind {
+    Jwt,
+    Identifiers,
+    Archive,
+    Audit,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Add a new JWT signing key to the data directory's key ring. A running
+    /// server signs with it within a second; the previous key verifies for
+    /// --retire-after (default: the token lifetime plus leeway), then is refused.
+    Rotate {
+        /// Which key: the JWT signing key (default), the identifiers vault
+        /// key, the archive signing key or the audit checkpoint key. The last
+        /// three keep their old key (`*.retired`) to open or verify what it
+        /// protected, and take effect when the server next starts.
+        #[arg(value_enum, default_value = "jwt", value_name = "KEY")]
+        which: KeyKind,
+        /// JWT only: how long the previous key keeps verifying, e.g. 15m, 1h, 3600s
+        /// (`0s` retires it at once: every token it signed is refused).
+        #[arg(long)]
+        retire_after: Option<String>,
+        #[command(flatten)]
+        serve: ServeArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -200,19 +238,75 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             Ok(())
         }
         Command::Archive { command: ArchiveCommand::Verify { file, public_key } } => {
-            let public = match public_key {
+            let publics = match public_key {
                 Some(hex) => {
-                    crate::signing::public_from_hex(&hex).ok_or("--public-key is not an Ed25519 key in hex")?
+                    vec![crate::signing::public_from_hex(&hex).ok_or("--public-key is not an Ed25519 key in hex")?]
                 }
                 None => {
+                    // The current archive key, then those a rotation retired.
                     let path = cli.data.join(crate::archive::KEY_FILE);
-                    crate::signing::KeyFile::load(&path)
+                    crate::signing::verifying_keys(&path)
                         .map_err(|e| format!("no --public-key and cannot read {}: {e}", path.display()))?
-                        .public()
                 }
             };
-            let v = crate::archive::export::verify_zip(&file, &public)?;
-            println!("export intact: {} files, {} bytes, signature valid", v.files, v.bytes);
+            let mut last = String::from("no key");
+            for public in &publics {
+                match crate::archive::export::verify_zip(&file, public) {
+                    Ok(v) => {
+                        println!("export intact: {} files, {} bytes, signature valid", v.files, v.bytes);
+                        return Ok(());
+                    }
+                    Err(e) => last = e,
+                }
+            }
+            Err(last.into())
+        }
+        Command::Keys { command: KeysCommand::Rotate { which: key, retire_after, serve } } => {
+            let config = Config::resolve(&cli.data, cli.config.as_deref(), &serve)?;
+            let now = chrono::Utc::now().timestamp();
+            let detail = if key == KeyKind::Jwt {
+                let alg = crate::auth::jwt::managed_alg(&config.jwt).ok_or(
+                    "the JWT keys are configured outside the data directory (--jwt-key / --jwks-url): rotate them there",
+                )?;
+                let retire_after = match retire_after.as_deref() {
+                    Some("0") | Some("0s") => 0,
+                    Some(s) => parse_ttl(s)?.as_secs(),
+                    None => config.jwt.ttl.as_secs().saturating_add(config.jwt.leeway),
+                };
+                let r = crate::auth::keyring::rotate(
+                    &config.data_dir,
+                    alg,
+                    now,
+                    i64::try_from(retire_after).unwrap_or(i64::MAX / 2),
+                )?;
+                let retires = chrono::DateTime::from_timestamp(r.previous_retires_at, 0)
+                    .map(|t| t.to_rfc3339())
+                    .unwrap_or_default();
+                println!("signing key {} (previous {} verifies until {retires})", r.kid, r.previous);
+                if !r.pruned.is_empty() {
+                    println!("removed retired keys: {}", r.pruned.join(", "));
+                }
+                serde_json::json!({"key": "jwt", "kid": r.kid, "previous": r.previous, "previous_retires_at": retires})
+            } else {
+                if retire_after.is_some() {
+                    return Err("--retire-after applies to the jwt key only".into());
+                }
+                let (name, file, id): (&str, &str, KeyId) = match key {
+                    KeyKind::Identifiers => {
+                        ("identifiers", "identifiers.key", crate::session::identifiers::IdentifierVault::key_id)
+                    }
+                    KeyKind::Archive => ("archive", crate::archive::KEY_FILE, crate::signing::ed25519_id),
+                    _ => ("audit", crate::audit::checkpoint::KEY_FILE, crate::signing::ed25519_id),
+                };
+                let path = config.data_dir.join(file);
+                let (previous, kid) = crate::signing::rotate_file(&path, id)
+                    .map_err(|e| format!("cannot rotate {}: {e}", path.display()))?;
+                println!(
+                    "{name} key {kid} (previous {previous} kept for verification); takes effect at the next start"
+                );
+                serde_json::json!({"key": name, "kid": kid, "previous": previous})
+            };
+            crate::auth::keyring::write_notice(&config.data_dir, &detail)?;
             Ok(())
         }
         Command::Certs { out } => {

@@ -403,7 +403,10 @@ impl Config {
         if self.jwt.alg == JwtAlg::Hs256 && self.jwt.jwks_url.is_some() {
             return Err(ConfigError::Invalid("--jwks-url needs an asymmetric --jwt-alg".into()));
         }
-        if self.jwt.alg != JwtAlg::Hs256 && self.jwt.jwks_url.is_none() && self.jwt.public_key_file.is_none() {
+        if !matches!(self.jwt.alg, JwtAlg::Hs256 | JwtAlg::EdDsa)
+            && self.jwt.jwks_url.is_none()
+            && self.jwt.public_key_file.is_none()
+        {
             return Err(ConfigError::Invalid("an asymmetric --jwt-alg needs --jwt-public-key or --jwks-url".into()));
         }
         for url in &self.rtc.ice_servers {

@@ -126,6 +126,7 @@ impl Server {
         crate::live::spawn_relay(&state);
         crate::live::resume_live_sessions(&state).await.map_err(|e| StartError::Resume(e.to_string()))?;
         crate::archive::retention::spawn(&state);
+        crate::api::auth::spawn_key_watch(&state);
         let router = crate::api::router(state.clone());
         let std_listener = std::net::TcpListener::bind(listen).map_err(|e| StartError::Bind(listen, e))?;
         std_listener.set_nonblocking(true).map_err(|e| StartError::Bind(listen, e))?;

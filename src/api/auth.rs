@@ -30,6 +30,7 @@ pub fn router() -> Router<AppState> {
         .route("/api/auth/refresh", post(refresh))
         .route("/api/auth/invite", post(redeem_invite))
         .route("/api/me", get(me))
+        .route("/.well-known/jwks.json", get(jwks))
 }
 
 #[derive(Deserialize)]
@@ -161,6 +162,53 @@ async fn refresh(
     );
     let expires_in = u64::try_from(claims.exp - claims.iat).unwrap_or(0);
     Ok(token_response(StatusCode::OK, &token, expires_in, who.role))
+}
+
+/// The public keys of this server's EdDSA key ring (404 for HS256 or keys
+/// managed outside the data directory).
+async fn jwks(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let set = state
+        .tokens
+        .jwks()
+        .ok_or(ApiError::not_found("a JWK set (this server signs with HS256 or an external key)"))?;
+    Ok(axum::Json(set).into_response())
+}
+
+/// How often the key ring file is checked for a rotation.
+pub const KEY_WATCH: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Pick up `orgallery keys rotate` while running: re-read the key ring when
+/// its file changes, and audit each rotation the command noted.
+pub fn spawn_key_watch(state: &AppState) {
+    let state = state.clone();
+    tokio::spawn(async move {
+        let shutdown = state.shutdown.clone();
+        let mut tick = tokio::time::interval(KEY_WATCH);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = shutdown.wait() => break,
+                _ = tick.tick() => {
+                    match state.tokens.reload_keys() {
+                        Ok(Some(change)) => {
+                            tracing::info!(kid = %change.kid, previous = %change.previous, "JWT signing key rotated");
+                        }
+                        Ok(None) => {}
+                        Err(e) => tracing::error!(error = %e, "the JWT key ring did not load; keeping the keys in use"),
+                    }
+                    // Rotations by `orgallery keys rotate`, also those made while stopped.
+                    match crate::auth::keyring::take_notices(&state.config.data_dir) {
+                        Ok(notices) => {
+                            for n in notices {
+                                state.audit.append(Entry::new("key_rotated").detail(n));
+                            }
+                        }
+                        Err(e) => tracing::error!(error = %e, "cannot read key rotation notices"),
+                    }
+                }
+            }
+        }
+    });
 }
 
 async fn me(who: Principal) -> impl IntoResponse {

@@ -4,7 +4,7 @@
 
 mod archive;
 mod audit;
-mod auth;
+pub(crate) mod auth;
 pub mod edge;
 pub mod extract;
 mod feedback;

@@ -26,9 +26,9 @@ pub enum VerifyError {
 }
 
 pub async fn verify(store: &dyn Store, data_dir: &Path) -> Result<Report, VerifyError> {
-    let key = crate::signing::KeyFile::load(&data_dir.join(KEY_FILE))
+    // The current key and those a rotation retired: old checkpoints keep verifying.
+    let publics = crate::signing::verifying_keys(&data_dir.join(KEY_FILE))
         .map_err(|e| VerifyError::Setup(format!("cannot read the audit key {KEY_FILE}: {e}")))?;
-    let public = key.public();
     let mut checkpoints: Vec<Checkpoint> =
         store.audit_checkpoints().await.map_err(|e| VerifyError::Setup(e.to_string()))?;
     if let Some(c) = read_head_file(data_dir).map_err(|e| VerifyError::Setup(format!("checkpoint file: {e}")))? {
@@ -36,7 +36,7 @@ pub async fn verify(store: &dyn Store, data_dir: &Path) -> Result<Report, Verify
     }
     let mut signed: BTreeMap<u64, String> = BTreeMap::new();
     for c in &checkpoints {
-        if !c.verifies(&public) {
+        if !publics.iter().any(|p| c.verifies(p)) {
             return Err(VerifyError::Broken(Broken {
                 id: c.head_id,
                 reason: "a checkpoint's signature does not verify".into(),

@@ -3,14 +3,15 @@
 //! HS256 secret in the data directory, or an external issuer's JWKS (cached,
 //! the token's `kid` must match a key of the configured algorithm).
 
-use std::path::Path;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant, SystemTime};
 
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
+use crate::auth::keyring::{self, KeyAlg, KeyringError, Loaded};
 use crate::config::{JwtAlg, JwtConfig};
 use crate::model::Role;
 
@@ -54,6 +55,8 @@ pub enum KeyError {
     NoSigningKey,
     #[error("signing failed: {0}")]
     Sign(String),
+    #[error(transparent)]
+    Keyring(#[from] KeyringError),
 }
 
 /// Why a renewal was refused.
@@ -79,6 +82,43 @@ pub enum VerifyError {
 enum Verifier {
     Key(DecodingKey),
     Jwks(Jwks),
+    Managed(Managed),
+}
+
+/// Keys from the data directory's key ring, re-read when the file changes.
+struct Managed {
+    data_dir: PathBuf,
+    /// std locks: never held across `.await`.
+    loaded: RwLock<Arc<Loaded>>,
+    stamp: Mutex<Option<(SystemTime, u64)>>,
+}
+
+/// The signing key changed (seen by [`TokenService::reload_keys`]).
+#[derive(Debug, Clone)]
+pub struct KeyChange {
+    pub previous: String,
+    pub kid: String,
+}
+
+fn stamp(path: &Path) -> Option<(SystemTime, u64)> {
+    let m = std::fs::metadata(path).ok()?;
+    Some((m.modified().ok()?, m.len()))
+}
+
+/// The key ring algorithm for a configuration, if this server manages its keys:
+/// always for HS256, for EdDSA when no key file, public key or JWKS is configured.
+pub fn managed_alg(cfg: &JwtConfig) -> Option<KeyAlg> {
+    match cfg.alg {
+        JwtAlg::Hs256 => Some(KeyAlg::HS256),
+        JwtAlg::EdDsa if cfg.key_file.is_none() && cfg.public_key_file.is_none() && cfg.jwks_url.is_none() => {
+            Some(KeyAlg::EdDSA)
+        }
+        _ => None,
+    }
+}
+
+fn now_ts() -> i64 {
+    chrono::Utc::now().timestamp()
 }
 
 struct Jwks {
@@ -120,21 +160,6 @@ fn invalid(path: &Path, e: impl std::fmt::Display) -> KeyError {
     KeyError::Invalid { path: path.display().to_string(), reason: e.to_string() }
 }
 
-/// Read the HS256 secret from the data dir, generating it (mode 0600) on first start.
-fn hs256_secret(data_dir: &Path) -> Result<Vec<u8>, KeyError> {
-    use base64::Engine;
-    let path = data_dir.join("jwt-secret");
-    if let Ok(text) = std::fs::read_to_string(&path) {
-        return base64::engine::general_purpose::STANDARD.decode(text.trim()).map_err(|e| invalid(&path, e));
-    }
-    std::fs::create_dir_all(data_dir).map_err(KeyError::Secret)?;
-    let mut secret = [0u8; 48];
-    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut secret);
-    let text = base64::engine::general_purpose::STANDARD.encode(secret);
-    write_private(&path, text.as_bytes()).map_err(KeyError::Secret)?;
-    Ok(secret.to_vec())
-}
-
 /// Write a file readable by its owner only.
 pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
@@ -153,12 +178,19 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 impl TokenService {
     pub fn load(cfg: &JwtConfig, data_dir: &Path) -> Result<Self, KeyError> {
         let alg = algorithm(cfg.alg);
-        let (encoding, verifier) = match cfg.alg {
-            JwtAlg::Hs256 => {
-                let secret = hs256_secret(data_dir)?;
-                (Some(EncodingKey::from_secret(&secret)), Verifier::Key(DecodingKey::from_secret(&secret)))
+        let (encoding, verifier) = match (managed_alg(cfg), cfg.alg) {
+            (Some(kalg), _) => {
+                let ring = keyring::open_or_create(data_dir, kalg, now_ts())?;
+                let st = stamp(&keyring::path(data_dir));
+                let loaded = keyring::load(data_dir, &ring)?;
+                let m = Managed {
+                    data_dir: data_dir.to_path_buf(),
+                    loaded: RwLock::new(Arc::new(loaded)),
+                    stamp: Mutex::new(st),
+                };
+                (None, Verifier::Managed(m))
             }
-            other => {
+            (None, other) => {
                 let encoding = match &cfg.key_file {
                     Some(p) => {
                         let pem = read(p)?;
@@ -227,6 +259,46 @@ impl TokenService {
         self.ttl
     }
 
+    /// Re-read the key ring if its file changed (after `orgallery keys
+    /// rotate`). Returns the change of signing key, if any. A ring that does
+    /// not load keeps the keys in use and is reported as an error.
+    pub fn reload_keys(&self) -> Result<Option<KeyChange>, KeyError> {
+        let Verifier::Managed(m) = &self.verifier else { return Ok(None) };
+        let now_stamp = stamp(&keyring::path(&m.data_dir));
+        {
+            let mut last = m.stamp.lock().map_err(|_| KeyError::Sign("key ring lock poisoned".into()))?;
+            if *last == now_stamp {
+                return Ok(None);
+            }
+            *last = now_stamp;
+        }
+        let Some(ring) = keyring::read(&m.data_dir)? else { return Ok(None) };
+        let loaded = keyring::load(&m.data_dir, &ring)?;
+        let mut guard = m.loaded.write().map_err(|_| KeyError::Sign("key ring lock poisoned".into()))?;
+        let previous = guard.signing_kid.clone();
+        let kid = loaded.signing_kid.clone();
+        *guard = Arc::new(loaded);
+        Ok((previous != kid).then_some(KeyChange { previous, kid }))
+    }
+
+    /// The public keys that verify this server's tokens now, as a JWK set
+    /// (EdDSA key ring only; None for HS256 or externally managed keys).
+    pub fn jwks(&self) -> Option<serde_json::Value> {
+        let Verifier::Managed(m) = &self.verifier else { return None };
+        if self.alg != Algorithm::EdDSA {
+            return None;
+        }
+        let loaded = m.loaded.read().ok()?.clone();
+        Some(loaded.jwks(now_ts()))
+    }
+
+    fn managed(&self) -> Option<Arc<Loaded>> {
+        match &self.verifier {
+            Verifier::Managed(m) => m.loaded.read().ok().map(|l| l.clone()),
+            _ => None,
+        }
+    }
+
     /// Sign a new access token. Returns the token and its claims.
     pub fn issue(
         &self,
@@ -267,7 +339,11 @@ impl TokenService {
         exp: i64,
         auth_time: i64,
     ) -> Result<(String, Claims), KeyError> {
-        let key = self.encoding.as_ref().ok_or(KeyError::NoSigningKey)?;
+        let managed = self.managed();
+        let (key, kid) = match &managed {
+            Some(l) => (&l.encoding, Some(l.signing_kid.clone())),
+            None => (self.encoding.as_ref().ok_or(KeyError::NoSigningKey)?, None),
+        };
         let claims = Claims {
             iss: self.issuer.clone(),
             aud: serde_json::Value::String(self.audience.clone()),
@@ -281,8 +357,9 @@ impl TokenService {
             sessions,
             auth_time: Some(auth_time),
         };
-        let token =
-            jsonwebtoken::encode(&Header::new(self.alg), &claims, key).map_err(|e| KeyError::Sign(e.to_string()))?;
+        let mut header = Header::new(self.alg);
+        header.kid = kid;
+        let token = jsonwebtoken::encode(&header, &claims, key).map_err(|e| KeyError::Sign(e.to_string()))?;
         Ok((token, claims))
     }
 
@@ -296,6 +373,11 @@ impl TokenService {
         let key = match &self.verifier {
             Verifier::Key(k) => k.clone(),
             Verifier::Jwks(j) => j.key_for(header.kid.as_deref(), self.alg).await?,
+            Verifier::Managed(m) => {
+                let loaded = m.loaded.read().map_err(|_| VerifyError::Invalid)?.clone();
+                // A retired key's tokens are refused even before their `exp`.
+                loaded.verifier(header.kid.as_deref(), now_ts()).ok_or(VerifyError::Invalid)?.clone()
+            }
         };
         match jsonwebtoken::decode::<Claims>(token, &key, &self.validation) {
             Ok(data) => Ok(data.claims),

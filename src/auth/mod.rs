@@ -2,6 +2,7 @@
 //! throttling, invites' token minting, and the permission table.
 
 pub mod jwt;
+pub mod keyring;
 pub mod password;
 pub mod permissions;
 pub mod principal;

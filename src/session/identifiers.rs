@@ -49,6 +49,9 @@ impl PatientIdentifiers {
 
 pub struct IdentifierVault {
     cipher: ChaCha20Poly1305,
+    /// Keys a rotation retired (`identifiers.key.*.retired`): they still open
+    /// what they sealed; new seals use `cipher`.
+    retired: Vec<ChaCha20Poly1305>,
     /// std RwLock: short sections, never across `.await`.
     map: RwLock<HashMap<String, Arc<PatientIdentifiers>>>,
 }
@@ -70,7 +73,15 @@ impl IdentifierVault {
         };
         let key: [u8; 32] =
             key.as_slice().try_into().map_err(|_| std::io::Error::other("identifiers.key: bad length"))?;
-        Ok(Self { cipher: ChaCha20Poly1305::new(&Key::from(key)), map: RwLock::new(HashMap::new()) })
+        let retired =
+            crate::signing::retired_keys(&path)?.into_iter().map(|k| ChaCha20Poly1305::new(&Key::from(k))).collect();
+        Ok(Self { cipher: ChaCha20Poly1305::new(&Key::from(key)), retired, map: RwLock::new(HashMap::new()) })
+    }
+
+    /// A vault key's id: the first 16 hex digits of its SHA-256.
+    pub fn key_id(key: &[u8; 32]) -> String {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(key))[..16].to_string()
     }
 
     /// Register (replace) a session's identifiers: sealed in the store, clear in memory.
@@ -94,10 +105,11 @@ impl IdentifierVault {
         let Some((nonce, sealed)) = store.sealed_identifiers(session_id).await? else { return Ok(()) };
         let nonce: [u8; 12] =
             nonce.as_slice().try_into().map_err(|_| ApiError::internal("corrupt sealed identifiers"))?;
-        let clear = self
-            .cipher
-            .decrypt(&Nonce::from(nonce), Payload { msg: &sealed, aad: session_id.as_bytes() })
-            .map_err(|_| ApiError::internal("sealed identifiers do not open with this data directory's key"))?;
+        let payload = || Payload { msg: &sealed, aad: session_id.as_bytes() };
+        let clear = std::iter::once(&self.cipher)
+            .chain(&self.retired)
+            .find_map(|c| c.decrypt(&Nonce::from(nonce), payload()).ok())
+            .ok_or_else(|| ApiError::internal("sealed identifiers do not open with this data directory's keys"))?;
         let ids: PatientIdentifiers = serde_json::from_slice(&clear).map_err(ApiError::internal)?;
         if let Ok(mut m) = self.map.write() {
             m.insert(session_id.to_string(), Arc::new(ids));

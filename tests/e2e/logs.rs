@@ -93,7 +93,9 @@ async fn no_secret_or_identifier_reaches_the_logs() {
     let logs = p.output();
     assert!(logs.contains("login"), "the logs were captured at all: {} bytes", logs.len());
     assert!(logs.contains(&id), "spans carry the session id");
-    let secret = std::fs::read_to_string(d.join("jwt-secret")).expect("secret");
+    let ring: Value =
+        serde_json::from_str(&std::fs::read_to_string(d.join("jwt-keys.json")).expect("key ring")).expect("json");
+    let secret = ring["keys"][0]["secret"].as_str().expect("secret").to_string();
     let mut forbidden: Vec<String> = vec![
         surgeon_pw.into(),
         student_pw.into(),

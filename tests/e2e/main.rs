@@ -12,6 +12,7 @@ mod fanout;
 mod gates;
 mod images;
 mod invites;
+mod keys;
 mod live;
 mod live_hooks;
 mod login;

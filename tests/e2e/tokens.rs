@@ -28,9 +28,26 @@ async fn me(ts: &TestServer, token: &str) -> (StatusCode, Value) {
     ts.get("/api/me", token).await
 }
 
-fn server_secret(ts: &TestServer) -> Vec<u8> {
-    let text = std::fs::read_to_string(ts.dir.path().join("jwt-secret")).expect("secret file");
-    base64::engine::general_purpose::STANDARD.decode(text.trim()).expect("b64")
+/// The server's signing secret and its `kid`, from its key ring.
+struct ServerKey {
+    kid: String,
+    secret: Vec<u8>,
+}
+
+fn server_secret(ts: &TestServer) -> ServerKey {
+    let text = std::fs::read_to_string(ts.dir.path().join("jwt-keys.json")).expect("key ring");
+    let ring: Value = serde_json::from_str(&text).expect("json");
+    let key = ring["keys"].as_array().and_then(|k| k.last()).expect("a key").clone();
+    let secret =
+        base64::engine::general_purpose::STANDARD.decode(key["secret"].as_str().expect("secret")).expect("b64");
+    ServerKey { kid: key["kid"].as_str().expect("kid").to_string(), secret }
+}
+
+/// A token signed with the server's own key (so only the claims can be wrong).
+fn signed(key: &ServerKey, c: &Value) -> String {
+    let mut h = Header::new(Algorithm::HS256);
+    h.kid = Some(key.kid.clone());
+    jsonwebtoken::encode(&h, c, &EncodingKey::from_secret(&key.secret)).expect("encode")
 }
 
 #[tokio::test]
@@ -44,13 +61,13 @@ async fn hs256_default_accepts_good_and_refuses_every_forgery() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(ts.dir.path().join("jwt-secret")).expect("meta").permissions().mode();
+        let mode = std::fs::metadata(ts.dir.path().join("jwt-keys.json")).expect("meta").permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
     }
 
     let ok_claims = claims(&sub, "orgallery", "orgallery", 600, 0);
     assert_eq!(
-        me(&ts, &hs256(&secret, &ok_claims)).await.0,
+        me(&ts, &signed(&secret, &ok_claims)).await.0,
         StatusCode::OK,
         "control: a correct forgery-free token works"
     );
@@ -73,12 +90,12 @@ async fn hs256_default_accepts_good_and_refuses_every_forgery() {
         claims(&sub, "someone-else", "orgallery", 600, 0),
         claims(&sub, "orgallery", "another-app", 600, 0),
     ] {
-        assert_error(&me(&ts, &hs256(&secret, &bad)).await, StatusCode::UNAUTHORIZED, "unauthenticated");
+        assert_error(&me(&ts, &signed(&secret, &bad)).await, StatusCode::UNAUTHORIZED, "unauthenticated");
     }
     // missing exp
     let mut no_exp = ok_claims.clone();
     no_exp.as_object_mut().expect("obj").remove("exp");
-    assert_error(&me(&ts, &hs256(&secret, &no_exp)).await, StatusCode::UNAUTHORIZED, "unauthenticated");
+    assert_error(&me(&ts, &signed(&secret, &no_exp)).await, StatusCode::UNAUTHORIZED, "unauthenticated");
     // RS256 header on an HS256 server
     let rs = jsonwebtoken::encode(
         &Header::new(Algorithm::RS256),
@@ -304,13 +321,13 @@ async fn refresh_respects_the_absolute_session_lifetime() {
     // Signed in 1 h + 1 s ago, token still valid: the session is over.
     let mut over = claims(&sub, "orgallery", "orgallery", 600, 0);
     over["auth_time"] = json!(now - 3601);
-    let (s, v) = refresh(&ts, &hs256(&secret, &over)).await;
+    let (s, v) = refresh(&ts, &signed(&secret, &over)).await;
     assert_error(&(s, v.clone()), StatusCode::UNAUTHORIZED, "unauthenticated");
     assert!(v["error"]["message"].as_str().unwrap_or("").contains("lifetime"), "{v}");
     // Signed in 1 h - 20 s ago: renewed, but only up to the end of the session.
     let mut near = claims(&sub, "orgallery", "orgallery", 600, 0);
     near["auth_time"] = json!(now - 3580);
-    let (s, v) = refresh(&ts, &hs256(&secret, &near)).await;
+    let (s, v) = refresh(&ts, &signed(&secret, &near)).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let exp = payload(v["access_token"].as_str().expect("token"))["exp"].as_i64().expect("exp");
     assert_eq!(exp, now - 3580 + 3600, "capped at auth_time + lifetime");
