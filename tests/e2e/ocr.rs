@@ -167,7 +167,15 @@ async fn policy_hold_keeps_an_image_with_text_found_until_approved() {
     assert_eq!(ids, [&held["id"]], "only the image with text waits: {q}");
     let uid = held["id"].as_str().expect("id");
     assert_eq!(ts.post(&format!("/api/sessions/{id}/updates/{uid}/approve"), &t, json!({})).await.0, StatusCode::OK);
-    let (_, rel) = ts.get(&format!("/api/sessions/{id}/updates"), &t).await;
+    // Approval releases it at the writer's next tick: wait for it (bounded).
+    let mut rel = Value::Null;
+    for _ in 0..50 {
+        rel = ts.get(&format!("/api/sessions/{id}/updates"), &t).await.1;
+        if rel.as_array().map(Vec::len) == Some(2) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
     assert_eq!(rel.as_array().map(Vec::len), Some(2), "{rel}");
 }
 
