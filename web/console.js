@@ -150,7 +150,10 @@ export class Console {
   }
 
   async toggleCurtain() {
-    try { await api("POST", this.url("/curtain"), { down: !this.curtain }); }
+    // The reply is the new state: a second pedal press toggles back even
+    // before this console's own state frame arrives.
+    const want = !this.curtain;
+    try { await api("POST", this.url("/curtain"), { down: want }); this.curtain = want; }
     catch (err) { this.say("publish-state", err.message); }
   }
 

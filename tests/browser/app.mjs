@@ -277,12 +277,14 @@ try {
 
   // The curtain by the pedal key (F8): said plainly, no media.
   await surgeon.keyboard.press("F8");
+  await surgeon.waitForSelector('#curtain[aria-pressed="true"]');
   await student.waitForSelector("#paused:not([hidden])");
   assert.match(await student.textContent("#paused"), /Paused by the surgical team/);
   assert.equal(await student.isVisible("#video"), false, "no media behind the curtain");
   await axe(student, "viewer behind the curtain");
   await shot(student, "viewer-curtain");
   await surgeon.keyboard.press("F8");
+  await surgeon.waitForSelector('#curtain[aria-pressed="false"]');
   await student.waitForSelector("#paused", { state: "hidden" });
 
   const all = await student.evaluate(() => window.seenTexts.join("\n"));
