@@ -135,6 +135,19 @@ fn image_error(e: orgallery_imaging::CleanError) -> ApiError {
     }
 }
 
+/// A cleaned image as the gate holds it.
+fn held_image(media_id: String, clean: orgallery_imaging::CleanImage, masks: Vec<live::ImageMask>) -> HeldImage {
+    HeldImage {
+        media_id,
+        content_type: clean.format.content_type(),
+        extension: clean.format.extension(),
+        width: clean.width,
+        height: clean.height,
+        bytes: Bytes::from(clean.bytes),
+        masks,
+    }
+}
+
 fn image_mask(m: &orgallery_imaging::Mask, kind: &'static str, source: &'static str) -> live::ImageMask {
     live::ImageMask { x: m.x, y: m.y, w: m.w, h: m.h, kind, source }
 }
@@ -224,15 +237,7 @@ async fn publish_image(
         caller.iter().zip(&clean.painted).map(|(_, m)| image_mask(m, "manual", "caller")).collect();
     shown.extend(found.iter().map(|(m, kind)| image_mask(m, kind, "ocr")));
     tracing::info!(ocr_masks = found.len(), caller_masks = caller.len(), "image cleaned");
-    let image = HeldImage {
-        media_id: uuid::Uuid::new_v4().to_string(),
-        content_type: clean.format.content_type(),
-        extension: clean.format.extension(),
-        width: clean.width,
-        height: clean.height,
-        bytes: Bytes::from(clean.bytes),
-        masks: shown,
-    };
+    let image = held_image(uuid::Uuid::new_v4().to_string(), clean, shown);
     let draft = Draft { kind: Kind::Image, text: caption, image: Some(image), author: who.sub.clone() };
     let view = live::ask(&state, &s, |reply| Command::Publish { draft, reply }).await??;
     audited(&state, &who, addr, &s.id, "publish", publish_detail(&view));
@@ -306,15 +311,7 @@ async fn edit(
     .map_err(image_error)?;
     let mut shown = held.masks.clone();
     shown.extend(clean.painted.iter().map(|m| image_mask(m, "manual", "review")));
-    let image = HeldImage {
-        media_id: held.media_id.clone(),
-        content_type: clean.format.content_type(),
-        extension: clean.format.extension(),
-        width: clean.width,
-        height: clean.height,
-        bytes: Bytes::from(clean.bytes),
-        masks: shown,
-    };
+    let image = held_image(held.media_id.clone(), clean, shown);
     let base = held.bytes;
     let mut v = live::ask(&state, &s, |reply| Command::Remask { id: uid.clone(), base, image, reply }).await??;
     if let Some(text) = body.text {

@@ -110,14 +110,11 @@ fn kid_of(alg: KeyAlg, secret: &[u8]) -> String {
 fn new_key(alg: KeyAlg, now: i64) -> StoredKey {
     let mut secret = vec![0u8; if alg == KeyAlg::HS256 { 48 } else { 32 }];
     rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut secret);
-    StoredKey {
-        kid: kid_of(alg, &secret),
-        alg,
-        secret: b64().encode(&secret),
-        created: now,
-        retires_at: None,
-        legacy: false,
-    }
+    stored_key(alg, &secret, now, false)
+}
+
+fn stored_key(alg: KeyAlg, secret: &[u8], now: i64, legacy: bool) -> StoredKey {
+    StoredKey { kid: kid_of(alg, secret), alg, secret: b64().encode(secret), created: now, retires_at: None, legacy }
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> KeyringError + '_ {
@@ -167,14 +164,7 @@ pub fn open_or_create(data_dir: &Path, alg: KeyAlg, now: i64) -> Result<KeyringF
     let key = match (alg, std::fs::read_to_string(&legacy)) {
         (KeyAlg::HS256, Ok(text)) => {
             let secret = b64().decode(text.trim()).map_err(|e| invalid(&legacy, e))?;
-            StoredKey {
-                kid: kid_of(alg, &secret),
-                alg,
-                secret: b64().encode(&secret),
-                created: now,
-                retires_at: None,
-                legacy: true,
-            }
+            stored_key(alg, &secret, now, true)
         }
         _ => new_key(alg, now),
     };

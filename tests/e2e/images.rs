@@ -57,7 +57,7 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)
 }
 
-async fn upload(
+pub(crate) async fn upload(
     ts: &TestServer,
     id: &str,
     token: &str,

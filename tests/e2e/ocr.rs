@@ -8,7 +8,6 @@ use std::io::Cursor;
 use std::time::Duration;
 
 use orgallery::model::Role;
-use reqwest::multipart::{Form, Part};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -27,22 +26,9 @@ fn banner_jpeg() -> (Vec<u8>, Labels) {
     (out, labels)
 }
 
+/// An image upload without a caption (the images module's helper).
 async fn upload(ts: &TestServer, id: &str, token: &str, bytes: Vec<u8>, masks: Option<&str>) -> (StatusCode, Value) {
-    let mut form =
-        Form::new().part("file", Part::bytes(bytes).file_name("monitor.jpg").mime_str("image/jpeg").expect("mime"));
-    if let Some(m) = masks {
-        form = form.text("masks", m.to_string());
-    }
-    let r = ts
-        .http
-        .post(ts.url(&format!("/api/sessions/{id}/images")))
-        .bearer_auth(token)
-        .multipart(form)
-        .send()
-        .await
-        .expect("upload");
-    let s = r.status();
-    (s, r.json().await.unwrap_or(Value::Null))
+    crate::images::upload(ts, id, token, bytes, None, masks).await
 }
 
 fn word<'a>(labels: &'a Labels, text: &str) -> &'a orgallery_ocr::Rect {
