@@ -161,10 +161,32 @@ pub struct EdgeConfig {
     /// A request's headers must arrive within this (slowloris); also how long
     /// an idle keep-alive connection waits for its next request.
     pub header_read_timeout: Duration,
-    /// Connections open at once; past it a new one gets 503 and is closed.
+    /// Connections open at once, upgraded WebSockets included; past it a new
+    /// one gets 503 and is closed. Default: the process's descriptor limit
+    /// less a reserve for the store, UDP, media files and logs.
     pub max_connections: usize,
     /// Live WebSockets open at once from one IP address (then 429).
     pub live_per_address: usize,
+    /// WHEP resources open at once from one IP address (then 429).
+    pub whep_per_address: usize,
+}
+
+/// Descriptors kept for everything that is not a client connection.
+const FD_RESERVE: u64 = 256;
+
+/// The open-file soft limit less `FD_RESERVE` (at least 64).
+#[cfg(unix)]
+fn default_max_connections() -> usize {
+    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit only writes the struct we pass, which outlives the call.
+    let ok = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } == 0;
+    let soft = if ok && lim.rlim_cur != libc::RLIM_INFINITY { lim.rlim_cur } else { 1 << 20 };
+    soft.saturating_sub(FD_RESERVE).max(64) as usize
+}
+
+#[cfg(not(unix))]
+fn default_max_connections() -> usize {
+    20_000
 }
 
 /// Login throttling: failures allowed per window, per user and per address.
@@ -299,8 +321,9 @@ impl Config {
             image_ocr: true,
             edge: EdgeConfig {
                 header_read_timeout: Duration::from_secs(30),
-                max_connections: 20_000,
+                max_connections: default_max_connections(),
                 live_per_address: 1_000,
+                whep_per_address: 100,
             },
         }
     }

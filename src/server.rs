@@ -92,6 +92,7 @@ pub async fn build_state(config: Config) -> Result<AppState, StartError> {
         audience: Default::default(),
         audit,
         archive_key,
+        whep_places: Default::default(),
     }));
     media_starter.start(state.clone()).map_err(StartError::Runtime)?;
     tracing::info!(udp = %state.media.local_addr, candidate = %state.media.candidate_addr, "WebRTC media");
@@ -131,32 +132,19 @@ impl Server {
         let std_listener = std::net::TcpListener::bind(listen).map_err(|e| StartError::Bind(listen, e))?;
         std_listener.set_nonblocking(true).map_err(|e| StartError::Bind(listen, e))?;
         let addr = std_listener.local_addr().map_err(|e| StartError::Bind(listen, e))?;
-        let shutdown = state.shutdown.clone();
-        let task = if tls {
+        let acceptor = if tls {
             let (cert, key) = (state.config.cert.clone(), state.config.key.clone());
             if !cert.exists() || !key.exists() {
                 let dir = cert.parent().unwrap_or(std::path::Path::new("certs")).to_path_buf();
                 tracing::info!(dir = %dir.display(), "no certificate found: generating a development certificate");
                 crate::certs::generate_dev_cert(&dir)?;
             }
-            let _ = rustls::crypto::ring::default_provider().install_default();
-            let rustls = axum_server::tls_rustls::RustlsConfig::from_pem_file(&cert, &key)
-                .await
-                .map_err(|e| StartError::Tls(e.to_string()))?;
-            let handle = axum_server::Handle::new();
-            let h = handle.clone();
-            tokio::spawn(async move {
-                shutdown.wait().await;
-                h.graceful_shutdown(Some(Duration::from_secs(10)));
-            });
-            let server = axum_server::from_tcp_rustls(std_listener, rustls).handle(handle);
-            let app = router.into_make_service_with_connect_info::<SocketAddr>();
-            tokio::spawn(async move { server.serve(app).await })
+            Some(crate::certs::tls_acceptor(&cert, &key).map_err(StartError::Tls)?)
         } else {
-            let listener = tokio::net::TcpListener::from_std(std_listener).map_err(|e| StartError::Bind(listen, e))?;
-            drop(shutdown);
-            tokio::spawn(crate::http1::serve(listener, router, state.clone()))
+            None
         };
+        let listener = tokio::net::TcpListener::from_std(std_listener).map_err(|e| StartError::Bind(listen, e))?;
+        let task = tokio::spawn(crate::http1::serve(listener, router, state.clone(), acceptor));
         let scheme = if tls { "https" } else { "http" };
         Ok(Server { addr, url: format!("{scheme}://{addr}"), state, task })
     }

@@ -130,7 +130,21 @@ async fn open(
         .map_err(|_| ApiError::bad_request("malformed_sdp", "the offer is not UTF-8 text"))?
         .to_string();
     let auth = PeerAuth::of(&who, s.is_controller(&who.sub));
-    let created = state.media.open(side, meta(&s), auth, offer).await?;
+    // The per-address cap on WHEP resources: 429 before any media work.
+    let place = match (side, addr) {
+        (Side::Viewer, Some(ip)) => {
+            let limit = state.config.edge.whep_per_address;
+            match state.whep_places.acquire(ip, limit) {
+                Some(g) => Some(g),
+                None => {
+                    tracing::warn!(address = %ip, limit, "WHEP resources per address: refused");
+                    return Err(ApiError::RateLimited { retry_after_secs: 10 });
+                }
+            }
+        }
+        _ => None,
+    };
+    let created = state.media.open(side, meta(&s), auth, offer, place).await?;
     state.audit.append(
         crate::audit::Entry::new("join")
             .by(&who)

@@ -29,12 +29,20 @@ pub struct Conn {
     pub read: Reader,
     pub write: Writer,
     pub early: Bytes,
-    /// This socket's place in its address's count (given back on drop).
-    pub place: Option<crate::api::edge::AddrGuard>,
+    /// This socket's places in its address's count and under the global
+    /// connection limit (given back on drop).
+    pub place: Places,
+}
+
+/// What an open socket holds until it closes.
+#[derive(Default)]
+pub struct Places {
+    pub addr: Option<crate::api::edge::AddrGuard>,
+    pub conn: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
 impl Conn {
-    fn from_upgraded(up: hyper::upgrade::Upgraded, place: Option<crate::api::edge::AddrGuard>) -> Self {
+    fn from_upgraded(up: hyper::upgrade::Upgraded, place: Places) -> Self {
         // Plain TCP (our own HTTP/1 server): split without a lock.
         match up.downcast::<TokioIo<TcpStream>>() {
             Ok(parts) => {
@@ -55,7 +63,8 @@ impl Conn {
 pub struct WsUpgrade {
     accept: HeaderValue,
     on_upgrade: OnUpgrade,
-    place: Option<crate::api::edge::AddrGuard>,
+    addr_place: Option<crate::api::edge::AddrGuard>,
+    conn_place: Option<crate::http1::ConnPlace>,
 }
 
 fn has_token(headers: &HeaderMap, name: header::HeaderName, token: &str) -> bool {
@@ -99,7 +108,8 @@ impl<S: Send + Sync> FromRequestParts<S> for WsUpgrade {
         };
         let on_upgrade =
             parts.extensions.remove::<OnUpgrade>().ok_or_else(|| bad("this connection cannot be upgraded"))?;
-        Ok(WsUpgrade { accept, on_upgrade, place })
+        let conn_place = parts.extensions.get::<crate::http1::ConnPlace>().cloned();
+        Ok(WsUpgrade { accept, on_upgrade, addr_place: place, conn_place })
     }
 }
 
@@ -110,7 +120,10 @@ impl WsUpgrade {
         F: FnOnce(Conn) -> Fut + Send + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        let (on_upgrade, place) = (self.on_upgrade, self.place);
+        // The connection's place under the global limit moves to the socket
+        // (taken only now: a request refused before this keeps it with hyper).
+        let conn = self.conn_place.and_then(|p| p.take());
+        let (on_upgrade, place) = (self.on_upgrade, Places { addr: self.addr_place, conn });
         tokio::spawn(async move {
             match on_upgrade.await {
                 Ok(up) => f(Conn::from_upgraded(up, place)).await,

@@ -267,8 +267,8 @@ impl Engine {
 
     fn command(&mut self, cmd: Command) {
         match cmd {
-            Command::Open { side, session, auth, offer, reply } => {
-                let _ = reply.send(self.open(side, session, auth, &offer));
+            Command::Open { side, session, auth, offer, place, reply } => {
+                let _ = reply.send(self.open(side, session, auth, &offer, place));
             }
             Command::Patch { session, side, resource, auth, if_match, frag, reply } => {
                 let _ = reply.send(self.patch(&session, side, &resource, &auth, &if_match, &frag));
@@ -289,7 +289,14 @@ impl Engine {
         }
     }
 
-    fn open(&mut self, side: Side, meta: SessionMeta, auth: PeerAuth, offer: &str) -> Result<Created, ApiError> {
+    fn open(
+        &mut self,
+        side: Side,
+        meta: SessionMeta,
+        auth: PeerAuth,
+        offer: &str,
+        place: Option<crate::api::edge::AddrGuard>,
+    ) -> Result<Created, ApiError> {
         let summary = sdp::summarize(offer).map_err(sdp_error)?;
         if side == Side::Publisher {
             if summary.video && !meta.allow_video || summary.audio && !meta.allow_audio {
@@ -377,6 +384,7 @@ impl Engine {
             audio: None,
             dirty: true,
             closing: false,
+            _place: place,
         };
         tracing::info!(session = %session_id, user = %peer.auth.sub, side = side.path(), "media peer opened");
         self.by_resource.insert(resource.clone(), id);

@@ -109,6 +109,7 @@ pub(crate) enum Command {
         session: SessionMeta,
         auth: PeerAuth,
         offer: String,
+        place: Option<crate::api::edge::AddrGuard>,
         reply: Reply<Created>,
     },
     Patch {
@@ -225,8 +226,9 @@ impl MediaHandle {
         session: SessionMeta,
         auth: PeerAuth,
         offer: String,
+        place: Option<crate::api::edge::AddrGuard>,
     ) -> Result<Created, ApiError> {
-        self.ask(|reply| Command::Open { side, session, auth, offer, reply }).await
+        self.ask(|reply| Command::Open { side, session, auth, offer, place, reply }).await
     }
 
     #[allow(clippy::too_many_arguments)]

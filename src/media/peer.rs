@@ -85,6 +85,8 @@ pub struct Peer {
     pub dirty: bool,
     /// Set once the peer must go (DELETE, revoked, failed).
     pub closing: bool,
+    /// A WHEP viewer's place in its address's count (given back on drop).
+    pub _place: Option<crate::api::edge::AddrGuard>,
 }
 
 impl Peer {

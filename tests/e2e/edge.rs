@@ -1,6 +1,7 @@
-//! The HTTP edge: slowloris cut off, the global connection limit, the
-//! per-address cap on live sockets (429 before the upgrade), oversized client
-//! frames (1009), CSRF on cookie requests, and the security headers.
+//! The HTTP edge: slowloris cut off (plain and TLS), the global connection
+//! limit (upgraded sockets included), the per-address cap on live sockets
+//! (429 before the upgrade), oversized client frames (1009), CSRF on cookie
+//! requests, the security headers, and TLS's `close_notify`.
 
 use std::time::{Duration, Instant};
 
@@ -194,4 +195,106 @@ async fn security_headers_on_api_and_app_responses() {
     let r = tls.http.get(tls.url("/api/me")).send().await.expect("https get");
     assert!(header(&r, "strict-transport-security").starts_with("max-age="), "HSTS under TLS");
     assert_eq!(header(&r, "content-security-policy"), "default-src 'none'; frame-ancestors 'none'");
+}
+
+/// Send a bare GET on a fresh connection; the status line's code, or None.
+async fn raw_status(addr: std::net::SocketAddr) -> Option<u16> {
+    let mut tcp = TcpStream::connect(addr).await.ok()?;
+    tcp.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await.ok()?;
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), tcp.read_to_end(&mut out)).await;
+    String::from_utf8_lossy(&out).split(' ').nth(1)?.parse().ok()
+}
+
+#[tokio::test]
+async fn upgraded_live_sockets_count_toward_the_connection_limit() {
+    // A short header timeout closes the test client's idle keep-alive
+    // connections, so only the sockets below hold places.
+    let ts = TestServer::start_with(|c| {
+        c.edge.max_connections = 3;
+        c.edge.header_read_timeout = Duration::from_secs(1);
+    })
+    .await;
+    let (id, _, _) = ts.live().await;
+    let (student, _) = ts.token(Role::Student).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let mut viewers = Vec::new();
+    for _ in 0..3 {
+        viewers.push(viewer(&ts, &id, &student, 0).await);
+    }
+    assert_eq!(raw_status(ts.server.addr).await, Some(503), "three open sockets fill a limit of three");
+    let mut first = viewers.remove(0);
+    first.ws.close(None).await.expect("close");
+    drop(first);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while raw_status(ts.server.addr).await != Some(200) {
+        assert!(Instant::now() < deadline, "a closed socket's place never came back");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn tls_client(ts: &TestServer) -> tokio_rustls::TlsConnector {
+    let pem = std::fs::read(&ts.server.state.config.cert).expect("generated cert");
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls_pemfile::certs(&mut &pem[..]) {
+        roots.add(cert.expect("pem")).expect("root");
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
+}
+
+#[tokio::test]
+async fn tls_closes_with_close_notify_and_cuts_slow_handshakes_and_headers() {
+    let ts = TestServer::start_with(|c| {
+        c.tls = true;
+        c.cert = c.data_dir.join("certs/cert.pem");
+        c.key = c.data_dir.join("certs/key.pem");
+        c.edge.header_read_timeout = Duration::from_secs(1);
+    })
+    .await;
+    let name = || rustls::pki_types::ServerName::try_from("localhost").expect("name");
+    // A request that asks to close: the answer, then close_notify (rustls
+    // reports a bare TCP close as an UnexpectedEof error instead).
+    let tcp = TcpStream::connect(ts.server.addr).await.expect("tcp");
+    let mut tls = tls_client(&ts).connect(name(), tcp).await.expect("handshake");
+    tls.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").await.expect("write");
+    let mut out = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(5), tls.read_to_end(&mut out)).await.expect("closed in time");
+    let text = String::from_utf8_lossy(&out);
+    assert!(read.is_ok(), "no close_notify: {read:?} after {text}");
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    assert!(text.to_ascii_lowercase().contains("strict-transport-security"), "{text}");
+    // A TCP connection that never starts its handshake is closed.
+    let mut silent = TcpStream::connect(ts.server.addr).await.expect("tcp");
+    assert!(closed_within(&mut silent, Duration::from_secs(4)).await, "a silent TLS client stayed connected");
+    // A slowloris after the handshake is cut off at the header timeout.
+    let tcp = TcpStream::connect(ts.server.addr).await.expect("tcp");
+    let mut slow = tls_client(&ts).connect(name(), tcp).await.expect("handshake");
+    slow.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n").await.expect("write");
+    let started = Instant::now();
+    let mut cut = false;
+    let mut buf = [0u8; 256];
+    for _ in 0..25 {
+        if slow.write_all(b"X").await.is_err() {
+            cut = true;
+            break;
+        }
+        match tokio::time::timeout(Duration::from_millis(200), slow.read(&mut buf)).await {
+            Ok(Ok(0)) | Ok(Err(_)) => {
+                cut = true;
+                break;
+            }
+            _ => {}
+        }
+    }
+    assert!(cut, "the slow TLS client was never cut off");
+    assert!(started.elapsed() < Duration::from_secs(4), "cut off late: {:?}", started.elapsed());
+    // Control: a normal client on the same listener is served.
+    let (s, _) = ts.call(reqwest::Method::GET, "/api/me", None, None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
 }

@@ -232,3 +232,36 @@ async fn resources_patch_delete_methods_cors_and_ice_servers() {
     let r = patch("application/trickle-ice-sdpfrag", Some("*".into()), student.clone(), trickle).await.expect("patch");
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn whep_resources_per_address_are_capped_with_429_and_given_back() {
+    let ts = TestServer::start_with(|c| c.edge.whep_per_address = 2).await;
+    let (id, _surgeon) = live_with_delay(&ts, 0).await;
+    let whep = format!("/api/sessions/{id}/whep");
+    let mut open = Vec::new();
+    for _ in 0..2 {
+        let (student, _) = ts.token(Role::Student).await;
+        let (pc, offer) = viewer_offer().await;
+        let (s, h, b) = post_offer(&ts, &whep, &student, SDP, &offer).await;
+        assert_eq!(s, StatusCode::CREATED, "{b}");
+        let location = h.get("location").and_then(|l| l.to_str().ok()).expect("location").to_string();
+        open.push((pc, student, location));
+    }
+    // A third from the same address (another user: the cap is per address).
+    let (third, _) = ts.token(Role::Clinician).await;
+    let (_pc3, o3) = viewer_offer().await;
+    let (s, h, b) = post_offer(&ts, &whep, &third, SDP, &o3).await;
+    assert_eq!((s, code(&b).as_str()), (StatusCode::TOO_MANY_REQUESTS, "rate_limited"), "{b}");
+    assert!(h.get("retry-after").is_some());
+    // Publishing is not capped by it.
+    let (_pub, offer) = publisher_offer().await;
+    let (s, _, b) = post_offer(&ts, &format!("/api/sessions/{id}/whip"), &_surgeon, SDP, &offer).await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    // DELETE gives the place back.
+    let (_pc, student, location) = open.remove(0);
+    let r = ts.http.delete(ts.url(&location)).bearer_auth(&student).send().await.expect("delete");
+    assert_eq!(r.status(), StatusCode::OK);
+    let (_pc4, o4) = viewer_offer().await;
+    let (s, _, b) = post_offer(&ts, &whep, &third, SDP, &o4).await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+}
