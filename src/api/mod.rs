@@ -14,6 +14,7 @@ mod ops;
 mod pulse;
 mod questions;
 mod range;
+mod redact;
 mod sessions;
 mod updates;
 mod users;
@@ -45,6 +46,7 @@ pub fn router(state: AppState) -> Router {
         .merge(live::router())
         .merge(media::router())
         .merge(updates::router())
+        .merge(redact::router())
         .merge(questions::router())
         .merge(pulse::router())
         .merge(feedback::router())

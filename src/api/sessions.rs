@@ -88,7 +88,11 @@ async fn patch(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ModeratorsBody {
+    #[serde(default)]
     users: Vec<String>,
+    /// Extension: moderators by username (the console's form), resolved to subs here.
+    #[serde(default)]
+    usernames: Vec<String>,
 }
 
 async fn moderators(
@@ -99,8 +103,21 @@ async fn moderators(
     Json(body): Json<ModeratorsBody>,
 ) -> Result<Response, ApiError> {
     let mut s = load(&state, &who, &id, Permission::ModeratorsSet).await?;
-    if body.users.len() > 50 {
+    if body.users.len() + body.usernames.len() > 50 {
         return Err(ApiError::invalid("invalid_moderators", "at most 50 moderators"));
+    }
+    let mut body = body;
+    for name in std::mem::take(&mut body.usernames) {
+        let found = if name.len() <= 64 { state.store.user_by_username(&name).await? } else { None };
+        match found {
+            Some(u) if u.role == Role::Moderator => body.users.push(u.sub),
+            _ => {
+                return Err(ApiError::invalid(
+                    "invalid_moderators",
+                    "every username must be an existing moderator account",
+                ))
+            }
+        }
     }
     for sub in &body.users {
         let ok = sub.len() <= 64 && state.store.user_by_sub(sub).await?.is_some_and(|u| u.role == Role::Moderator);

@@ -59,7 +59,7 @@ enum NewUpdate {
     Marker { label: String },
 }
 
-fn check_text(text: &str, max_bytes: usize, what: &str) -> Result<(), ApiError> {
+pub(super) fn check_text(text: &str, max_bytes: usize, what: &str) -> Result<(), ApiError> {
     if text.trim().is_empty() {
         return Err(ApiError::invalid("empty_text", format!("{what} must not be empty")));
     }

@@ -91,6 +91,12 @@ pub enum Command {
         scope: ConsentScope,
     },
     Identifiers(Option<Arc<PatientIdentifiers>>),
+    /// A copy of what the writer redacts with (the compiled identifiers and
+    /// the names learned so far), for the composer's preview: the copy is
+    /// used and dropped, so a preview never teaches the memory.
+    Redaction {
+        reply: Reply<(Option<Arc<Patient>>, SessionMemory)>,
+    },
     End {
         reply: oneshot::Sender<usize>,
     },
@@ -414,6 +420,10 @@ impl Writer {
             }
             Command::Identifiers(ids) => {
                 self.patient = ids.map(|ids| Arc::new(Patient::compile(ids)));
+            }
+            Command::Redaction { reply } => {
+                let memory = self.names.lock().map(|m| m.clone()).unwrap_or_else(|p| p.into_inner().clone());
+                let _ = reply.send(Ok((self.patient.clone(), memory)));
             }
             Command::End { reply } => {
                 let _ = reply.send(0);

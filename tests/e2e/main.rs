@@ -23,6 +23,7 @@ mod ocr;
 mod ops;
 mod permissions;
 mod process;
+mod redact_preview;
 mod redaction;
 mod rtc_peer;
 mod sessions;
