@@ -330,13 +330,25 @@ impl Config {
 
     /// Merge flags/environment (already parsed by clap) over the TOML file over defaults.
     pub fn resolve(data_dir: &Path, file: Option<&Path>, args: &ServeArgs) -> Result<Self, ConfigError> {
+        let text = match file {
+            Some(path) => Some(
+                std::fs::read_to_string(path)
+                    .map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?,
+            ),
+            None => None,
+        };
+        Self::resolve_text(data_dir, file.zip(text.as_deref()), args)
+    }
+
+    /// `resolve` with the file already read: `(its path, its text)`.
+    pub fn resolve_text(
+        data_dir: &Path,
+        file: Option<(&Path, &str)>,
+        args: &ServeArgs,
+    ) -> Result<Self, ConfigError> {
         let from_file = match file {
-            Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
-                toml::from_str::<ServeArgs>(&text)
-                    .map_err(|source| ConfigError::Parse { path: path.to_path_buf(), source })?
-            }
+            Some((path, text)) => toml::from_str::<ServeArgs>(text)
+                .map_err(|source| ConfigError::Parse { path: path.to_path_buf(), source })?,
             None => ServeArgs::default(),
         };
         let mut c = Self::defaults(data_dir);

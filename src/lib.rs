@@ -31,6 +31,7 @@
 //! | [`metrics`] | Prometheus counters |
 //! | [`certs`] | development certificates |
 //! | [`error`] | [`error::ApiError`] and the contract's error body |
+//! | [`fuzzing`] | entry points of the fuzz targets (`fuzz/`), and the corpus replay |
 //!
 //! Protocol logic with time in it lives in pure crates beside this one
 //! (`crates/gate`, `crates/media-gate`, `crates/redact`, `crates/imaging`) and is driven from here.
@@ -45,6 +46,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod error;
+pub mod fuzzing;
 pub mod http1;
 pub mod live;
 pub mod media;

@@ -271,10 +271,7 @@ async fn read_client(
     mut stopped: oneshot::Receiver<()>,
     mut peer: Peer,
 ) {
-    let config = WebSocketConfig::default()
-        .read_buffer_size(READ_CHUNK)
-        .max_message_size(Some(MAX_CLIENT_MESSAGE))
-        .max_frame_size(Some(MAX_CLIENT_MESSAGE));
+    let config = client_ws_config();
     // Consume `early`: it may share the HTTP layer's whole read buffer.
     let mut ws =
         WebSocketStream::from_partially_read(ReadOnly(read), Vec::from(early), Role::Server, Some(config)).await;
@@ -346,6 +343,19 @@ fn expiry_instant(exp: i64, leeway: i64) -> tokio::time::Instant {
 }
 
 /// The token of an `{"type":"auth","token":…}` frame, if that is what it is.
+/// The limits on what a client sends: 64 KiB per message and per frame.
+pub fn client_ws_config() -> WebSocketConfig {
+    WebSocketConfig::default()
+        .read_buffer_size(READ_CHUNK)
+        .max_message_size(Some(MAX_CLIENT_MESSAGE))
+        .max_frame_size(Some(MAX_CLIENT_MESSAGE))
+}
+
+/// Whether `text` is a client frame the channel understands (fuzzing entry).
+pub fn parses_as_client_frame(text: &str) -> bool {
+    serde_json::from_str::<ClientMsg>(text).is_ok()
+}
+
 fn auth_frame(text: &str) -> Option<String> {
     match serde_json::from_str::<ClientMsg>(text) {
         Ok(ClientMsg::Auth { token }) => Some(token),
