@@ -35,6 +35,7 @@ BIN="$CARGO_TARGET_DIR/release"
 case "$DURATION" in
 *ms) DUR_S=1 ;;
 *m) DUR_S=$(( ${DURATION%m} * 60 )) ;;
+*h) DUR_S=$(( ${DURATION%h} * 3600 )) ;;
 *s) DUR_S="${DURATION%s}" ;;
 *) DUR_S="$DURATION" ;;
 esac
