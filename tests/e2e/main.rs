@@ -26,6 +26,7 @@ mod process;
 mod redaction;
 mod rtc_peer;
 mod sessions;
+mod soak;
 mod support;
 mod tokens;
 mod ws;
