@@ -17,6 +17,8 @@
 # scheduling, plain `nice` does not help against other sessions' work (builds)
 # on a shared machine; the report's "whole machine" CPU shows such work.
 # SKIP_BUILD=1 to use the binaries already in $CARGO_TARGET_DIR/release, KEEP_LOG=1 to print the server log's tail at the end.
+# SAMPLE_EVERY=SECONDS with SAMPLE_OUT=FILE: while the tool runs, append one line per interval to FILE:
+# "unix_time rss_kib open_fds tasks_main tasks_gates viewers" (VmRSS and fds from /proc, tasks and viewers from /metrics).
 set -euo pipefail
 
 VIEWERS="${1:-1000}"
@@ -33,6 +35,7 @@ BIN="$CARGO_TARGET_DIR/release"
 case "$DURATION" in
 *ms) DUR_S=1 ;;
 *m) DUR_S=$(( ${DURATION%m} * 60 )) ;;
+*h) DUR_S=$(( ${DURATION%h} * 3600 )) ;;
 *s) DUR_S="${DURATION%s}" ;;
 *) DUR_S="$DURATION" ;;
 esac
@@ -101,9 +104,13 @@ timeout 60 "$BIN/orgallery" --data "$DATA" user add --username load-surgeon --ro
 timeout 60 "$BIN/orgallery" --data "$DATA" user add --username load-student --role student --password "$STUDENT_PASS" >&2
 
 echo "== starting the server (ulimit -n $(ulimit -n))" >&2
-ORGALLERY_LOG="${ORGALLERY_LOG:-warn}" \
+# A scrape token for /metrics that does not expire during a long run.
+METRICS_TOKEN="metrics-$RANDOM$RANDOM$RANDOM"
+# The edge limits sized for this many viewers from one address (the defaults are 20,000 connections, 1,000 per address).
+ORGALLERY_LOG="${ORGALLERY_LOG:-warn}" ORGALLERY_METRICS_TOKEN="$METRICS_TOKEN" \
   timeout --signal=TERM $((DUR_S + 1200)) \
-  "${NICE[@]}" "$BIN/orgallery" --data "$DATA" serve --listen 127.0.0.1:0 >"$DATA/server.log" 2>&1 &
+  "${NICE[@]}" "$BIN/orgallery" --data "$DATA" serve --listen 127.0.0.1:0 \
+  --max-connections $((VIEWERS + 1000)) --max-live-per-address $((VIEWERS + 1000)) >"$DATA/server.log" 2>&1 &
 TIMEOUT_PID=$!
 # `timeout` runs the server as its child: find the server's own pid for VmRSS.
 ADDR=""
@@ -128,6 +135,30 @@ case "$ADDR" in
 esac
 echo "== server pid $SERVER_PID on $ADDR; orgallery-load: $VIEWERS viewers, $RATE/s, $DURATION" >&2
 
+# One line "unix_time rss_kib open_fds tasks_main tasks_gates viewers [label]" to $SAMPLE_OUT.
+sample_once() {
+  local rss fds m tm tg vw
+  rss="$(awk '/^VmRSS:/ {print $2}' "/proc/$SERVER_PID/status" 2>/dev/null || true)"
+  fds="$(ls "/proc/$SERVER_PID/fd" 2>/dev/null | wc -l)"
+  m="$(timeout 10 curl -s -H "Authorization: Bearer $METRICS_TOKEN" "http://$ADDR/metrics" || true)"
+  tm="$(sed -n 's/^orgallery_runtime_alive_tasks{runtime="main"} //p' <<<"$m")"
+  tg="$(sed -n 's/^orgallery_runtime_alive_tasks{runtime="gates"} //p' <<<"$m")"
+  vw="$(sed -n 's/^orgallery_viewers //p' <<<"$m")"
+  echo "$(date +%s) ${rss:-?} $fds ${tm:-?} ${tg:-?} ${vw:-?} ${1:-}" >>"$SAMPLE_OUT"
+}
+SAMPLER_PID=""
+if [[ -n "${SAMPLE_EVERY:-}" && -n "${SAMPLE_OUT:-}" ]]; then
+  echo "# unix_time rss_kib open_fds tasks_main tasks_gates viewers [label]" >>"$SAMPLE_OUT"
+  sample_once before
+  (
+    while kill -0 "$SERVER_PID" 2>/dev/null; do
+      sleep "$SAMPLE_EVERY"
+      sample_once
+    done
+  ) &
+  SAMPLER_PID=$!
+fi
+
 set +e
 timeout --signal=INT --kill-after=30 $((DUR_S + 600)) \
   "${NICE[@]}" "$BIN/orgallery-load" \
@@ -141,6 +172,11 @@ sleep 0.2
 prioritize "$(child_of "$LOAD_TIMEOUT_PID")"
 wait "$LOAD_TIMEOUT_PID"
 RC=$?
+if [[ -n "$SAMPLER_PID" ]]; then
+  kill "$SAMPLER_PID" 2>/dev/null || true
+  sleep 3
+  sample_once after-close
+fi
 # How late items left the delay gate (release time - deadline), from /metrics
 # with an admin token minted by `orgallery token` from the same data dir.
 ADMIN_TOKEN="$(timeout 30 "$BIN/orgallery" --data "$DATA" token --sub load-metrics --role admin --ttl 5m 2>/dev/null)"

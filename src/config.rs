@@ -103,6 +103,12 @@ pub struct ServeArgs {
     /// OCR of text burned into images (Tesseract): on (default) or off.
     #[arg(long = "image-ocr", env = "ORGALLERY_IMAGE_OCR", value_parser = ["on", "off"])]
     pub image_ocr: Option<String>,
+    /// Connections open at once (HTTP and live sockets); past it 503.
+    #[arg(long = "max-connections", env = "ORGALLERY_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
+    /// Live WebSockets open at once from one IP address (then 429).
+    #[arg(long = "max-live-per-address", env = "ORGALLERY_MAX_LIVE_PER_ADDRESS")]
+    pub max_live_per_address: Option<usize>,
     #[command(flatten)]
     pub jwt: JwtArgs,
     /// Log filter (tracing EnvFilter syntax), e.g. "info,orgallery=debug".
@@ -403,6 +409,12 @@ impl Config {
         if let Some(v) = pick!(audit_checkpoint_seconds) {
             c.audit_checkpoint = Duration::from_secs(v);
         }
+        if let Some(v) = pick!(max_connections) {
+            c.edge.max_connections = v;
+        }
+        if let Some(v) = pick!(max_live_per_address) {
+            c.edge.live_per_address = v;
+        }
         if let Some(v) = pick!(jwt.jwt_alg) {
             c.jwt.alg = v;
         }
@@ -457,6 +469,12 @@ impl Config {
         }
         if self.audit_checkpoint.is_zero() || self.audit_checkpoint > Duration::from_secs(86400) {
             return Err(ConfigError::Invalid("--audit-checkpoint-seconds must be 1..=86400".into()));
+        }
+        if self.edge.max_connections == 0 || self.edge.max_connections > 1_000_000 {
+            return Err(ConfigError::Invalid("--max-connections must be 1..=1000000".into()));
+        }
+        if self.edge.live_per_address == 0 || self.edge.live_per_address > 1_000_000 {
+            return Err(ConfigError::Invalid("--max-live-per-address must be 1..=1000000".into()));
         }
         if self.body_limit < 1024 {
             return Err(ConfigError::Invalid("--body-limit must be at least 1024".into()));
@@ -520,5 +538,21 @@ mod tests {
         let args =
             ServeArgs { jwt: JwtArgs { jwt_alg: Some(JwtAlg::Rs256), ..Default::default() }, ..Default::default() };
         assert!(Config::resolve(Path::new("d"), None, &args).is_err());
+    }
+
+    #[test]
+    fn edge_limits_are_configurable_and_bounded() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("c.toml");
+        std::fs::write(&file, "max_connections = 60000\n").expect("write");
+        let args = ServeArgs { max_live_per_address: Some(30_000), ..Default::default() };
+        let c = Config::resolve(dir.path(), Some(&file), &args).expect("resolve");
+        assert_eq!((c.edge.max_connections, c.edge.live_per_address), (60_000, 30_000));
+        for bad in [
+            ServeArgs { max_connections: Some(0), ..Default::default() },
+            ServeArgs { max_live_per_address: Some(0), ..Default::default() },
+        ] {
+            assert!(Config::resolve(dir.path(), None, &bad).is_err());
+        }
     }
 }

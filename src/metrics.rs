@@ -136,3 +136,56 @@ impl Metrics {
         out
     }
 }
+
+/// Process gauges for leak checks (soak runs, CI): resident memory and open
+/// descriptors from /proc/self (Linux; absent elsewhere), and the tasks alive
+/// on each named tokio runtime.
+pub fn render_process(out: &mut String, runtimes: &[(&str, &tokio::runtime::Handle)]) {
+    if let Some(kib) = std::fs::read_to_string("/proc/self/status").ok().and_then(|s| vm_rss_kib(&s)) {
+        let _ = writeln!(
+            out,
+            "# HELP orgallery_process_resident_memory_bytes Resident set size (VmRSS).\n# TYPE orgallery_process_resident_memory_bytes gauge\norgallery_process_resident_memory_bytes {}",
+            kib * 1024
+        );
+    }
+    if let Ok(dir) = std::fs::read_dir("/proc/self/fd") {
+        // The directory handle itself is one entry while it is read.
+        let n = dir.count().saturating_sub(1);
+        let _ = writeln!(
+            out,
+            "# HELP orgallery_process_open_fds Open file descriptors.\n# TYPE orgallery_process_open_fds gauge\norgallery_process_open_fds {n}"
+        );
+    }
+    let _ = writeln!(
+        out,
+        "# HELP orgallery_runtime_alive_tasks Tasks alive on a tokio runtime.\n# TYPE orgallery_runtime_alive_tasks gauge"
+    );
+    for (name, h) in runtimes {
+        let _ = writeln!(out, "orgallery_runtime_alive_tasks{{runtime=\"{name}\"}} {}", h.metrics().num_alive_tasks());
+    }
+}
+
+/// The `VmRSS:` line of /proc/PID/status, in KiB.
+pub fn vm_rss_kib(status: &str) -> Option<u64> {
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+#[cfg(test)]
+mod process_tests {
+    #[test]
+    fn vm_rss_is_read_in_kib() {
+        assert_eq!(super::vm_rss_kib("Name:\tx\nVmRSS:\t   12345 kB\nVmData: 1 kB\n"), Some(12345));
+        assert_eq!(super::vm_rss_kib("Name:\tx\n"), None);
+    }
+
+    #[tokio::test]
+    async fn process_gauges_are_rendered() {
+        let mut out = String::new();
+        let h = tokio::runtime::Handle::current();
+        super::render_process(&mut out, &[("main", &h)]);
+        assert!(out.contains("orgallery_runtime_alive_tasks{runtime=\"main\"} "), "{out}");
+        assert!(out.contains("orgallery_process_open_fds "), "{out}");
+        assert!(out.contains("orgallery_process_resident_memory_bytes "), "{out}");
+    }
+}

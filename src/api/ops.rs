@@ -48,6 +48,8 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Result<Re
     let mut body = state.metrics.render();
     body.push_str(&state.media.counters.render());
     state.audit.render_metrics(&mut body);
+    let main = tokio::runtime::Handle::current();
+    crate::metrics::render_process(&mut body, &[("main", &main), ("gates", &state.gate_runtime)]);
     Ok((StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response())
 }
 

@@ -27,6 +27,7 @@ mod redact_preview;
 mod redaction;
 mod rtc_peer;
 mod sessions;
+mod soak;
 mod support;
 mod tokens;
 mod ws;

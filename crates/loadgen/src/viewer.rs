@@ -251,7 +251,7 @@ pub async fn run(shared: Arc<Shared>, stop: watch::Receiver<bool>) -> ViewerStat
                         break Next::Reconnect { resume: false };
                     }
                 },
-                Ok(Some(Msg::Other)) => {} // binary, ping, pong
+                Ok(Some(Msg::Other | Msg::Pong(_))) => {} // binary, ping, pong
                 Err(_) | Ok(None) => {
                     stats.drops += 1;
                     break Next::Reconnect { resume: false };

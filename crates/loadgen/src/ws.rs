@@ -4,12 +4,15 @@
 //! than the server it measures; a general client (tokio-tungstenite) spent
 //! most of its time on buffer zeroing, per-message allocation and wake-up
 //! plumbing. Only what the live channel uses is supported: unmasked server
-//! frames, text, close, ping; the tool itself only ever sends a close.
+//! frames, text, close, ping, pong; the tool sends a close, and pings for
+//! `orgallery-idle`.
 
 use std::io;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use std::net::{IpAddr, SocketAddr};
+
+use tokio::net::{TcpSocket, TcpStream};
 use tokio_tungstenite::tungstenite::handshake::client::generate_key;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 
@@ -49,7 +52,9 @@ pub enum Msg<'a> {
     Text(&'a [u8]),
     /// A close frame and its code, if it carried one.
     Close(Option<u16>),
-    /// Ping, pong, binary or continuation: not used by the live channel.
+    /// A pong and its payload (the answer to [`Conn::send_ping`]).
+    Pong(&'a [u8]),
+    /// Ping, binary or continuation: not used by the live channel.
     Other,
 }
 
@@ -118,9 +123,24 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 
 /// Open a viewer: `url` is `ws://host:port/path?query`, `auth` the
 /// Authorization header value.
+#[allow(dead_code)] // orgallery-load only
 pub async fn connect(url: &str, auth: &str) -> Result<Conn, ConnectError> {
+    connect_from(url, auth, None).await
+}
+
+/// [`connect`] from a chosen local address (e.g. 127.0.0.2, for more
+/// source ports than one address has); `host` must then be an IP:port.
+pub async fn connect_from(url: &str, auth: &str, source: Option<IpAddr>) -> Result<Conn, ConnectError> {
     let (host, path) = split_url(url).ok_or(ConnectError::Protocol("only ws:// URLs"))?;
-    let mut tcp = TcpStream::connect(host).await?;
+    let mut tcp = match source {
+        None => TcpStream::connect(host).await?,
+        Some(ip) => {
+            let to: SocketAddr = host.parse().map_err(|_| ConnectError::Protocol("--source-ips needs an IP:port URL"))?;
+            let sock = if ip.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
+            sock.bind(SocketAddr::new(ip, 0))?;
+            sock.connect(to).await?
+        }
+    };
     tcp.set_nodelay(true)?;
     let key = generate_key();
     let req = format!(
@@ -176,6 +196,7 @@ impl Conn {
                         0x1 => Msg::Text(payload),
                         0x8 if payload.len() >= 2 => Msg::Close(Some(u16::from_be_bytes([payload[0], payload[1]]))),
                         0x8 => Msg::Close(None),
+                        0xA => Msg::Pong(payload),
                         _ => Msg::Other,
                     }));
                 }
@@ -197,6 +218,18 @@ impl Conn {
             }
             self.end += n;
         }
+    }
+
+    /// Send a (masked) ping carrying `payload` (at most 125 bytes).
+    #[allow(dead_code)] // orgallery-idle only
+    pub async fn send_ping(&mut self, payload: &[u8]) -> io::Result<()> {
+        let mask = [0x5a, 0x13, 0xc4, 0x7e];
+        let len = payload.len().min(125);
+        let mut frame = Vec::with_capacity(6 + len);
+        frame.extend_from_slice(&[0x89, 0x80 | len as u8]);
+        frame.extend_from_slice(&mask);
+        frame.extend(payload[..len].iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+        self.tcp.write_all(&frame).await
     }
 
     /// Send a (masked) close frame with code 1000.
