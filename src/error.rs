@@ -36,6 +36,9 @@ pub enum ApiError {
     RateLimited { retry_after_secs: u64 },
     #[error("service unavailable")]
     Unavailable,
+    /// The store cannot take writes now (disk full, locked, I/O error).
+    #[error("store unavailable: {0}")]
+    StoreUnavailable(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -75,7 +78,7 @@ impl ApiError {
             Self::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             Self::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
             Self::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable | Self::StoreUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -96,6 +99,7 @@ impl ApiError {
             Self::PreconditionRequired => "if_match_required",
             Self::RateLimited { .. } => "rate_limited",
             Self::Unavailable => "unavailable",
+            Self::StoreUnavailable(_) => "store_unavailable",
             Self::Internal(_) => "internal",
         }
     }
@@ -108,6 +112,7 @@ impl ApiError {
                 format!("too many attempts; retry in {retry_after_secs} s")
             }
             Self::Unavailable => "the service is not ready".into(),
+            Self::StoreUnavailable(_) => "the store cannot take writes now; try again shortly".into(),
             Self::Internal(_) => "internal error".into(),
             other => other.to_string(),
         }
@@ -125,11 +130,17 @@ impl IntoResponse for ApiError {
         if let Self::Internal(cause) = &self {
             tracing::error!(%cause, "internal error");
         }
+        if let Self::StoreUnavailable(cause) = &self {
+            tracing::warn!(%cause, "store unavailable");
+        }
         let mut resp = error_body(self.status(), self.code(), &self.public_message());
         if let Self::RateLimited { retry_after_secs } = self {
             if let Ok(v) = HeaderValue::from_str(&retry_after_secs.max(1).to_string()) {
                 resp.headers_mut().insert(header::RETRY_AFTER, v);
             }
+        }
+        if let Self::StoreUnavailable(_) = self {
+            resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
         resp
     }
@@ -141,6 +152,7 @@ impl From<crate::store::StoreError> for ApiError {
             crate::store::StoreError::NotFound => ApiError::not_found("resource"),
             crate::store::StoreError::Conflict(what) => ApiError::conflict("conflict", what),
             crate::store::StoreError::Backend(cause) => ApiError::Internal(cause),
+            crate::store::StoreError::Unavailable(cause) => ApiError::StoreUnavailable(cause),
         }
     }
 }

@@ -19,6 +19,8 @@ pub struct Metrics {
     pub viewers: AtomicI64,
     pub viewers_too_slow: AtomicU64,
     pub live_sessions: AtomicI64,
+    /// Live writers holding released items they could not store yet.
+    pub writers_store_blocked: AtomicI64,
     /// How late items leave the delay gate after their deadline.
     pub gate_lateness: Histogram,
 }
@@ -131,6 +133,11 @@ impl Metrics {
             out,
             "# HELP orgallery_live_sessions Sessions live on this node.\n# TYPE orgallery_live_sessions gauge\norgallery_live_sessions {}",
             self.live_sessions.load(Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP orgallery_writers_store_blocked Live sessions whose released items wait for the store.\n# TYPE orgallery_writers_store_blocked gauge\norgallery_writers_store_blocked {}",
+            self.writers_store_blocked.load(Relaxed)
         );
         self.gate_lateness.render(&mut out, "orgallery_gate_lateness_seconds", "Release time minus deadline.");
         out

@@ -28,7 +28,15 @@ async fn readyz(State(state): State<AppState>) -> Result<Response, ApiError> {
     if state.shutdown.is_triggered() {
         return Err(ApiError::Unavailable);
     }
-    state.store.ping().await.map_err(|_| ApiError::Unavailable)?;
+    // A live session's writer that cannot store what it releases (disk
+    // full, say) makes the node unready too, until it has stored them.
+    if state.metrics.writers_store_blocked.load(std::sync::atomic::Ordering::Relaxed) > 0 {
+        return Err(ApiError::StoreUnavailable("a live session cannot store its releases".into()));
+    }
+    state.store.ping().await.map_err(ApiError::from).map_err(|e| match e {
+        ApiError::StoreUnavailable(c) => ApiError::StoreUnavailable(c),
+        _ => ApiError::Unavailable,
+    })?;
     Ok(axum::Json(json!({"status": "ready"})).into_response())
 }
 

@@ -8,6 +8,7 @@
 //! text has entered the gate, so commands keep their order and the session's
 //! name memory sees its messages in the order they were sent.
 
+use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::Ordering::Relaxed;
@@ -28,7 +29,11 @@ use crate::model::{ConsentScope, RedactionPolicy, Session, SessionState};
 use crate::redaction::{Patient, Pooled, SessionMemory};
 use crate::session::identifiers::PatientIdentifiers;
 use crate::state::AppState;
-use crate::store::StoredUpdate;
+use crate::store::{StoreError, StoredUpdate};
+
+/// While the store fails, how often the writer tries again to store what the
+/// gate released (a publish tries at once).
+const STORE_RETRY: Duration = Duration::from_secs(1);
 
 /// Longest marker label, in characters.
 pub const MAX_LABEL_CHARS: usize = 200;
@@ -133,6 +138,15 @@ struct Writer {
     delay: u32,
     /// Viewer count last announced, to coalesce count changes.
     announced_viewers: usize,
+    /// The `seq` the next stored release gets (the store's last + 1). The
+    /// writer, not the gate, numbers releases: an item is numbered when it
+    /// is stored, so an item that is never stored leaves no gap.
+    next_seq: u64,
+    /// Released by the gate but not stored yet because the store failed:
+    /// sent to nobody until stored, in order.
+    unstored: VecDeque<Released<String, Item>>,
+    /// Set while the store fails: when to try again.
+    retry_at: Option<Instant>,
 }
 
 pub fn spawn(state: AppState, hub: Arc<Hub>, s: &Session, first_seq: u64) -> mpsc::Sender<Command> {
@@ -149,6 +163,9 @@ pub fn spawn(state: AppState, hub: Arc<Hub>, s: &Session, first_seq: u64) -> mps
         curtain: s.curtain,
         delay: s.delay_seconds,
         announced_viewers: usize::MAX,
+        next_seq: first_seq,
+        unstored: VecDeque::new(),
+        retry_at: None,
     };
     // The media engine follows this writer's gate from the start.
     w.state.media.control(&s.id, crate::media::Control::Sync { curtain: s.curtain, delay_seconds: s.delay_seconds });
@@ -194,7 +211,8 @@ impl Writer {
                 biased;
                 _ = &mut stop => {
                     // Items still held are dropped, never released later.
-                    let dropped = self.gate.end();
+                    let mut dropped = self.gate.end();
+                    dropped.extend(self.drop_unstored(DropReason::Ended));
                     self.announce_dropped(&dropped);
                     break;
                 }
@@ -206,7 +224,8 @@ impl Writer {
                 // The next command waits until the text in flight is in the gate.
                 cmd = rx.recv(), if redacting.is_none() => match cmd {
                     Some(Command::End { reply }) => {
-                        let dropped = self.gate.end();
+                        let mut dropped = self.gate.end();
+                        dropped.extend(self.drop_unstored(DropReason::Ended));
                         self.announce_dropped(&dropped);
                         let _ = reply.send(dropped.len());
                         break;
@@ -219,7 +238,30 @@ impl Writer {
             }
             self.release_due().await;
         }
+        self.drop_unstored(DropReason::Ended);
         self.state.metrics.live_sessions.fetch_sub(1, Relaxed);
+    }
+
+    /// Items released but never stored are dropped (never sent); the store
+    /// no longer blocks this writer.
+    fn drop_unstored(&mut self, reason: DropReason) -> Vec<Dropped<String, Item>> {
+        self.set_blocked(false);
+        self.unstored.drain(..).map(|r| Dropped { id: r.id, payload: r.payload, reason }).collect()
+    }
+
+    fn set_blocked(&mut self, blocked: bool) {
+        match (self.retry_at.is_some(), blocked) {
+            (false, true) => {
+                self.state.metrics.writers_store_blocked.fetch_add(1, Relaxed);
+                self.retry_at = Some(Instant::now() + STORE_RETRY);
+            }
+            (true, true) => self.retry_at = Some(Instant::now() + STORE_RETRY),
+            (true, false) => {
+                self.state.metrics.writers_store_blocked.fetch_sub(1, Relaxed);
+                self.retry_at = None;
+            }
+            (false, false) => {}
+        }
     }
 
     fn maybe_announce_viewers(&mut self) {
@@ -315,6 +357,12 @@ impl Writer {
     async fn handle(&mut self, cmd: Command) -> Option<Redacting> {
         match cmd {
             Command::Publish { draft, reply } => {
+                // While released items wait for the store, nothing new is
+                // accepted: the publisher hears 503 and can try again.
+                if self.retry_at.is_some() && !self.flush().await {
+                    let _ = reply.send(Err(ApiError::StoreUnavailable("released items wait for the store".into())));
+                    return None;
+                }
                 let (now, now_wall) = (Instant::now(), Utc::now());
                 let item = Item {
                     id: uuid::Uuid::new_v4().to_string(),
@@ -372,7 +420,10 @@ impl Writer {
                 let _ = reply.send(r.map(|_| json!({"curtain": down})));
             }
             Command::Dump { reply } => {
-                let dropped = self.gate.dump();
+                let mut dropped = self.gate.dump();
+                // What the gate released but the store has not taken was sent
+                // to nobody: it goes too.
+                dropped.extend(self.drop_unstored(DropReason::Dumped));
                 // Media first: the buffered seconds of video and audio go too.
                 let media = self.state.media.dump(&self.session_id).await;
                 tracing::info!(count = dropped.len(), media_packets = media, "dump");
@@ -435,18 +486,51 @@ impl Writer {
     /// Release what is due: store first, then fan out the shared frame.
     async fn release_due(&mut self) {
         let now = Instant::now();
-        let released = self.gate.poll(now);
-        for r in released {
+        for r in self.gate.poll(now) {
             if let Some(late) = now.checked_duration_since(r.release_at) {
                 self.state.metrics.gate_lateness.observe(late);
             }
-            if let Err(e) = self.release(r).await {
-                tracing::error!(error = %e, "could not store a released item; it was not sent");
-            }
+            self.unstored.push_back(r);
+        }
+        if !self.unstored.is_empty() && self.retry_at.is_none_or(|t| now >= t) {
+            self.flush().await;
         }
     }
 
-    async fn release(&mut self, r: Released<String, Item>) -> Result<(), ApiError> {
+    /// Store and send what the gate released, in order, until the store
+    /// fails; true when nothing is left unstored.
+    async fn flush(&mut self) -> bool {
+        while let Some(r) = self.unstored.front() {
+            match self.store(r, self.next_seq).await {
+                Ok(body) => {
+                    let seq = self.next_seq;
+                    self.next_seq += 1;
+                    let id = r.id.clone();
+                    self.unstored.pop_front();
+                    self.state.metrics.updates_released.fetch_add(1, Relaxed);
+                    self.hub.send(Event { seq, to: To::All, frame: super::wire::text(update_frame(seq, &body)) });
+                    tracing::debug!(update = %id, seq, "released");
+                }
+                Err(e) => {
+                    if self.retry_at.is_none() {
+                        tracing::error!(error = %e, waiting = self.unstored.len(),
+                            "could not store a released item; nothing is sent until the store takes it");
+                    }
+                    self.set_blocked(true);
+                    return false;
+                }
+            }
+        }
+        if self.retry_at.is_some() {
+            tracing::info!("the store takes releases again");
+        }
+        self.set_blocked(false);
+        true
+    }
+
+    /// Store one release as `seq` (its image file first); returns its body.
+    /// Safe to repeat after a failure.
+    async fn store(&self, r: &Released<String, Item>, seq: u64) -> Result<String, ApiError> {
         let released_at = Utc::now();
         if let Some(img) = &r.payload.image {
             let dir = self.state.config.data_dir.join("media").join(&self.session_id);
@@ -459,19 +543,20 @@ impl Writer {
             })
             .await
             .map_err(ApiError::internal)?
-            .map_err(ApiError::internal)?;
+            .map_err(|e| ApiError::StoreUnavailable(e.to_string()))?;
             let rel = file.strip_prefix(&self.state.config.data_dir).unwrap_or(&file).display().to_string();
-            self.state.store.put_media(&img.media_id, &self.session_id, img.content_type, &rel).await?;
+            match self.state.store.put_media(&img.media_id, &self.session_id, img.content_type, &rel).await {
+                // An earlier attempt stored the row and then failed on the update.
+                Ok(()) | Err(StoreError::Conflict(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
         }
-        let body = r.payload.released_json(r.seq, released_at);
+        let body = r.payload.released_json(seq, released_at);
         self.state
             .store
-            .append_update(&self.session_id, &StoredUpdate { seq: r.seq, id: r.id.clone(), body: body.clone() })
+            .append_update(&self.session_id, &StoredUpdate { seq, id: r.id.clone(), body: body.clone() })
             .await?;
-        self.state.metrics.updates_released.fetch_add(1, Relaxed);
-        self.hub.send(Event { seq: r.seq, to: To::All, frame: super::wire::text(update_frame(r.seq, &body)) });
-        tracing::debug!(update = %r.id, seq = r.seq, "released");
-        Ok(())
+        Ok(body)
     }
 }
 

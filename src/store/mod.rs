@@ -20,6 +20,11 @@ pub enum StoreError {
     Conflict(String),
     #[error("store: {0}")]
     Backend(String),
+    /// The store cannot take the operation now (disk full, locked by
+    /// another process, I/O error, no connection within its timeout); the
+    /// same operation may succeed later. The API answers 503.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -71,7 +76,8 @@ pub struct MediaFile {
 
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
-    /// Is the store reachable (readiness)?
+    /// Can the store take writes now (readiness)? Bounded by the store's
+    /// timeouts; a store locked by another process answers `Unavailable`.
     async fn ping(&self) -> StoreResult<()>;
 
     async fn create_user(&self, user: &User) -> StoreResult<()>;

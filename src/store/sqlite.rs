@@ -6,6 +6,7 @@ mod audience;
 
 use std::path::Path;
 use std::str::FromStr;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -21,9 +22,37 @@ pub struct SqliteStore {
     pool: SqlitePool,
 }
 
+/// How long a statement waits for another connection's (or process's) write
+/// lock before it fails with SQLITE_BUSY, and how long a request waits for a
+/// pooled connection: together the bound on a request stuck on the store.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(2);
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// SQLite primary result codes that mean "not now" rather than "wrong".
+const SQLITE_BUSY: i64 = 5;
+const SQLITE_LOCKED: i64 = 6;
+const SQLITE_NOMEM: i64 = 7;
+const SQLITE_IOERR: i64 = 10;
+const SQLITE_FULL: i64 = 13;
+const SQLITE_CANTOPEN: i64 = 14;
+const SQLITE_PROTOCOL: i64 = 15;
+
 fn backend(e: sqlx::Error) -> StoreError {
     match &e {
         sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict("already exists".into()),
+        sqlx::Error::Database(db) => {
+            let primary = db.code().and_then(|c| c.parse::<i64>().ok()).map(|c| c & 0xff);
+            match primary {
+                Some(
+                    SQLITE_BUSY | SQLITE_LOCKED | SQLITE_NOMEM | SQLITE_IOERR | SQLITE_FULL | SQLITE_CANTOPEN
+                    | SQLITE_PROTOCOL,
+                ) => StoreError::Unavailable(e.to_string()),
+                _ => StoreError::Backend(e.to_string()),
+            }
+        }
+        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::WorkerCrashed => {
+            StoreError::Unavailable(e.to_string())
+        }
         _ => StoreError::Backend(e.to_string()),
     }
 }
@@ -44,10 +73,18 @@ impl SqliteStore {
             .map_err(backend)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
+            // FULL: in WAL mode every commit fsyncs the WAL, so a release
+            // that a viewer was sent survives a power loss, not only a crash
+            // of the process (docs/DECISIONS.md, "Crash and faults").
+            .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
-            .busy_timeout(std::time::Duration::from_secs(5));
-        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(opts).await.map_err(backend)?;
+            .busy_timeout(BUSY_TIMEOUT);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(opts)
+            .await
+            .map_err(backend)?;
         sqlx::migrate!("./migrations").run(&pool).await.map_err(|e| StoreError::Backend(e.to_string()))?;
         Ok(Self { pool })
     }
@@ -121,7 +158,10 @@ fn consent_json(s: &Session) -> StoreResult<Option<String>> {
 #[async_trait]
 impl Store for SqliteStore {
     async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(backend)?;
+        // Take the write lock and give it back: in WAL mode reads go on while
+        // another process holds the lock, but no release could be stored.
+        let tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(backend)?;
+        tx.rollback().await.map_err(backend)?;
         Ok(())
     }
 

@@ -9,6 +9,7 @@ mod browser;
 mod cli;
 mod edge;
 mod fanout;
+mod faults;
 mod gates;
 mod images;
 mod invites;
