@@ -347,11 +347,7 @@ impl Config {
     }
 
     /// `resolve` with the file already read: `(its path, its text)`.
-    pub fn resolve_text(
-        data_dir: &Path,
-        file: Option<(&Path, &str)>,
-        args: &ServeArgs,
-    ) -> Result<Self, ConfigError> {
+    pub fn resolve_text(data_dir: &Path, file: Option<(&Path, &str)>, args: &ServeArgs) -> Result<Self, ConfigError> {
         let from_file = match file {
             Some((path, text)) => toml::from_str::<ServeArgs>(text)
                 .map_err(|source| ConfigError::Parse { path: path.to_path_buf(), source })?,

@@ -18,6 +18,7 @@ pub const TARGETS: &[(&str, fn(&[u8]))] = &[
     ("ws_handshake", ws_handshake),
     ("jwt", jwt),
     ("config_toml", config_toml),
+    ("multipart", multipart),
     ("image", image),
     ("redact", redact),
 ];
@@ -129,12 +130,31 @@ pub fn jwt(data: &[u8]) {
 pub fn config_toml(data: &[u8]) {
     if let Some(t) = text(data) {
         let dir = std::path::Path::new("/nonexistent-orgallery-fuzz");
-        let _ = crate::config::Config::resolve_text(
-            dir,
-            Some((std::path::Path::new("fuzz.toml"), t)),
-            &Default::default(),
-        );
+        let _ =
+            crate::config::Config::resolve_text(dir, Some((std::path::Path::new("fuzz.toml"), t)), &Default::default());
     }
+}
+
+/// Boundary of the multipart target's body (the fuzzer writes the body).
+pub const MULTIPART_BOUNDARY: &str = "orgalleryfuzz";
+
+/// An image upload's `multipart/form-data` body through axum's extractor
+/// (multer) and our field checks (`api::updates::read_image_form`).
+pub fn multipart(data: &[u8]) {
+    use axum::extract::{FromRequest, Multipart};
+    let Ok(request) = axum::http::Request::builder()
+        .method("POST")
+        .uri("/")
+        .header("content-type", format!("multipart/form-data; boundary={MULTIPART_BOUNDARY}"))
+        .body(axum::body::Body::from(data.to_vec()))
+    else {
+        return;
+    };
+    runtime().block_on(async {
+        if let Ok(form) = Multipart::from_request(request, &()).await {
+            let _ = crate::api::updates::read_image_form(form).await;
+        }
+    });
 }
 
 /// An uploaded image: sniff, bounded decode, mask, re-encode, verify.

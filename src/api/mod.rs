@@ -16,7 +16,7 @@ mod questions;
 mod range;
 mod redact;
 mod sessions;
-mod updates;
+pub(crate) mod updates;
 mod users;
 mod web;
 

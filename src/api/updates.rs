@@ -160,18 +160,16 @@ fn multipart_error(e: axum::extract::multipart::MultipartError) -> ApiError {
     }
 }
 
-async fn publish_image(
-    State(state): State<AppState>,
-    who: Principal,
-    ClientAddr(addr): ClientAddr,
-    Path(id): Path<String>,
-    mut form: Multipart,
-) -> Result<Response, ApiError> {
-    let s = load_session(&state, &who, &id, Permission::Publish).await?;
-    require_live(&s)?;
-    if !s.consent.as_ref().is_some_and(|c| c.scope.images) {
-        return Err(outside_consent("images"));
-    }
+/// The fields of an image upload, read and checked.
+pub struct ImageForm {
+    pub file: Bytes,
+    pub caption: Option<String>,
+    pub masks: Vec<orgallery_imaging::Mask>,
+}
+
+/// Read an image upload's multipart body: `file` (required), `caption`,
+/// `masks`; anything else is a 400. Public for the multipart fuzz target.
+pub async fn read_image_form(mut form: Multipart) -> Result<ImageForm, ApiError> {
     let (mut file, mut caption, mut masks): (Option<Bytes>, Option<String>, Vec<orgallery_imaging::Mask>) =
         (None, None, Vec::new());
     while let Some(field) = form.next_field().await.map_err(multipart_error)? {
@@ -196,6 +194,22 @@ async fn publish_image(
         }
     }
     let file = file.ok_or_else(|| ApiError::bad_request("missing_file", "the multipart body has no file"))?;
+    Ok(ImageForm { file, caption, masks })
+}
+
+async fn publish_image(
+    State(state): State<AppState>,
+    who: Principal,
+    ClientAddr(addr): ClientAddr,
+    Path(id): Path<String>,
+    form: Multipart,
+) -> Result<Response, ApiError> {
+    let s = load_session(&state, &who, &id, Permission::Publish).await?;
+    require_live(&s)?;
+    if !s.consent.as_ref().is_some_and(|c| c.scope.images) {
+        return Err(outside_consent("images"));
+    }
+    let ImageForm { file, caption, masks } = read_image_form(form).await?;
     let permit = state.image_permits.clone().acquire_owned().await.map_err(ApiError::internal)?;
     let limits = orgallery_imaging::Limits::default();
     let ocr = state.ocr.clone().map(|pool| {

@@ -181,7 +181,8 @@ async fn kill_9_while_publishing_to_100_viewers_loses_nothing_sent_and_releases_
     let dir = tempfile::tempdir().expect("dir");
     let serve = ["serve", "--listen", "127.0.0.1:0"];
     let mut proc = start(dir.path(), &serve, &[]);
-    let (surgeon, student) = (token(dir.path(), "crash-surgeon", "surgeon"), token(dir.path(), "crash-student", "student"));
+    let (surgeon, student) =
+        (token(dir.path(), "crash-surgeon", "surgeon"), token(dir.path(), "crash-student", "student"));
     let api = Api::new(&proc);
     let id = api.live(&surgeon, DELAY).await;
     let mut viewers = Vec::new();
@@ -213,8 +214,7 @@ async fn kill_9_while_publishing_to_100_viewers_loses_nothing_sent_and_releases_
     let stored = api.updates(&id, &student).await;
     assert_contiguous(&stored);
     assert_received_were_stored(&viewers, &stored, 1);
-    let stored_ids: HashSet<String> =
-        stored.values().map(|u| u["id"].as_str().expect("id").to_string()).collect();
+    let stored_ids: HashSet<String> = stored.values().map(|u| u["id"].as_str().expect("id").to_string()).collect();
     for (pid, text) in &published {
         if let Some(u) = stored.values().find(|u| u["id"] == pid.as_str()) {
             assert_eq!(u["text"], text.as_str(), "stored with its text");
@@ -357,7 +357,8 @@ async fn a_full_disk_answers_503_releases_nothing_unstored_and_recovers_when_spa
 async fn a_store_locked_by_another_process_makes_readyz_503_and_no_request_hangs() {
     let dir = tempfile::tempdir().expect("dir");
     let mut proc = start(dir.path(), &["serve", "--listen", "127.0.0.1:0"], &[]);
-    let (surgeon, student) = (token(dir.path(), "lock-surgeon", "surgeon"), token(dir.path(), "lock-student", "student"));
+    let (surgeon, student) =
+        (token(dir.path(), "lock-surgeon", "surgeon"), token(dir.path(), "lock-student", "student"));
     let api = Api::new(&proc);
     let id = api.live(&surgeon, 0).await;
     let viewer = watch(&proc.url, &id, &student, 0).await;

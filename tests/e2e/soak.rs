@@ -1,5 +1,5 @@
 //! The short soak (issue 12): the `orgallery` binary as a child process,
-//! ~200 viewers and 10 updates/s for SOAK_SECONDS (default 30), a quarter of
+//! ~200 viewers and 10 updates/s for SOAK_SECONDS (default 60), a quarter of
 //! the viewers churning (connect, stay 0.5–3 s, leave with a close frame or
 //! by dropping the TCP connection, resume with `after=<last seq>`). Asserts
 //! by counts: every viewer slot got every seq exactly once and in order, and
@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::StreamExt;
 use serde_json::{json, Value};
 use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::Message;
@@ -46,8 +46,29 @@ async fn call(method: reqwest::Method, url: String, token: &str, body: Value) ->
     (s, r.json().await.unwrap_or(Value::Null))
 }
 
-/// (open fds of the server, alive tasks on its main runtime, open viewers).
+/// The server's open descriptors: sockets, and the other descriptors' targets.
+fn descriptors(pid: u32) -> (usize, Vec<String>) {
+    let mut sockets = 0;
+    let mut files = Vec::new();
+    for e in std::fs::read_dir(format!("/proc/{pid}/fd")).expect("server fds").flatten() {
+        // A descriptor closed between the listing and the read is skipped.
+        let Ok(target) = std::fs::read_link(e.path()) else { continue };
+        let target = target.display().to_string();
+        if target.starts_with("socket:") {
+            sockets += 1;
+        } else {
+            files.push(target);
+        }
+    }
+    files.sort();
+    (sockets, files)
+}
+
+/// (open sockets of the server, alive tasks on its main runtime, open viewers).
+/// Sockets are counted before the /metrics request, whose own connection
+/// would otherwise be one of them.
 async fn counts(base: &str, pid: u32, metrics_token: &str) -> (usize, u64, i64) {
+    let sockets = descriptors(pid).0;
     let body = client()
         .get(format!("{base}/metrics"))
         .bearer_auth(metrics_token)
@@ -62,8 +83,7 @@ async fn counts(base: &str, pid: u32, metrics_token: &str) -> (usize, u64, i64) 
     };
     let tasks = gauge("orgallery_runtime_alive_tasks{runtime=\"main\"}").expect("task gauge") as u64;
     let viewers = gauge("orgallery_viewers").expect("viewers gauge") as i64;
-    let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).expect("server fds").count();
-    (fds, tasks, viewers)
+    (sockets, tasks, viewers)
 }
 
 /// One viewer slot: connects (again and again when `churn`), resuming after
@@ -81,15 +101,12 @@ async fn slot(url: String, token: String, churn: Option<u64>, mut last_seq: watc
             return (got, connections);
         }
         assert!(Instant::now() < hard_stop, "viewer slot never finished: has {after}, want {fin}");
-        let mut v: Viewer = match connect_with(
-            &format!("{url}?after={after}"),
-            &[("authorization", &format!("Bearer {token}"))],
-        )
-        .await
-        {
-            Ok(v) => v,
-            Err(e) => panic!("connect after={after}: {e}"),
-        };
+        let mut v: Viewer =
+            match connect_with(&format!("{url}?after={after}"), &[("authorization", &format!("Bearer {token}"))]).await
+            {
+                Ok(v) => v,
+                Err(e) => panic!("connect after={after}: {e}"),
+            };
         connections += 1;
         // xorshift: a stay of 0.5–3 s for churners, and which way they leave.
         rng_state ^= rng_state << 13;
@@ -134,10 +151,12 @@ async fn slot(url: String, token: String, churn: Option<u64>, mut last_seq: watc
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn churning_viewers_get_every_seq_and_nothing_leaks() {
-    let secs: u64 = std::env::var("SOAK_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(30);
+    let secs: u64 = std::env::var("SOAK_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(60);
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path();
-    for (name, role, pass) in [("soak-surgeon", "surgeon", "soak-surgeon-pass-1"), ("soak-student", "student", "soak-student-pass-1")] {
+    for (name, role, pass) in
+        [("soak-surgeon", "surgeon", "soak-surgeon-pass-1"), ("soak-student", "student", "soak-student-pass-1")]
+    {
         let (code, _, err) = run(d, &["user", "add", "--username", name, "--role", role, "--password", pass], "");
         assert_eq!(code, 0, "{err}");
     }
@@ -201,6 +220,7 @@ async fn churning_viewers_get_every_seq_and_nothing_leaks() {
         }
     };
     let (fds0, tasks0, viewers0) = settle(0).await;
+    let files0 = descriptors(pid).1;
     assert_eq!(viewers0, 0);
 
     let (fin_tx, fin_rx) = watch::channel(0u64);
@@ -250,7 +270,19 @@ async fn churning_viewers_get_every_seq_and_nothing_leaks() {
     );
     assert_eq!(viewers1, 0, "viewers gauge after everyone left");
     assert!(peak_fds >= fds0 + STEADY, "the sample saw the viewers' sockets ({fds0} → {peak_fds})");
-    assert_eq!(fds1, fds0, "server descriptors before and after the viewers");
+    assert_eq!(fds1, fds0, "server sockets before and after the viewers");
+    // Other descriptors: the store's pool may have opened more connections
+    // (database, WAL and shared-memory files each) under load, up to its
+    // bound; anything else is a leak.
+    let files1 = descriptors(pid).1;
+    let store_file =
+        |f: &String| ["orgallery.db", "orgallery.db-wal", "orgallery.db-shm"].iter().any(|n| f.ends_with(n));
+    let grown: Vec<&String> = files1.iter().filter(|f| !files0.contains(f)).collect();
+    assert!(
+        files1.len() <= files0.len() + 3 * 8
+            && files1.iter().filter(|f| !store_file(f)).count() == files0.iter().filter(|f| !store_file(f)).count(),
+        "descriptors other than sockets and the store's: before {files0:?}, after {files1:?} ({grown:?})"
+    );
     assert_eq!(tasks1, tasks0, "server tasks before and after the viewers");
     assert_eq!(server.terminate(), Some(0), "{}", server.output());
 }

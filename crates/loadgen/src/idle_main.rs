@@ -33,7 +33,11 @@ use crate::ws::{ConnectError, Msg};
 const PING_PAYLOAD: &[u8] = b"orgallery-idle";
 
 #[derive(Debug, Clone, Parser)]
-#[command(name = "orgallery-idle", version, about = "Idle WebSocket viewers: server memory per connection, pings answered.")]
+#[command(
+    name = "orgallery-idle",
+    version,
+    about = "Idle WebSocket viewers: server memory per connection, pings answered."
+)]
 struct Args {
     /// orgallery base URL (loopback only); needs --surgeon and --viewer.
     #[arg(long)]
@@ -88,12 +92,7 @@ fn log(msg: impl AsRef<str>) {
     eprintln!("[orgallery-idle] {}", msg.as_ref());
 }
 
-async fn connect(
-    url: &str,
-    auth: &str,
-    source: Option<IpAddr>,
-    gate: &Semaphore,
-) -> Result<ws::Conn, ConnectError> {
+async fn connect(url: &str, auth: &str, source: Option<IpAddr>, gate: &Semaphore) -> Result<ws::Conn, ConnectError> {
     let mut last = ConnectError::Protocol("not tried");
     for attempt in 0..4u64 {
         if attempt > 0 {

@@ -9,8 +9,8 @@
 
 use std::io;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use std::net::{IpAddr, SocketAddr};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use tokio::net::{TcpSocket, TcpStream};
 use tokio_tungstenite::tungstenite::handshake::client::generate_key;
@@ -135,7 +135,8 @@ pub async fn connect_from(url: &str, auth: &str, source: Option<IpAddr>) -> Resu
     let mut tcp = match source {
         None => TcpStream::connect(host).await?,
         Some(ip) => {
-            let to: SocketAddr = host.parse().map_err(|_| ConnectError::Protocol("--source-ips needs an IP:port URL"))?;
+            let to: SocketAddr =
+                host.parse().map_err(|_| ConnectError::Protocol("--source-ips needs an IP:port URL"))?;
             let sock = if ip.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
             sock.bind(SocketAddr::new(ip, 0))?;
             sock.connect(to).await?

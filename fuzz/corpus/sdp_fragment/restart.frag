@@ -1,0 +1,2 @@
+a=ice-ufrag:efgh
+a=ice-pwd:zyxwvutsrqponmlkjihgfedc

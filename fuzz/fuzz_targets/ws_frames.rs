@@ -1,0 +1,3 @@
+#![no_main]
+// cargo fuzz run ws_frames (docs/FUZZING.md)
+libfuzzer_sys::fuzz_target!(|data: &[u8]| orgallery::fuzzing::ws_frames(data));
