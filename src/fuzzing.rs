@@ -203,6 +203,62 @@ mod tests {
         assert!(total >= TARGETS.len());
     }
 
+    /// The CI's time-boxed run: every target on mutations of its corpus
+    /// (bit flips, byte inserts and deletes, splices of two inputs,
+    /// interesting bytes), for `ORGALLERY_FUZZ_MS` per target (default
+    /// 1500 ms), from a fixed seed so a failure reproduces. Not coverage
+    /// guided — that is `scripts/fuzz.sh` — but it runs with no extra build.
+    #[test]
+    fn mutated_corpora_for_a_short_time_box() {
+        let budget = std::time::Duration::from_millis(
+            std::env::var("ORGALLERY_FUZZ_MS").ok().and_then(|v| v.parse().ok()).unwrap_or(1500),
+        );
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz").join("corpus");
+        let mut rng = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = move || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng
+        };
+        for (name, run) in TARGETS {
+            let mut seeds: Vec<Vec<u8>> = std::fs::read_dir(root.join(name))
+                .map(|d| d.flatten().filter_map(|e| std::fs::read(e.path()).ok()).collect())
+                .unwrap_or_default();
+            seeds.sort();
+            assert!(!seeds.is_empty(), "no corpus for {name}");
+            let started = std::time::Instant::now();
+            let mut runs = 0u64;
+            while started.elapsed() < budget {
+                let mut input = seeds[(next() % seeds.len() as u64) as usize].clone();
+                for _ in 0..1 + next() % 8 {
+                    let at = if input.is_empty() { 0 } else { (next() % input.len() as u64) as usize };
+                    match next() % 6 {
+                        0 if !input.is_empty() => input[at] ^= 1 << (next() % 8),
+                        1 => input.insert(at, next() as u8),
+                        2 if !input.is_empty() => {
+                            input.remove(at);
+                        }
+                        3 => {
+                            let other = &seeds[(next() % seeds.len() as u64) as usize];
+                            let from = (next() % (other.len() as u64 + 1)) as usize;
+                            input.splice(at..at, other[from..].iter().copied().take(64));
+                        }
+                        4 if !input.is_empty() => {
+                            input[at] =
+                                [0, 0xff, 0x7f, 0x80, b'\r', b'\n', b'"', b':', b'=', b'-'][(next() % 10) as usize]
+                        }
+                        _ => input.truncate(at),
+                    }
+                }
+                run(&input);
+                runs += 1;
+            }
+            assert!(runs > 0, "{name} never ran");
+            eprintln!("fuzz {name}: {runs} mutated inputs in {budget:?}");
+        }
+    }
+
     #[test]
     fn targets_reject_garbage_quietly() {
         for (_, run) in TARGETS {

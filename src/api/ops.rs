@@ -35,7 +35,10 @@ async fn readyz(State(state): State<AppState>) -> Result<Response, ApiError> {
     }
     state.store.ping().await.map_err(ApiError::from).map_err(|e| match e {
         ApiError::StoreUnavailable(c) => ApiError::StoreUnavailable(c),
-        _ => ApiError::Unavailable,
+        other => {
+            tracing::warn!(error = %other, "readiness: store check failed");
+            ApiError::Unavailable
+        }
     })?;
     Ok(axum::Json(json!({"status": "ready"})).into_response())
 }

@@ -11,7 +11,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
-use sqlx::{Row, SqlitePool};
+use sqlx::{Connection, Row, SqlitePool};
 
 use super::{ArchiveState, AuditQuery, MediaFile, Redeem, Store, StoreError, StoreResult, StoredUpdate};
 use crate::audience::{Feedback, Mood, Question};
@@ -82,6 +82,13 @@ impl SqliteStore {
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .acquire_timeout(ACQUIRE_TIMEOUT)
+            // A transaction whose COMMIT failed (disk full, I/O error) may
+            // leave its connection inside a transaction that will never
+            // commit: later statements on it would seem to succeed and be
+            // lost, and its reads would see an old snapshot. Such a
+            // connection is closed (rolling back) instead of pooled.
+            .after_release(|conn, _| Box::pin(async move { Ok(!conn.is_in_transaction()) }))
+            .before_acquire(|conn, _| Box::pin(async move { Ok(!conn.is_in_transaction()) }))
             .connect_with(opts)
             .await
             .map_err(backend)?;
