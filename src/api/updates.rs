@@ -229,10 +229,8 @@ async fn publish_image(
         let mut kinds: Vec<&'static str> = Vec::new();
         let r = orgallery_imaging::clean_with(&file, &masks, &limits, |img| {
             let Some((pool, patient, state)) = &ocr else { return Ok(Vec::new()) };
-            let gray = img.to_luma8();
-            let words = pool.recognize(&gray).map_err(|e| orgallery_imaging::CleanError::Internal(e.to_string()))?;
-            let found =
-                orgallery_ocr::find_phi(words, state.redactor.engine(), patient.as_ref(), gray.width(), gray.height());
+            let found = orgallery_ocr::propose_masks(pool, state.redactor.engine(), patient.as_ref(), img)
+                .map_err(|e| orgallery_imaging::CleanError::Internal(e.to_string()))?;
             kinds = found.iter().map(|m| m.kind).collect();
             Ok(found
                 .iter()

@@ -18,7 +18,7 @@ pub mod preprocess;
 use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex};
 
-use image::GrayImage;
+use image::{DynamicImage, GrayImage};
 
 pub use lines::{group_lines, mask_rects, Line};
 pub use orgallery_redact::{Identifiers, Redactor};
@@ -156,6 +156,12 @@ impl Pool {
         r
     }
 
+    /// Words in a decoded (upright) image: grayscale once, then
+    /// [`Pool::recognize`]. The first half of [`propose_masks`].
+    pub fn read_image(&self, img: &DynamicImage) -> Result<Vec<Word>, OcrError> {
+        self.recognize(&img.to_luma8())
+    }
+
     fn checkout(&self) -> Result<ffi::Handle, OcrError> {
         let mut free = self.free.lock().unwrap_or_else(|p| p.into_inner());
         loop {
@@ -179,4 +185,17 @@ impl Pool {
         self.free.lock().unwrap_or_else(|p| p.into_inner()).0.push(h);
         self.ready.notify_one();
     }
+}
+
+/// What the image upload runs on every decoded image: OCR, then
+/// [`find_phi`] with the session's patient. The server and the scorer
+/// (`examples/ocr_score.rs`) both call this.
+pub fn propose_masks(
+    pool: &Pool,
+    redactor: &Redactor,
+    patient: Option<&OcrPatient>,
+    img: &DynamicImage,
+) -> Result<Vec<OcrMask>, OcrError> {
+    let words = pool.read_image(img)?;
+    Ok(find_phi(words, redactor, patient, img.width(), img.height()))
 }
