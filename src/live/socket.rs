@@ -44,7 +44,7 @@ const BACKLOG_PAGE: u32 = 500;
 /// Client messages are small: a question is at most a few KiB.
 const MAX_CLIENT_MESSAGE: usize = 64 * 1024;
 /// The reader's buffer (it grows for a longer message): every idle viewer has one.
-const READ_CHUNK: usize = 2 * 1024;
+const READ_CHUNK: usize = 512;
 
 #[derive(Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -272,9 +272,13 @@ async fn read_client(
     mut peer: Peer,
 ) {
     let config = client_ws_config();
-    // Consume `early`: it may share the HTTP layer's whole read buffer.
-    let mut ws =
-        WebSocketStream::from_partially_read(ReadOnly(read), Vec::from(early), Role::Server, Some(config)).await;
+    // Copy `early` (usually empty) and let it go: it shares the HTTP layer's
+    // whole 8 KiB read buffer, and `Vec::from` would keep that allocation
+    // as the socket's frame buffer for its lifetime (measured: 8 KiB of each
+    // idle viewer's cost, docs/PERFORMANCE.md "Capacity").
+    let part = early.to_vec();
+    drop(early);
+    let mut ws = WebSocketStream::from_partially_read(ReadOnly(read), part, Role::Server, Some(config)).await;
     let leeway = peer.state.config.jwt.leeway as i64;
     let expiry = tokio::time::sleep_until(expiry_instant(peer.who.exp, leeway));
     tokio::pin!(expiry);
@@ -290,7 +294,8 @@ async fn read_client(
         };
         let reply = match msg {
             Some(Ok(Message::Text(t))) => match auth_frame(t.as_str()) {
-                Some(token) => match renew(&mut peer, &token).await {
+                // Boxed: the rare replies' futures stay out of the idle socket's task.
+                Some(token) => match Box::pin(renew(&mut peer, &token)).await {
                     Renewal::Renewed(frame) => {
                         expiry.as_mut().reset(expiry_instant(peer.who.exp, leeway));
                         let who = Box::new(peer.who.clone());
@@ -306,7 +311,7 @@ async fn read_client(
                         return;
                     }
                 },
-                None => client_reply(&peer, t.as_str()).await,
+                None => Box::pin(client_reply(&peer, t.as_str())).await,
             },
             Some(Ok(Message::Ping(p))) => wire::pong(p),
             Some(Ok(Message::Close(c))) => {
