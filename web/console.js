@@ -58,8 +58,11 @@ export class Console {
     };
     $("moderators-form").onsubmit = async (e) => {
       e.preventDefault();
-      const users = e.target.users.value.split(",").map((x) => x.trim()).filter(Boolean);
-      try { await api("PUT", this.url("/moderators"), { users }); this.say("moderators-state", `${users.length} assigned`); }
+      // Account ids are UUIDs; anything else is a username (extension).
+      const given = e.target.users.value.split(",").map((x) => x.trim()).filter(Boolean);
+      const isId = (x) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(x);
+      const body = { users: given.filter(isId), usernames: given.filter((x) => !isId(x)) };
+      try { await api("PUT", this.url("/moderators"), body); this.say("moderators-state", `${given.length} assigned`); }
       catch (err) { this.say("moderators-state", err.message); }
     };
     $("go-live").onclick = () => this.action("/start", "Live");
@@ -92,8 +95,11 @@ export class Console {
       $("text-label").firstChild.textContent = kind() === "marker" ? "Phase label " : "Text ";
       $("text-label").hidden = kind() === "image";
     };
-    for (const r of f.kind) r.onchange = onKind;
+    for (const r of f.kind) r.onchange = () => { onKind(); this.preview(); };
     onKind();
+    // What the gallery will see, redacted by the server as it would be on
+    // release (POST /redact, extension), while the surgeon types.
+    f.text.oninput = () => { clearTimeout(this.previewTimer); this.previewTimer = setTimeout(() => this.preview(), 250); };
     maskDrawing($("image-canvas"), this.imageMasks, () => this.drawImage());
     $("clear-image-masks").onclick = () => { this.imageMasks.length = 0; this.drawImage(); };
     f.file.onchange = async () => {
@@ -120,10 +126,25 @@ export class Console {
           if (!v) { this.say("publish-state", kind() === "marker" ? "Enter a phase label." : "Enter some text."); return; }
           await api("POST", this.url("/updates"), kind() === "marker" ? { kind: "marker", label: v } : { kind: "text", text: v });
         }
-        f.text.value = ""; f.caption.value = ""; f.file.value = ""; this.image = null; this.imageMasks.length = 0; this.drawImage();
+        f.text.value = ""; this.preview(); f.caption.value = ""; f.file.value = ""; this.image = null; this.imageMasks.length = 0; this.drawImage();
         this.say("publish-state", "Held — see the queue below");
       } catch (err) { this.say("publish-state", err.message); }
     };
+  }
+
+  async preview() {
+    const f = $("publish-form");
+    const text = f.kind.value === "text" ? f.text.value : "";
+    const seq = (this.previewSeq = (this.previewSeq || 0) + 1);
+    if (!text.trim()) { $("gallery-preview").hidden = true; return; }
+    try {
+      const r = await api("POST", this.url("/redact"), { text });
+      if (seq !== this.previewSeq) return; // a newer draft is on its way
+      $("gallery-preview-text").replaceChildren(renderText(r.text, r.redactions));
+      $("gallery-preview").hidden = false;
+    } catch (err) {
+      if (seq === this.previewSeq) { $("gallery-preview-text").textContent = err.message; $("gallery-preview").hidden = false; }
+    }
   }
 
   drawImage() {

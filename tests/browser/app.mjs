@@ -138,7 +138,9 @@ try {
   await surgeon.click("#identifiers-form button[type=submit]");
   await surgeon.waitForFunction(() => document.querySelector("#identifiers-state").textContent === "1 identifier registered");
   assert.equal(await surgeon.inputValue("#identifiers-form textarea[name=names]"), "", "identifiers do not stay on screen");
-  await surgeon.fill("#moderators-form input[name=users]", ORG_MODERATOR_SUB);
+  // The moderator by username (the form also takes account ids).
+  assert.ok(ORG_MODERATOR_SUB, "the moderator's id is given");
+  await surgeon.fill("#moderators-form input[name=users]", "moderator1");
   await surgeon.click("#moderators-form button[type=submit]");
   await surgeon.waitForFunction(() => document.querySelector("#moderators-state").textContent === "1 assigned");
   await surgeon.click("#go-live");
@@ -191,8 +193,19 @@ try {
   assert.ok(outside[0] + outside[1] + outside[2] > 100, `unmasked region shows the camera: ${outside}`);
   console.log("video: playing");
 
-  // Text with the patient's name: held (redacted) for the surgeon, nothing yet for the student.
-  await publish(surgeon, "text", "Adaeze Okafor tolerated induction well");
+  // Text with the patient's name: the composer shows what the gallery will
+  // see before it is sent; then held (redacted) for the surgeon, nothing yet
+  // for the student.
+  await surgeon.check("#publish-form input[name=kind][value=text]");
+  await surgeon.fill("#publish-form textarea[name=text]", "Adaeze Okafor tolerated induction well");
+  await surgeon.waitForFunction(() => {
+    const p = document.querySelector("#gallery-preview");
+    return !p.hidden && p.textContent.includes("[NAME] tolerated induction well");
+  });
+  const draft = await surgeon.textContent("#gallery-preview-text");
+  assert.ok(!draft.includes("Okafor") && !draft.includes("Adaeze"), `the preview is redacted: ${draft}`);
+  assert.equal(await surgeon.locator("#gallery-preview-text .mask").count(), 1, "the preview highlights the mask");
+  await surgeon.click("#publish-form button[type=submit]");
   const sentAt = Date.now();
   const held = surgeon.locator("#held li").first();
   await held.waitFor();
