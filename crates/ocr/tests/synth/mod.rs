@@ -108,5 +108,5 @@ pub fn monitor_banner() -> (RgbImage, Vec<(String, Rect, bool)>) {
     add(draw(&mut img, &sans, 34.0, 24.0, 440.0, "Propofol 150 mg/h", [20, 20, 20]), &|_| false);
     (img, out)
 }
-pub mod set;
 pub mod score;
+pub mod set;

@@ -75,12 +75,8 @@ pub struct ImageScore {
 
 pub fn score_image(pool: &Pool, redactor: &Redactor, labels: &Labels, bytes: &[u8]) -> Result<ImageScore, String> {
     let ids = &labels.identifiers;
-    let registered = Identifiers {
-        names: ids.names.clone(),
-        mrns: ids.mrns.clone(),
-        dates: ids.dates.clone(),
-        other: vec![],
-    };
+    let registered =
+        Identifiers { names: ids.names.clone(), mrns: ids.mrns.clone(), dates: ids.dates.clone(), other: vec![] };
     let patient = (!labels.phi_free()).then(|| OcrPatient::new(&registered));
     let t0 = cpu_seconds();
     let (clean, with) = clean_with(bytes, &[], &Limits::default(), |img| {
@@ -113,6 +109,27 @@ pub fn score_image(pool: &Pool, redactor: &Redactor, labels: &Labels, bytes: &[u
         cpu,
         missed: phi.iter().filter(|w| !ok(w, &with)).map(|w| w.text.clone()).collect(),
     })
+}
+
+/// One image scored on boxes another engine would paint (the Presidio
+/// anchor's JSON): the same coverage rule; CPU as that engine measured it.
+pub fn score_boxes(labels: &Labels, boxes: &[[u32; 4]], cpu: f64) -> ImageScore {
+    let masks: Vec<Mask> = boxes.iter().map(|b| Mask { x: b[0], y: b[1], w: b[2], h: b[3] }).collect();
+    let phi: Vec<_> = labels.words.iter().filter(|w| w.phi.is_some()).collect();
+    let ok = |w: &&super::set::LabelWord| covered(w.rect(), &masks) >= 0.9;
+    let masked = phi.iter().filter(|w| ok(w)).count();
+    ImageScore {
+        file: labels.file.clone(),
+        kind: labels.kind.clone(),
+        pixels: u64::from(labels.width) * u64::from(labels.height),
+        phi_words: phi.len(),
+        masked_with: masked,
+        masked_without: masked,
+        phi_free: phi.is_empty(),
+        flagged: phi.is_empty() && !masks.is_empty(),
+        cpu,
+        missed: phi.iter().filter(|w| !ok(w)).map(|w| w.text.clone()).collect(),
+    }
 }
 
 /// Totals over a run.

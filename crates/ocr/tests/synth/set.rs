@@ -84,39 +84,171 @@ impl Rng {
 /// Given names and surnames from many cultures, most of them not in the
 /// gate's name lists.
 const GIVEN: &[&str] = &[
-    "Amara", "Chinedu", "Ngozi", "Oluwaseun", "Wanjiru", "Kwame", "Thandiwe", "Aiyana", "Haruto", "Yui", "Minjun",
-    "Seo-yeon", "Wei", "Xiaoling", "Anh", "Thanh", "Priya", "Arjun", "Ananya", "Farhan", "Aisha", "Omar", "Layla",
-    "Yusuf", "Zeynep", "Emre", "Dariusz", "Agnieszka", "Ivan", "Svetlana", "Bjorn", "Sigrid", "Mateo", "Lucia",
-    "Joao", "Beatriz", "Siosaia", "Kalani", "Tenzin", "Pema", "Nikolaos", "Eleni", "Giulia", "Lorenzo", "Saoirse",
-    "Padraig", "Mihaela", "Bogdan", "Kofi", "Nia", "Ravi", "Meera", "Dilnoza", "Bakhyt", "John", "Mary",
+    "Amara",
+    "Chinedu",
+    "Ngozi",
+    "Oluwaseun",
+    "Wanjiru",
+    "Kwame",
+    "Thandiwe",
+    "Aiyana",
+    "Haruto",
+    "Yui",
+    "Minjun",
+    "Seo-yeon",
+    "Wei",
+    "Xiaoling",
+    "Anh",
+    "Thanh",
+    "Priya",
+    "Arjun",
+    "Ananya",
+    "Farhan",
+    "Aisha",
+    "Omar",
+    "Layla",
+    "Yusuf",
+    "Zeynep",
+    "Emre",
+    "Dariusz",
+    "Agnieszka",
+    "Ivan",
+    "Svetlana",
+    "Bjorn",
+    "Sigrid",
+    "Mateo",
+    "Lucia",
+    "Joao",
+    "Beatriz",
+    "Siosaia",
+    "Kalani",
+    "Tenzin",
+    "Pema",
+    "Nikolaos",
+    "Eleni",
+    "Giulia",
+    "Lorenzo",
+    "Saoirse",
+    "Padraig",
+    "Mihaela",
+    "Bogdan",
+    "Kofi",
+    "Nia",
+    "Ravi",
+    "Meera",
+    "Dilnoza",
+    "Bakhyt",
+    "John",
+    "Mary",
 ];
 const SURNAMES: &[&str] = &[
-    "Okonkwo", "Adeyemi", "Mwangi", "Mensah", "Dlamini", "Nakamura", "Takahashi", "Kim", "Park", "Nguyen", "Tran",
-    "Zhang", "Liu", "Chatterjee", "Raghunathan", "Iyer", "Haddad", "Khalil", "Rahimi", "Yilmaz", "Ozturk",
-    "Kowalczyk", "Wisniewska", "Ivanova", "Petrenko", "Lindqvist", "Johansson", "Fernandez", "Oliveira",
-    "Goncalves", "Fifita", "Kahananui", "Dorji", "Papadopoulos", "Esposito", "OSullivan", "Popescu", "Boateng",
-    "Achieng", "Venkatesan", "Tursunova", "Nurlanov", "Brown", "Garcia", "Kuznetsov", "Abubakar", "Salazar",
+    "Okonkwo",
+    "Adeyemi",
+    "Mwangi",
+    "Mensah",
+    "Dlamini",
+    "Nakamura",
+    "Takahashi",
+    "Kim",
+    "Park",
+    "Nguyen",
+    "Tran",
+    "Zhang",
+    "Liu",
+    "Chatterjee",
+    "Raghunathan",
+    "Iyer",
+    "Haddad",
+    "Khalil",
+    "Rahimi",
+    "Yilmaz",
+    "Ozturk",
+    "Kowalczyk",
+    "Wisniewska",
+    "Ivanova",
+    "Petrenko",
+    "Lindqvist",
+    "Johansson",
+    "Fernandez",
+    "Oliveira",
+    "Goncalves",
+    "Fifita",
+    "Kahananui",
+    "Dorji",
+    "Papadopoulos",
+    "Esposito",
+    "OSullivan",
+    "Popescu",
+    "Boateng",
+    "Achieng",
+    "Venkatesan",
+    "Tursunova",
+    "Nurlanov",
+    "Brown",
+    "Garcia",
+    "Kuznetsov",
+    "Abubakar",
+    "Salazar",
 ];
 const DRUGS: &[&str] = &[
-    "Propofol 150 mg/h", "Fentanyl 100 mcg", "Rocuronium 50 mg", "Sevoflurane 2.1%", "Cefazolin 2 g IV",
-    "Heparin 5000 IU", "Ondansetron 4 mg", "Dexamethasone 8 mg", "Tranexamic acid 1 g", "Noradrenaline 0.05",
-    "Remifentanil 0.1", "Ketamine 20 mg", "Vancomycin 1 g", "Metronidazole 500 mg", "Paracetamol 1 g",
+    "Propofol 150 mg/h",
+    "Fentanyl 100 mcg",
+    "Rocuronium 50 mg",
+    "Sevoflurane 2.1%",
+    "Cefazolin 2 g IV",
+    "Heparin 5000 IU",
+    "Ondansetron 4 mg",
+    "Dexamethasone 8 mg",
+    "Tranexamic acid 1 g",
+    "Noradrenaline 0.05",
+    "Remifentanil 0.1",
+    "Ketamine 20 mg",
+    "Vancomycin 1 g",
+    "Metronidazole 500 mg",
+    "Paracetamol 1 g",
 ];
 const EPONYMS: &[&str] = &[
-    "Pfannenstiel incision", "Foley 16Fr", "Kocher clamp", "Mayo scissors", "Trendelenburg position",
-    "Allis forceps", "Babcock forceps", "Langenbeck retractor", "McBurney point", "Whipple procedure",
-    "Nissen fundoplication", "Roux-en-Y limb", "Hartmann pouch", "Lichtenstein repair", "Bassini repair",
-    "Penrose drain", "Jackson-Pratt drain", "Deaver retractor", "Metzenbaum scissors", "Glasgow score 15",
+    "Pfannenstiel incision",
+    "Foley 16Fr",
+    "Kocher clamp",
+    "Mayo scissors",
+    "Trendelenburg position",
+    "Allis forceps",
+    "Babcock forceps",
+    "Langenbeck retractor",
+    "McBurney point",
+    "Whipple procedure",
+    "Nissen fundoplication",
+    "Roux-en-Y limb",
+    "Hartmann pouch",
+    "Lichtenstein repair",
+    "Bassini repair",
+    "Penrose drain",
+    "Jackson-Pratt drain",
+    "Deaver retractor",
+    "Metzenbaum scissors",
+    "Glasgow score 15",
 ];
 const VITALS: &[&str] =
     &["HR 72 BP 120/80", "SpO2 98%", "NIBP 118/76", "EtCO2 35", "Temp 36.6 C", "RR 14", "MAP 85", "BIS 45"];
 const PROCEDURES: &[&str] = &[
-    "Laparoscopic cholecystectomy", "Total knee replacement", "Open appendectomy", "Caesarean section",
-    "Inguinal hernia repair", "Thyroidectomy", "Carotid endarterectomy", "Hip hemiarthroplasty",
+    "Laparoscopic cholecystectomy",
+    "Total knee replacement",
+    "Open appendectomy",
+    "Caesarean section",
+    "Inguinal hernia repair",
+    "Thyroidectomy",
+    "Carotid endarterectomy",
+    "Hip hemiarthroplasty",
 ];
 const FACES: &[&str] = &[
-    "DejaVuSans.ttf", "DejaVuSansMono.ttf", "DejaVuSerif.ttf", "DejaVuSans-Bold.ttf", "DejaVuSansCondensed.ttf",
-    "DejaVuSerifCondensed.ttf", "DejaVuSansMono-Bold.ttf",
+    "DejaVuSans.ttf",
+    "DejaVuSansMono.ttf",
+    "DejaVuSerif.ttf",
+    "DejaVuSans-Bold.ttf",
+    "DejaVuSansCondensed.ttf",
+    "DejaVuSerifCondensed.ttf",
+    "DejaVuSansMono-Bold.ttf",
 ];
 
 pub const KINDS: &[&str] = &["monitor", "wristband", "specimen", "whiteboard", "screen_photo"];
@@ -182,7 +314,8 @@ fn colors(r: &mut Rng, dark_default: bool) -> ([u8; 3], [u8; 3]) {
 /// The name as an image shows it, with its PHI tokens.
 fn name_forms(p: &Patient, r: &mut Rng) -> (String, Vec<String>) {
     let up = r.chance(0.5);
-    let (g, s) = if up { (p.given.to_uppercase(), p.surname.to_uppercase()) } else { (p.given.clone(), p.surname.clone()) };
+    let (g, s) =
+        if up { (p.given.to_uppercase(), p.surname.to_uppercase()) } else { (p.given.clone(), p.surname.clone()) };
     if r.chance(0.5) {
         (format!("{s}, {g}"), vec![format!("{s},"), g])
     } else {
@@ -244,7 +377,15 @@ fn wristband(c: &mut Canvas, r: &mut Rng, p: Option<&Patient>, face: &str, px: f
         c.text(face, px * 1.2, 16.0, y, "ALLERGY ALERT", fg, &[]);
         y += px * 1.8;
     }
-    c.text(face, px, 16.0, y, &format!("Allergy: {}", r.pick(&["Penicillin", "Latex", "None known", "Iodine"])), fg, &[]);
+    c.text(
+        face,
+        px,
+        16.0,
+        y,
+        &format!("Allergy: {}", r.pick(&["Penicillin", "Latex", "None known", "Iodine"])),
+        fg,
+        &[],
+    );
 }
 
 fn specimen(c: &mut Canvas, r: &mut Rng, p: Option<&Patient>, face: &str, px: f32) {
@@ -265,7 +406,15 @@ fn specimen(c: &mut Canvas, r: &mut Rng, p: Option<&Patient>, face: &str, px: f3
         c.text(face, px, 16.0, y, &format!("DOB: {dob}"), fg, &phi);
         y += px * 1.6;
     }
-    c.text(face, px, 16.0, y, &format!("Site: {}", r.pick(&["Gallbladder", "Appendix", "Sentinel node", "Thyroid"])), fg, &[]);
+    c.text(
+        face,
+        px,
+        16.0,
+        y,
+        &format!("Site: {}", r.pick(&["Gallbladder", "Appendix", "Sentinel node", "Thyroid"])),
+        fg,
+        &[],
+    );
     y += px * 1.6;
     if y + px * 1.6 < h as f32 {
         c.text(face, px, 16.0, y, r.pick(&["Formalin 10%", "Fresh frozen", "Saline"]), fg, &[]);
@@ -335,29 +484,42 @@ fn forward(m: [f32; 6], sx: f32, sy: f32) -> (f32, f32) {
     ((m[4] * px - m[1] * py) / det, (-m[3] * px + m[0] * py) / det)
 }
 
-/// Word boxes after a warp: the bounding box of the moved corners.
-fn warp_words(words: &mut [LabelWord], m: [f32; 6], w: u32, h: u32) {
-    for lw in words {
+/// Word boxes after a warp: the bounding box of the moved corners. A word
+/// that does not land wholly inside the output is dropped from the labels
+/// (cut off by the frame, it cannot be read, so no mask can be asked for).
+fn warp_words(words: &mut Vec<LabelWord>, m: [f32; 6], w: u32, h: u32) {
+    words.retain_mut(|lw| {
         let r = lw.rect();
         let corners = [(r.x, r.y), (r.right(), r.y), (r.x, r.bottom()), (r.right(), r.bottom())]
             .map(|(x, y)| forward(m, x as f32, y as f32));
-        let x0 = corners.iter().map(|c| c.0).fold(f32::MAX, f32::min).max(0.0).floor() as u32;
-        let y0 = corners.iter().map(|c| c.1).fold(f32::MAX, f32::min).max(0.0).floor() as u32;
-        let x1 = (corners.iter().map(|c| c.0).fold(f32::MIN, f32::max).ceil() as u32).min(w);
-        let y1 = (corners.iter().map(|c| c.1).fold(f32::MIN, f32::max).ceil() as u32).min(h);
-        lw.x = x0;
-        lw.y = y0;
-        lw.w = x1.saturating_sub(x0).max(1);
-        lw.h = y1.saturating_sub(y0).max(1);
-    }
+        let x0 = corners.iter().map(|c| c.0).fold(f32::MAX, f32::min).floor();
+        let y0 = corners.iter().map(|c| c.1).fold(f32::MAX, f32::min).floor();
+        let x1 = corners.iter().map(|c| c.0).fold(f32::MIN, f32::max).ceil();
+        let y1 = corners.iter().map(|c| c.1).fold(f32::MIN, f32::max).ceil();
+        if x0 < 0.0 || y0 < 0.0 || x1 > w as f32 || y1 > h as f32 {
+            return false;
+        }
+        lw.x = x0 as u32;
+        lw.y = y0 as u32;
+        lw.w = ((x1 - x0) as u32).max(1);
+        lw.h = ((y1 - y0) as u32).max(1);
+        true
+    });
 }
 
-/// Rotation by `deg` about the centre, as an output→source affine.
-fn rotation(deg: f32, w: u32, h: u32) -> [f32; 6] {
+/// Rotation by `deg` of a `w`×`h` image onto the canvas that holds all of
+/// it (as a photo taken at a slant would), as an output→source affine, with
+/// that canvas's size.
+fn rotation(deg: f32, w: u32, h: u32) -> ([f32; 6], u32, u32) {
     let (s, c) = deg.to_radians().sin_cos();
+    let (ow, oh) = (
+        (w as f32 * c.abs() + h as f32 * s.abs()).ceil() as u32,
+        (w as f32 * s.abs() + h as f32 * c.abs()).ceil() as u32,
+    );
     let (cx, cy) = (w as f32 / 2.0, h as f32 / 2.0);
-    // source = R(-deg) (out - centre) + centre
-    [c, s, cx - c * cx - s * cy, -s, c, cy + s * cx - c * cy]
+    let (ox, oy) = (ow as f32 / 2.0, oh as f32 / 2.0);
+    // source = R(-deg) (out - out centre) + source centre
+    ([c, s, cx - c * ox - s * oy, -s, c, cy + s * ox - c * oy], ow, oh)
 }
 
 fn box_blur(img: &RgbImage) -> RgbImage {
@@ -436,9 +598,9 @@ pub fn sample(seed: u64, index: u32) -> Sample {
         noise(&mut img, &mut r, 10);
     } else if r.chance(0.5) {
         let deg = r.range(-10.0, 10.0);
-        let m = rotation(deg, w, h);
-        img = warp(&img, m, w, h, bg.0);
-        warp_words(&mut words, m, w, h);
+        let (m, rw, rh) = rotation(deg, w, h);
+        img = warp(&img, m, rw, rh, bg.0);
+        warp_words(&mut words, m, rw, rh);
         if r.chance(0.3) {
             img = box_blur(&img);
         }
