@@ -9,8 +9,11 @@ use std::sync::OnceLock;
 
 use futures_util::FutureExt;
 
+/// A fuzz target's entry point.
+pub type Target = fn(&[u8]);
+
 /// Every target: its name (the directory under `fuzz/corpus/`) and entry.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("sdp_offer", sdp_offer),
     ("sdp_fragment", sdp_fragment),
     ("client_frame", client_frame),

@@ -113,7 +113,7 @@ async fn slot(url: String, token: String, churn: Option<u64>, mut last_seq: watc
         rng_state ^= rng_state >> 7;
         rng_state ^= rng_state << 17;
         let stay = churn.map(|_| Duration::from_millis(500 + rng_state % 2500));
-        let polite = rng_state % 2 == 0;
+        let polite = rng_state.is_multiple_of(2);
         let until = stay.map(|s| Instant::now() + s);
         loop {
             let fin = *last_seq.borrow();

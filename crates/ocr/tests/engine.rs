@@ -42,3 +42,25 @@ fn missing_language_pack_is_a_clear_error() {
         .expect("must fail");
     assert!(err.to_string().contains("install tesseract-ocr"), "{err}");
 }
+
+/// The scorer on a fixed slice of the generated set (seed 14: the first ten
+/// images, with PHI, and two PHI-free ones), through the server's own upload
+/// path: the counts docs/REDACTION.md records for this slice, reproduced.
+#[test]
+fn the_scorer_reproduces_the_documented_slice() {
+    let pool = Pool::new(&Config { engines: 1, ..Config::default() }).expect("tesseract-ocr and tesseract-ocr-eng");
+    let redactor = Redactor::new(Default::default());
+    let mut t = synth::score::Totals::default();
+    for i in (0..10).chain([20, 21]) {
+        let s = synth::set::sample(14, i);
+        let score = synth::score::score_image(&pool, &redactor, &s.labels, &s.bytes).expect("scored");
+        t.add(&score);
+    }
+    eprintln!("{}", t.report());
+    assert_eq!(
+        (t.images, t.phi_words, t.masked_with, t.masked_without, t.phi_free, t.flagged),
+        (12, 36, 34, 33, 2, 0),
+        "{}",
+        t.report()
+    );
+}

@@ -292,6 +292,7 @@ struct Canvas {
 
 impl Canvas {
     /// Draw `text`; words in `phi` (exact tokens) are labelled with that type.
+    #[allow(clippy::too_many_arguments)] // a drawing call: where, how big, what colour, which words are PHI
     fn text(&mut self, face: &str, px: f32, x: f32, y: f32, text: &str, color: [u8; 3], phi: &[(&str, &str)]) {
         let f = font(face);
         for (t, rect) in draw(&mut self.img, &f, px, x, y, text, color) {
