@@ -3,6 +3,10 @@
 // masks painted before encoding, the composer (text, phase markers, images
 // with masks drawn on them), the held queue with countdowns and
 // approve/edit/retract, the curtain and DUMP (also on F8 / F9 for a pedal).
+// Two views: the surgeon's (the few large controls, a one-line summary of the
+// queue, the top questions) and the moderator's (adds the held queue with
+// thumbnails and the full Q&A with answer/pin/hide). The owner starts in the
+// surgeon's view, an assigned moderator in the moderator's; either can switch.
 import { api } from "./api.js";
 import { $, h, renderText, announce } from "./dom.js";
 import { publishCamera, maskDrawing } from "./media.js";
@@ -17,10 +21,13 @@ export class Console {
     this.masks = []; this.imageMasks = []; this.image = null; this.closeCamera = null;
     const owner = s.owner === me.sub;
     $("setup").hidden = !owner || s.state === "ended";
+    $("setup").open = s.state === "draft"; // folded away once live: the surgeon's view is the large controls
     $("held").replaceChildren();
     $("delay-form").delay.value = s.delay_seconds;
     $("consent-state").textContent = s.consent ? `Recorded (${s.consent.reference})` : "Not recorded";
+    this.onView = () => {};
     this.wire(owner);
+    this.setView(owner ? "surgeon" : "moderator");
     this.timer = setInterval(() => this.tick(), 500);
     this.onKey = (e) => {
       if (e.key === CURTAIN_KEY) { e.preventDefault(); this.toggleCurtain(); }
@@ -31,6 +38,16 @@ export class Console {
   }
 
   url(p) { return `/api/sessions/${this.s.id}${p}`; }
+
+  setView(v) {
+    this.view = v;
+    $("console").dataset.view = v;
+    const b = $("view-toggle");
+    b.textContent = v === "surgeon" ? "Show moderator tools" : "Surgeon view";
+    b.setAttribute("aria-pressed", v === "moderator" ? "true" : "false");
+    this.onView(v);
+    this.tick();
+  }
   say(id, msg) { $(id).textContent = msg; }
 
   wire(owner) {
@@ -65,7 +82,7 @@ export class Console {
       try { await api("PUT", this.url("/moderators"), body); this.say("moderators-state", `${given.length} assigned`); }
       catch (err) { this.say("moderators-state", err.message); }
     };
-    $("go-live").onclick = () => this.action("/start", "Live");
+    $("go-live").onclick = async () => { if (await this.action("/start", "Live")) $("setup").open = false; };
     $("end").onclick = () => { if (confirm("End the session? Held items are dropped.")) this.action("/end", "Ended"); };
     $("delay-form").onsubmit = async (e) => {
       e.preventDefault();
@@ -82,10 +99,11 @@ export class Console {
         $("invite-url").textContent = link.href;
       } catch (err) { $("invite-url").textContent = err.message; }
     };
+    $("view-toggle").onclick = () => this.setView(this.view === "surgeon" ? "moderator" : "surgeon");
     $("curtain").onclick = () => this.toggleCurtain();
     $("dump").onclick = () => this.dump();
-    maskDrawing($("preview"), this.masks);
-    $("clear-masks").onclick = () => { this.masks.length = 0; };
+    maskDrawing($("preview"), this.masks, () => {}, announce);
+    $("clear-masks").onclick = () => { this.masks.length = 0; announce("Video masks cleared"); };
     $("camera").onclick = () => this.camera();
     // Composer.
     const f = $("publish-form");
@@ -100,7 +118,7 @@ export class Console {
     // What the gallery will see, redacted by the server as it would be on
     // release (POST /redact, extension), while the surgeon types.
     f.text.oninput = () => { clearTimeout(this.previewTimer); this.previewTimer = setTimeout(() => this.preview(), 250); };
-    maskDrawing($("image-canvas"), this.imageMasks, () => this.drawImage());
+    maskDrawing($("image-canvas"), this.imageMasks, () => this.drawImage(), announce);
     $("clear-image-masks").onclick = () => { this.imageMasks.length = 0; this.drawImage(); };
     f.file.onchange = async () => {
       const file = f.file.files[0];
@@ -161,7 +179,8 @@ export class Console {
       if (s && s.state) this.s.state = s.state;
       this.stateButtons();
       announce(label);
-    } catch (err) { this.say("publish-state", err.message); }
+      return true;
+    } catch (err) { this.say("publish-state", err.message); return false; }
   }
 
   stateButtons() {
@@ -213,7 +232,14 @@ export class Console {
     if (!li) { li = h("li", { id: "held-" + it.id }); $("held").append(li); }
     const body = it.kind === "marker" ? ["Phase: ", it.label || ""] : [renderText(it.text || it.caption || "", it.redactions)];
     const count = h("span", { class: "countdown", "data-release": it.release_at || "" });
-    li.replaceChildren(h("span", { class: "kind" }, it.kind || "text"), " ", h("span", { class: "held-text" }, body), " ", count, " ");
+    li.replaceChildren(h("span", { class: "kind" }, it.kind || "text"), " ");
+    if (it.kind === "image") {
+      // The image exactly as it will be released (masks painted), for controllers only.
+      this.previews = (this.previews || 0) + 1;
+      li.append(h("img", { class: "held-thumb", src: this.url(`/updates/${encodeURIComponent(it.id)}/preview?v=${this.previews}`),
+        alt: "Held image as the gallery will see it" }), " ");
+    }
+    li.append(h("span", { class: "held-text" }, body), " ", count, " ");
     const op = (name, label) => h("button", { type: "button", class: "op-" + name, onclick: () =>
       api("POST", this.url(`/updates/${it.id}/${name}`), {}).catch((e) => this.say("publish-state", e.message)) }, label);
     li.append(op("approve", "Approve"), " ");
@@ -244,10 +270,17 @@ export class Console {
   }
 
   tick() {
+    let next = Infinity;
     for (const c of document.querySelectorAll("#held .countdown")) {
       const left = Math.max(0, Math.ceil((Date.parse(c.dataset.release) - Date.now()) / 1000));
+      if (!isNaN(left)) next = Math.min(next, left);
       c.textContent = isNaN(left) ? "" : (left > 0 ? `releases in ${left} s` : this.curtain ? "waiting for the curtain" : "releasing…");
     }
+    // The surgeon's one line about the queue.
+    const n = this.heldItems.size;
+    const text = n === 0 ? "Nothing held" :
+      `${n} held · ${this.curtain ? "waiting for the curtain" : next === Infinity ? "" : next > 0 ? `next releases in ${next} s` : "releasing…"}`;
+    if ($("held-summary").textContent !== text) $("held-summary").textContent = text;
   }
 
   close() {

@@ -67,8 +67,11 @@ export async function publishCamera(sessionId, preview, masks) {
   };
 }
 
-// Draw mask rectangles on the preview with the pointer.
-export function maskDrawing(canvas, masks, changed = () => {}) {
+// Draw mask rectangles with the pointer (drag) or the keyboard (the canvas
+// takes focus): Enter or "n" adds a mask in the middle, the arrows move the
+// newest one, Shift+arrows resize it, Delete removes it. Every change is
+// announced; `changed` repaints.
+export function maskDrawing(canvas, masks, changed = () => {}, say = () => {}) {
   let start = null;
   const at = (ev) => {
     const r = canvas.getBoundingClientRect();
@@ -79,7 +82,30 @@ export function maskDrawing(canvas, masks, changed = () => {}) {
     if (!start) return;
     const end = at(ev);
     const m = { x: Math.min(start.x, end.x), y: Math.min(start.y, end.y), w: Math.abs(end.x - start.x), h: Math.abs(end.y - start.y) };
-    if (m.w > 2 && m.h > 2) { masks.push(m); changed(); }
+    if (m.w > 2 && m.h > 2) { masks.push(m); changed(); say(`Mask ${masks.length} drawn`); }
     start = null;
+  };
+  canvas.tabIndex = 0;
+  const clamp = (m) => {
+    m.w = Math.max(4, Math.min(m.w, canvas.width)); m.h = Math.max(4, Math.min(m.h, canvas.height));
+    m.x = Math.max(0, Math.min(m.x, canvas.width - m.w)); m.y = Math.max(0, Math.min(m.y, canvas.height - m.h));
+  };
+  const pct = (m) => `${Math.round(100 * m.x / canvas.width)}% from the left, ${Math.round(100 * m.y / canvas.height)}% from the top, ` +
+    `${Math.round(100 * m.w / canvas.width)}% by ${Math.round(100 * m.h / canvas.height)}%`;
+  canvas.onkeydown = (ev) => {
+    const stepX = canvas.width / 20, stepY = canvas.height / 20;
+    const last = masks[masks.length - 1];
+    const moves = { ArrowLeft: [-stepX, 0], ArrowRight: [stepX, 0], ArrowUp: [0, -stepY], ArrowDown: [0, stepY] };
+    if (ev.key === "Enter" || ev.key === "n") {
+      const m = { x: canvas.width / 3, y: canvas.height / 3, w: canvas.width / 3, h: canvas.height / 3 };
+      masks.push(m); say(`Mask ${masks.length} added: ${pct(m)}`);
+    } else if (moves[ev.key] && last) {
+      const [dx, dy] = moves[ev.key];
+      if (ev.shiftKey) { last.w += dx; last.h += dy; } else { last.x += dx; last.y += dy; }
+      clamp(last); say(`Mask ${masks.length}: ${pct(last)}`);
+    } else if ((ev.key === "Delete" || ev.key === "Backspace") && last) {
+      masks.pop(); say(`Mask removed, ${masks.length} left`);
+    } else return;
+    ev.preventDefault(); changed();
   };
 }

@@ -1,13 +1,14 @@
 // The Q&A panel: viewers ask (tags with #), upvote and filter; presenters
 // (controllers, educators) answer, pin and hide; controllers review pending
-// questions. Questions arrive live over the session's WebSocket.
+// questions. Questions arrive live over the session's WebSocket. In the
+// surgeon's view the panel is compact: the top three questions, read-only.
 import { api } from "./api.js";
 import { $, h, renderText, announce } from "./dom.js";
 
 export class QA {
   constructor(me, s, controller, send) {
     this.me = me; this.s = s; this.controller = controller; this.send = send;
-    this.questions = new Map();
+    this.questions = new Map(); this.compact = false;
     this.viewer = me.role === "student" || me.role === "clinician";
     this.presenter = controller || me.role === "educator";
     $("questions").replaceChildren(); $("qa-error").textContent = "";
@@ -19,6 +20,13 @@ export class QA {
     const filter = $("qa-filter");
     filter.replaceChildren(h("option", { value: "" }, "All questions"), h("option", { value: ":unanswered" }, "Unanswered"));
     filter.onchange = () => this.render();
+  }
+
+  setCompact(on) {
+    this.compact = on;
+    $("qa-h").textContent = on ? "Top questions" : "Questions";
+    $("qa-filter-label").hidden = on;
+    this.render();
   }
 
   state(m) { if (m.state === "ended") $("ask-form").hidden = true; }
@@ -48,9 +56,11 @@ export class QA {
     const chosen = filter.value;
     const have = new Set([...filter.options].map((o) => o.value));
     for (const t of this.tags()) if (!have.has(t)) filter.append(h("option", { value: t }, "#" + t));
-    const qs = [...this.questions.values()]
-      .filter((q) => !chosen || (chosen === ":unanswered" ? !q.answered : (q.tags || []).includes(chosen)))
+    let qs = [...this.questions.values()]
+      .filter((q) => this.compact ? q.status === "published" && !q.hidden
+        : !chosen || (chosen === ":unanswered" ? !q.answered : (q.tags || []).includes(chosen)))
       .sort((a, b) => (b.pinned - a.pinned) || (b.votes - a.votes) || String(a.created_at).localeCompare(String(b.created_at)));
+    if (this.compact) qs = qs.slice(0, 3);
     $("questions").replaceChildren(...qs.map((q) => this.item(q)));
   }
 
@@ -69,7 +79,7 @@ export class QA {
       .catch((e) => { $("qa-error").textContent = e.message; });
     const button = (label, onclick, extra = {}) => bar.append(h("button", { type: "button", onclick, ...extra }, label));
     if (this.me.role === "student" && q.status === "published") button("Upvote", () => this.send({ type: "upvote", question_id: q.id }), { "aria-label": `Upvote: ${q.text}` });
-    if (this.presenter && q.status === "published") {
+    if (this.presenter && !this.compact && q.status === "published") {
       button(q.answered ? "Edit answer" : "Answer", () => {
         if (li.querySelector("form")) return;
         const input = h("input", { name: "answer", required: true, maxlength: "2000" });
@@ -80,7 +90,7 @@ export class QA {
       button(q.pinned ? "Unpin" : "Pin", () => act(q.pinned ? "unpin" : "pin"));
       button(q.hidden ? "Unhide" : "Hide", () => act(q.hidden ? "unhide" : "hide"));
     }
-    if (this.controller && q.status === "pending") { button("Approve", () => act("approve")); button("Reject", () => act("reject")); }
+    if (this.controller && !this.compact && q.status === "pending") { button("Approve", () => act("approve")); button("Reject", () => act("reject")); }
     if (bar.childElementCount) li.append(bar);
     return li;
   }

@@ -8,6 +8,11 @@
 // curtain; a retracted and a dumped (F9) item never appear; the moderator
 // answers the student's question; the session ends and the student leaves
 // feedback; an educator replays (seeks to a marker) and downloads the export.
+// Also: the surgeon's view (large controls, queue summary, top questions)
+// against the moderator's (held queue with image thumbnails, edit, full Q&A);
+// masks drawn with the keyboard; the viewer count; a dropped connection that
+// reconnects visibly and a page refresh, both without a repeated or missing
+// update; the lightbox opened by keyboard and fitting a 390 px screen.
 // axe-core runs on every page; no request may leave the origin; the app must
 // run under its CSP. Screenshots go to ORG_SHOT_DIR. Exits non-zero on failure.
 import { chromium } from "playwright-core";
@@ -32,8 +37,16 @@ const axeResults = [];
 const PHONE = { width: 390, height: 844 };
 const LAPTOP = { width: 1280, height: 900 };
 
-async function context(viewport) {
+async function context(viewport, watchSockets = false) {
   const ctx = await browser.newContext({ viewport, acceptDownloads: true });
+  // Keep hold of the page's WebSockets so the test can cut one, as a network would.
+  if (watchSockets) {
+    await ctx.addInitScript(() => {
+      const Native = window.WebSocket;
+      window.__sockets = [];
+      window.WebSocket = class extends Native { constructor(...a) { super(...a); window.__sockets.push(this); } };
+    });
+  }
   ctx.on("request", (r) => {
     const u = r.url();
     if (!u.startsWith("data:") && !u.startsWith("blob:") && new URL(u).origin !== origin) offOrigin.push(u);
@@ -61,8 +74,8 @@ async function shot(page, name) {
   if (ORG_SHOT_DIR) await page.screenshot({ path: `${ORG_SHOT_DIR}/${name}.png`, fullPage: true });
 }
 
-async function signIn(user, pass, viewport = LAPTOP, check = false) {
-  const page = await context(viewport);
+async function signIn(user, pass, viewport = LAPTOP, check = false, watchSockets = false) {
+  const page = await context(viewport, watchSockets);
   await page.goto(ORG_URL + "/");
   if (check) { await axe(page, "sign-in"); await shot(page, "sign-in"); }
   await page.fill("input[name=username]", user);
@@ -145,8 +158,9 @@ try {
   await surgeon.waitForFunction(() => document.querySelector("#moderators-state").textContent === "1 assigned");
   await surgeon.click("#go-live");
   await surgeon.waitForFunction(() => document.querySelector("#live-state").textContent.startsWith("Live"));
+  assert.equal(await surgeon.getAttribute("#setup", "open"), null, "the setup folds away once live");
 
-  const student = await signIn("student1", "student-password", PHONE);
+  const student = await signIn("student1", "student-password", PHONE, false, true);
   await open(student, TITLE);
   assert.equal(await student.isVisible("#console"), false, "students get no console");
   // Everything the student's timeline ever showed, to prove what never appeared.
@@ -173,6 +187,15 @@ try {
   await open(moderator, TITLE);
   assert.equal(await moderator.isVisible("#console"), true, "the assigned moderator gets the console");
   assert.equal(await moderator.isVisible("#setup"), false, "only the owner sets consent and identifiers");
+  // Two views of one console: the surgeon's few large controls, the moderator's queue.
+  assert.equal(await surgeon.getAttribute("#console", "data-view"), "surgeon");
+  assert.equal(await moderator.getAttribute("#console", "data-view"), "moderator");
+  assert.equal(await surgeon.isVisible("#queue"), false, "the surgeon's view has no queue list");
+  assert.equal(await surgeon.textContent("#held-summary"), "Nothing held");
+  assert.equal(await moderator.isVisible("#queue"), true, "the moderator's view has the queue");
+  assert.equal(await moderator.isVisible("#held-summary"), false);
+  // The viewer count: surgeon, student and moderator (the guest has left).
+  await student.waitForFunction(() => / · 3 watching$/.test(document.querySelector("#live-state").textContent));
 
   // Camera with a mask painted before encoding.
   await drag(surgeon, "#preview", 0.05, 0.05, 0.4, 0.4);
@@ -207,13 +230,15 @@ try {
   assert.equal(await surgeon.locator("#gallery-preview-text .mask").count(), 1, "the preview highlights the mask");
   await surgeon.click("#publish-form button[type=submit]");
   const sentAt = Date.now();
-  const held = surgeon.locator("#held li").first();
+  const held = moderator.locator("#held li").first();
   await held.waitFor();
+  await surgeon.waitForFunction(() => /^1 held · next releases in \d s$/.test(document.querySelector("#held-summary").textContent));
   const heldText = await held.textContent();
   assert.ok(heldText.includes("[NAME]") && !heldText.includes("Okafor"), `held item is redacted: ${heldText}`);
   assert.match(await held.locator(".countdown").textContent(), /releases in \d s/);
   await shot(surgeon, "console");
   await axe(surgeon, "OR console");
+  await shot(moderator, "console-moderator");
   assert.equal(await student.locator("#updates li").count(), 0, "nothing reaches the student while held");
   const released = student.locator("#updates li").first();
   await released.waitFor();
@@ -230,10 +255,26 @@ try {
   await surgeon.check("#publish-form input[name=kind][value=image]");
   await surgeon.setInputFiles("#publish-form input[name=file]", { name: "field.png", mimeType: "image/png", buffer: png(160, 120) });
   await surgeon.waitForFunction(() => document.querySelector("#image-canvas").width === 160);
-  await drag(surgeon, "#image-canvas", 0.0, 0.0, 0.5, 0.5);
+  // The mask by keyboard: Enter adds one in the middle third, arrows move it up and left.
+  await surgeon.focus("#image-canvas");
+  await surgeon.keyboard.press("Enter");
+  for (let i = 0; i < 3; i++) { await surgeon.keyboard.press("ArrowLeft"); await surgeon.keyboard.press("ArrowUp"); }
+  await surgeon.keyboard.press("n");
+  await surgeon.keyboard.press("Delete"); // a second mask, added and removed
   await surgeon.fill("#publish-form input[name=caption]", "Calot's triangle");
   await surgeon.click("#publish-form button[type=submit]");
-  await surgeon.waitForSelector("#held li >> text=Calot");
+  // The moderator's queue shows the held image as it will be released.
+  const heldImg = moderator.locator("#held li", { hasText: "Calot" }).locator("img.held-thumb");
+  await heldImg.waitFor();
+  await moderator.waitForFunction(() => { const i = document.querySelector("#held img.held-thumb"); return i && i.complete && i.naturalWidth === 160; });
+  const [hIn, hOut] = await moderator.evaluate(() => {
+    const i = document.querySelector("#held img.held-thumb");
+    const c = document.createElement("canvas"); c.width = i.naturalWidth; c.height = i.naturalHeight;
+    const g = c.getContext("2d"); g.drawImage(i, 0, 0);
+    const px = (fx, fy) => Array.from(g.getImageData(Math.floor(c.width * fx), Math.floor(c.height * fy), 1, 1).data);
+    return [px(0.2, 0.2), px(0.8, 0.8)];
+  });
+  assert.ok(hIn[0] + hIn[1] + hIn[2] < 60 && hOut[0] + hOut[1] + hOut[2] > 600, `held thumbnail is masked: ${hIn} / ${hOut}`);
   assert.equal(await student.locator("#updates li[data-kind=image]").count(), 0, "the image is held");
   const img = student.locator("#updates li[data-kind=image] img");
   await img.waitFor();
@@ -247,23 +288,38 @@ try {
   });
   assert.ok(mIn[0] + mIn[1] + mIn[2] < 60, `masked part of the image is opaque: ${mIn}`);
   assert.ok(mOut[0] + mOut[1] + mOut[2] > 600, `the rest of the image is intact: ${mOut}`);
-  await student.click("#updates li[data-kind=image] button.thumb");
+  await student.focus("#updates li[data-kind=image] button.thumb");
+  await student.keyboard.press("Enter");
   await student.waitForSelector("#lightbox[open]");
+  const lb = await student.locator("#lightbox-img").boundingBox();
+  assert.ok(lb && lb.width > 0 && lb.x >= 0 && lb.x + lb.width <= PHONE.width, `the lightbox fits the phone: ${JSON.stringify(lb)}`);
   await axe(student, "viewer lightbox");
+  await shot(student, "viewer-lightbox");
   await student.keyboard.press("Escape");
   await student.waitForSelector("#lightbox:not([open])", { state: "attached" });
 
   // Retracted: never shown. Dumped by the pedal key (F9): never shown.
   await publish(surgeon, "text", "Wrong side noted, retract this");
-  const r = surgeon.locator("#held li", { hasText: "retract this" });
+  const r = moderator.locator("#held li", { hasText: "retract this" });
   await r.waitFor();
   await r.locator("button.op-retract").click();
   await r.waitFor({ state: "detached" });
   await publish(surgeon, "text", "Dump this one");
-  await surgeon.locator("#held li", { hasText: "Dump this one" }).waitFor();
+  await moderator.locator("#held li", { hasText: "Dump this one" }).waitFor();
   await surgeon.keyboard.press("F9");
-  await surgeon.waitForFunction(() => document.querySelectorAll("#held li").length === 0);
+  await moderator.waitForFunction(() => document.querySelectorAll("#held li").length === 0);
+  await surgeon.waitForFunction(() => document.querySelector("#held-summary").textContent === "Nothing held");
   await surgeon.waitForFunction(() => /Dumped 1 held item/.test(document.querySelector("#publish-state").textContent));
+
+  // The moderator corrects a held update: the gallery only ever sees the correction.
+  await publish(surgeon, "text", "Clip aplied to the cystic duct");
+  const typo = moderator.locator("#held li", { hasText: "aplied" });
+  await typo.waitFor();
+  await typo.locator("button.op-edit").click();
+  await typo.locator("textarea[name=text]").fill("Clip applied to the cystic duct");
+  await typo.locator("form button[type=submit]").click();
+  await moderator.locator("#held li", { hasText: "Clip applied" }).waitFor();
+  await student.locator("#updates li", { hasText: "Clip applied to the cystic duct" }).waitFor();
 
   // Q&A: the student asks (masked), the moderator answers, the student sees it.
   await student.fill("#ask-form input[name=text]", "Is Adaeze Okafor awake? #anesthesia");
@@ -278,6 +334,15 @@ try {
   await moderator.fill("#questions li form input[name=answer]", "Yes, and breathing on her own.");
   await moderator.click("#questions li form button[type=submit]");
   await student.waitForSelector("#questions li .answer >> text=breathing on her own");
+  // The surgeon's view: the top questions, read-only; the toggle brings the moderator's tools.
+  await surgeon.waitForSelector("#questions li .answer >> text=breathing on her own");
+  assert.equal(await surgeon.textContent("#qa-h"), "Top questions");
+  assert.equal(await surgeon.locator("#questions li button").count(), 0, "no moderation buttons in the surgeon's view");
+  await surgeon.click("#view-toggle");
+  await surgeon.waitForSelector("#queue", { state: "visible" });
+  assert.equal(await surgeon.locator("#questions li button", { hasText: "Pin" }).count(), 1, "the moderator's tools");
+  await surgeon.click("#view-toggle");
+  await surgeon.waitForSelector("#queue", { state: "hidden" });
   await student.selectOption("#qa-filter", "anesthesia");
   assert.equal(await student.locator("#questions li").count(), 1, "the tag filter keeps the tagged question");
   await student.click('#pulse-send button[data-pulse="clear"]');
@@ -301,7 +366,25 @@ try {
   await student.waitForSelector("#paused", { state: "hidden" });
 
   const all = await student.evaluate(() => window.seenTexts.join("\n"));
-  assert.ok(!all.includes("retract this") && !all.includes("Dump this one") && !all.includes("Okafor"), "retracted, dumped and identifying text never shown");
+  assert.ok(!all.includes("retract this") && !all.includes("Dump this one") && !all.includes("Okafor") && !all.includes("aplied"),
+    "retracted, dumped, edited-away and identifying text never shown");
+
+  // The connection drops: the viewer says so, reconnects with after= and
+  // nothing is repeated or missing; a refresh rebuilds the same timeline.
+  const seqs = () => student.evaluate(() => [...document.querySelectorAll("#updates li")].map((li) => Number(li.dataset.seq)));
+  const before = (await seqs()).length;
+  await student.evaluate(() => window.__sockets.at(-1).close());
+  await student.waitForSelector("#conn.reconnecting");
+  assert.match(await student.textContent("#conn"), /Connection lost — reconnecting/);
+  await student.waitForFunction(() => document.querySelector("#conn").textContent === "");
+  await publish(surgeon, "text", "Reconnected viewers get this once");
+  await student.locator("#updates li", { hasText: "get this once" }).waitFor();
+  const got = await seqs();
+  assert.deepEqual(got, Array.from({ length: before + 1 }, (_, i) => i + 1), "every seq once, in order, after the reconnect");
+  await student.reload();
+  await student.waitForSelector("#live:not([hidden])");
+  await student.waitForFunction((n) => document.querySelectorAll("#updates li").length === n, got.length);
+  assert.deepEqual(await seqs(), got, "a refresh shows the same timeline");
 
   // End: the student leaves feedback.
   await surgeon.click("#end");
