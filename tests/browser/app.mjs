@@ -385,6 +385,8 @@ try {
   await student.waitForSelector("#live:not([hidden])");
   await student.waitForFunction((n) => document.querySelectorAll("#updates li").length === n, got.length);
   assert.deepEqual(await seqs(), got, "a refresh shows the same timeline");
+  // The student's pulse reaches the console (10 s buckets).
+  await surgeon.waitForFunction(() => / 1 clear /.test(document.querySelector("#pulse").textContent), null, { timeout: 30000 });
 
   // End: the student leaves feedback.
   await surgeon.click("#end");
@@ -422,6 +424,12 @@ try {
   await educator.click("#login-form button[type=submit]");
   await educator.waitForSelector(`#sessions:not([hidden]) #session-groups a:text-is("${TITLE}")`);
   await shot(educator, "sessions");
+  // Sign out: back to the form, and the session is gone (a reload stays signed out).
+  await educator.click("#logout");
+  await educator.waitForSelector("#login:not([hidden])");
+  await educator.reload();
+  await educator.waitForSelector("#login:not([hidden])");
+  assert.equal(await educator.isVisible("#logout"), false, "signed out");
 
   assert.deepEqual(offOrigin, [], "no request leaves the origin");
   assert.deepEqual(cspViolations, [], "the app runs under its CSP without errors");
