@@ -13,6 +13,8 @@ use synth::score::{score_image, Totals};
 use synth::set::Labels;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // SAFETY: first thing in main, no other thread yet.
+    unsafe { orgallery_ocr::limit_openmp_threads() };
     let mut args = std::env::args().skip(1);
     let dir = std::path::PathBuf::from(args.next().ok_or("usage: ocr_score DIR [--misses]")?);
     let rest: Vec<String> = args.collect();

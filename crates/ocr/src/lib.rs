@@ -25,6 +25,22 @@ pub use orgallery_redact::{Identifiers, Redactor};
 pub use phi::{find_phi, OcrMask, OcrPatient, LOW_CONFIDENCE};
 pub use preprocess::Preprocess;
 
+/// Debian's libtesseract parallelises its recogniser with OpenMP. [`Pool`]
+/// already runs one engine per core, so OpenMP's extra threads only
+/// oversubscribe the cores and spin-wait: on this 2-core machine a 1920×1080
+/// photo took 1,411 ms of CPU with them and 274 ms without (docs/REDACTION.md).
+/// This sets `OMP_THREAD_LIMIT=1` unless the environment already sets it;
+/// libgomp reads it when libtesseract is loaded ([`Pool::new`]).
+///
+/// # Safety
+/// Changes the process environment: call it at the start of `main`, before
+/// any other thread exists (no other thread may read the environment).
+pub unsafe fn limit_openmp_threads() {
+    if std::env::var_os("OMP_THREAD_LIMIT").is_none() {
+        std::env::set_var("OMP_THREAD_LIMIT", "1");
+    }
+}
+
 /// A rectangle in pixels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Rect {
