@@ -81,6 +81,16 @@ impl Api {
             .ok_or_else(|| "login: no access_token in answer".into())
     }
 
+    /// A fresh access token for a still valid one (POST /api/auth/refresh).
+    pub async fn refresh(&self, token: &str) -> Result<String, Error> {
+        let resp = self.http.post(self.url("/api/auth/refresh")?).bearer_auth(token).json(&json!({})).send().await?;
+        let v = Self::expect(resp, &[StatusCode::OK], "refresh").await?;
+        v.get("access_token")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| "refresh: no access_token in answer".into())
+    }
+
     /// Create, consent and start a session; returns its id.
     pub async fn live_session(&self, token: &str, delay: u32) -> Result<String, Error> {
         let resp = self

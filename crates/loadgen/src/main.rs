@@ -79,6 +79,11 @@ pub struct Args {
     /// How long to wait for the tail after the last publish (plus --delay).
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
     tail: Duration,
+    /// Renew both accounts' access tokens this often (POST /api/auth/refresh)
+    /// and hand the viewer's to every open socket: a run longer than the
+    /// token lifetime (15 min by default) would otherwise be cut off.
+    #[arg(long, default_value = "5m", value_parser = parse_duration)]
+    renew_every: Duration,
     /// Publish requests in flight at most.
     #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=1024))]
     max_in_flight: u32,
@@ -166,7 +171,7 @@ struct PublishOutcome {
     rtt: Histogram<u64>,
 }
 
-async fn publish(api: &Api, token: &str, session: &str, args: &Args) -> PublishOutcome {
+async fn publish(api: &Api, token: &watch::Receiver<String>, session: &str, args: &Args) -> PublishOutcome {
     let total = (args.rate * args.duration.as_secs_f64()).round().max(1.0) as u64;
     let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / args.rate));
     tick.set_missed_tick_behavior(MissedTickBehavior::Burst);
@@ -186,7 +191,7 @@ async fn publish(api: &Api, token: &str, session: &str, args: &Args) -> PublishO
         let Ok(permit) = gate.clone().acquire_owned().await else {
             break;
         };
-        let (api, token, session) = (api.clone(), token.to_string(), session.to_string());
+        let (api, token, session) = (api.clone(), token.borrow().clone(), session.to_string());
         let text = update_text(n, args.size as usize);
         let (rtt, ok, errors) = (rtt.clone(), ok.clone(), errors.clone());
         tasks.spawn(async move {
@@ -293,9 +298,30 @@ async fn run(args: Args, nofile: Option<u64>) -> Result<Report, Error> {
         base.host_str().unwrap_or("127.0.0.1"),
         base.port().map(|p| format!(":{p}")).unwrap_or_default()
     );
+    // Both tokens renewed while the run lasts (the task ends with the run).
+    let (surgeon_tx, surgeon_rx) = watch::channel(surgeon.clone());
+    let (viewer_tx, viewer_rx) = watch::channel(viewer_token.clone());
+    let renewer = {
+        let (api, every) = (api.clone(), args.renew_every);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+            loop {
+                tick.tick().await;
+                for tx in [&surgeon_tx, &viewer_tx] {
+                    let current = tx.borrow().clone();
+                    match api.refresh(&current).await {
+                        Ok(t) => {
+                            let _ = tx.send(t);
+                        }
+                        Err(e) => log(format!("token renewal failed: {e}")),
+                    }
+                }
+            }
+        })
+    };
     let shared = Arc::new(Shared {
         live_url: format!("{ws_base}/api/sessions/{session}/live"),
-        auth: format!("Bearer {viewer_token}"),
+        token: viewer_rx,
         connect_gate: Semaphore::new(args.connect_concurrency as usize),
         connect_retries: args.connect_retries,
         seq_cap: expected_total * 2 + 1000,
@@ -344,7 +370,7 @@ async fn run(args: Args, nofile: Option<u64>) -> Result<Report, Error> {
     let probing = Arc::new(AtomicBool::new(true));
     let probe = spawn_lag_probe(probing.clone());
     log(format!("publishing {expected_total} updates of {} B at {}/s", args.size, args.rate));
-    let published = publish(&api, &surgeon, &session, &args).await;
+    let published = publish(&api, &surgeon_rx, &session, &args).await;
     let server_cpu_pct = server_cpu.and_then(|m| m.percent());
     let self_cpu_pct = self_cpu.percent();
     let machine_cpu_pct = machine_cpu.percent();
@@ -377,6 +403,11 @@ async fn run(args: Args, nofile: Option<u64>) -> Result<Report, Error> {
     }
     let unfinished = viewers.len();
     viewers.abort_all();
+    renewer.abort();
+    let renewals: u64 = stats.iter().map(|s| s.renewals).sum();
+    if renewals > 0 {
+        log(format!("{renewals} token renewals handed to open sockets"));
+    }
 
     let latency = shared.latency.lock().map(|h| h.clone()).unwrap_or_else(|_| histogram());
     let (mut first, mut spread) = (histogram(), histogram());

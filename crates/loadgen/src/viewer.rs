@@ -21,8 +21,11 @@ const BATCH: usize = 256;
 pub struct Shared {
     /// ws://host:port/api/sessions/{id}/live
     pub live_url: String,
-    /// The Authorization header value.
-    pub auth: String,
+    /// The viewers' current access token: renewed by the coordinator while
+    /// the run lasts, handed to open sockets as an auth frame and used by
+    /// every reconnect (a browser does the same; sockets otherwise close
+    /// with 4001 when their token expires).
+    pub token: watch::Receiver<String>,
     pub connect_gate: Semaphore,
     pub connect_retries: u32,
     pub seq_cap: u64,
@@ -83,6 +86,8 @@ pub struct ViewerStats {
     pub bad_timestamps: u64,
     pub negative_latency: u64,
     pub closes_4008: u64,
+    /// Renewed tokens handed to the open socket (`{"type":"auth"}` frames).
+    pub renewals: u64,
     pub resumes_ok: u64,
     pub closes_1001: u64,
     pub closes_4003: u64,
@@ -102,7 +107,8 @@ fn connect_error(e: &ConnectError) -> (String, bool) {
 
 async fn connect_once(shared: &Shared, after: u64) -> Result<Conn, ConnectError> {
     let url = format!("{}?after={after}", shared.live_url);
-    tokio::time::timeout(Duration::from_secs(15), ws::connect(&url, &shared.auth))
+    let auth = format!("Bearer {}", *shared.token.borrow());
+    tokio::time::timeout(Duration::from_secs(15), ws::connect(&url, &auth))
         .await
         .map_err(|_| ConnectError::Io(std::io::ErrorKind::TimedOut.into()))?
 }
@@ -164,6 +170,7 @@ pub async fn run(shared: Arc<Shared>, stop: watch::Receiver<bool>) -> ViewerStat
     let mut stop_watch = stop.clone();
     let stopped = stop_watch.changed();
     tokio::pin!(stopped);
+    let mut token = shared.token.clone();
 
     'outer: loop {
         let next = loop {
@@ -171,6 +178,15 @@ pub async fn run(shared: Arc<Shared>, stop: watch::Receiver<bool>) -> ViewerStat
                 // Frames first: the stop future is only polled when the socket has nothing.
                 biased;
                 m = ws.next() => m,
+                Ok(()) = token.changed() => {
+                    let frame = serde_json::json!({"type": "auth", "token": *token.borrow_and_update()}).to_string();
+                    if ws.send_text(&frame).await.is_err() {
+                        stats.drops += 1;
+                        break Next::Reconnect { resume: false };
+                    }
+                    stats.renewals += 1;
+                    continue;
+                }
                 r = &mut stopped => {
                     // Stop (or the coordinator is gone): close cleanly, bounded.
                     let _ = r;

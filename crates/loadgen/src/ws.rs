@@ -233,6 +233,29 @@ impl Conn {
         self.tcp.write_all(&frame).await
     }
 
+    /// Send a (masked) text frame.
+    #[allow(dead_code)] // orgallery-load only
+    pub async fn send_text(&mut self, text: &str) -> io::Result<()> {
+        let mask = [0x21, 0x9c, 0x4e, 0xb7];
+        let data = text.as_bytes();
+        let mut frame = Vec::with_capacity(14 + data.len());
+        frame.push(0x81);
+        match data.len() {
+            n @ 0..=125 => frame.push(0x80 | n as u8),
+            n @ 126..=0xffff => {
+                frame.push(0x80 | 126);
+                frame.extend_from_slice(&(n as u16).to_be_bytes());
+            }
+            n => {
+                frame.push(0x80 | 127);
+                frame.extend_from_slice(&(n as u64).to_be_bytes());
+            }
+        }
+        frame.extend_from_slice(&mask);
+        frame.extend(data.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+        self.tcp.write_all(&frame).await
+    }
+
     /// Send a (masked) close frame with code 1000.
     pub async fn send_close(&mut self) -> io::Result<()> {
         let mask = [0x37, 0xfa, 0x21, 0x3d];

@@ -1,5 +1,5 @@
 //! Score the OCR redaction path on a labelled set written by `ocr_set`:
-//! `cargo run --release -p orgallery-ocr --example ocr_score -- DIR [--misses] [--boxes FILE]`
+//! `cargo run --release -p orgallery-ocr --example ocr_score -- DIR [--misses] [--boxes FILE] [--normalize N] [--no-deskew]`
 //! Prints recall with/without identifiers, PHI-free images flagged, and
 //! process CPU per image and per 1920×1080 photo (one engine, one thread).
 //! With `--boxes FILE` (scripts/presidio_anchor.py's output) it scores those
@@ -24,7 +24,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         None => None,
     };
     let labels: Vec<Labels> = serde_json::from_slice(&std::fs::read(dir.join("labels.json"))?)?;
-    let pool = Pool::new(&Config { engines: 1, ..Config::default() })?;
+    // The server's preprocessing unless told otherwise (for measurements):
+    // `--normalize N` sets the polarity window (0: two passes, plain and
+    // inverted), `--no-deskew` reads the image as it is.
+    let mut preprocess = orgallery_ocr::Preprocess::default();
+    if let Some(i) = rest.iter().position(|a| a == "--normalize") {
+        preprocess.normalize_window = rest.get(i + 1).ok_or("--normalize N")?.parse()?;
+    }
+    if rest.iter().any(|a| a == "--no-deskew") {
+        preprocess.deskew = false;
+    }
+    let pool = Pool::new(&Config { engines: 1, preprocess, ..Config::default() })?;
     let redactor = Redactor::new(Default::default());
     let mut totals = Totals::default();
     let mut by_kind: std::collections::BTreeMap<String, Totals> = Default::default();

@@ -10,6 +10,7 @@
 //!   can go through the text redactor and matches mapped back to word boxes;
 //! * [`mask_rects`]: padded rectangles covering chosen words.
 
+pub mod deskew;
 mod ffi;
 mod lines;
 mod phi;

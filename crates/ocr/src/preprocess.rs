@@ -15,41 +15,122 @@ pub struct Preprocess {
     pub upscale_below: u32,
     /// Also read the inverted image and merge the words.
     pub invert: bool,
+    /// Instead of a second, inverted pass: one pass on an image whose
+    /// light-on-dark regions are inverted (where the local background,
+    /// the mean over a window of this many pixels, is dark). 0: off.
+    pub normalize_window: u32,
+    /// With `normalize_window`: estimate the text's skew and read the image
+    /// turned upright when it is at least [`crate::deskew::MIN_DEGREES`].
+    pub deskew: bool,
 }
 
 impl Default for Preprocess {
     fn default() -> Self {
-        Preprocess { upscale_below: 1600, invert: true }
+        // One pass on a polarity-normalised, deskewed image: on the generated
+        // set recall 0.979 / 0.963 against 0.904 / 0.855 for two passes
+        // (plain and inverted) and less than half the CPU (docs/REDACTION.md).
+        Preprocess { upscale_below: 1600, invert: true, normalize_window: 41, deskew: true }
     }
 }
 
 impl Preprocess {
-    pub const NONE: Preprocess = Preprocess { upscale_below: 0, invert: false };
+    pub const NONE: Preprocess = Preprocess { upscale_below: 0, invert: false, normalize_window: 0, deskew: false };
 
     pub(crate) fn run(
         &self,
         gray: &GrayImage,
         recognize: &mut dyn FnMut(&GrayImage) -> Result<Vec<Word>, OcrError>,
     ) -> Result<Vec<Word>, OcrError> {
-        let long = gray.width().max(gray.height());
-        let scale = if self.upscale_below > 0 && long <= self.upscale_below { 2 } else { 1 };
-        let base = if scale > 1 {
-            imageops::resize(gray, gray.width() * scale, gray.height() * scale, FilterType::Triangle)
+        // Polarity and skew at the original size; then the upscale.
+        let mut rotated = None;
+        let upright = if self.normalize_window > 0 {
+            let norm = normalize_polarity(gray, self.normalize_window);
+            let skew = if self.deskew { crate::deskew::estimate(&norm) } else { 0.0 };
+            if skew.abs() >= crate::deskew::MIN_DEGREES {
+                // The new corners take the background's value: a white frame
+                // around a light grey picture would split Tesseract's global
+                // threshold between the two and lose the text.
+                let r = crate::deskew::Rotated::new(&norm, skew, median(&norm));
+                let img = r.image.clone();
+                rotated = Some(r);
+                img
+            } else {
+                norm
+            }
         } else {
             gray.clone()
         };
+        let long = upright.width().max(upright.height());
+        let scale = if self.upscale_below > 0 && long <= self.upscale_below { 2 } else { 1 };
+        let base = if scale > 1 {
+            imageops::resize(&upright, upright.width() * scale, upright.height() * scale, FilterType::Triangle)
+        } else {
+            upright.clone()
+        };
         let mut words = recognize(&base)?;
-        if self.invert {
+        if self.invert && self.normalize_window == 0 {
             let mut inv = base;
             imageops::invert(&mut inv);
             let more = recognize(&inv)?;
             words = merge(words, more);
         }
         for w in &mut words {
-            w.rect = unscale(w.rect, scale, gray.width(), gray.height());
+            w.rect = unscale(w.rect, scale, upright.width(), upright.height());
+            if let Some(r) = &rotated {
+                w.rect = r.rect_to_original(w.rect);
+            }
         }
         Ok(words)
     }
+}
+
+/// Dark text on light everywhere: a pixel whose local background (the mean
+/// over a `window`-pixel square, from an integral image) is dark is inverted.
+pub(crate) fn normalize_polarity(img: &GrayImage, window: u32) -> GrayImage {
+    let (w, h) = (img.width() as usize, img.height() as usize);
+    let src = img.as_raw();
+    let mut integral = vec![0u64; (w + 1) * (h + 1)];
+    for y in 0..h {
+        let mut row = 0u64;
+        for x in 0..w {
+            row += u64::from(src[y * w + x]);
+            integral[(y + 1) * (w + 1) + x + 1] = integral[y * (w + 1) + x + 1] + row;
+        }
+    }
+    let r = (window / 2).max(1) as usize;
+    let mut out = img.clone();
+    let dst: &mut [u8] = &mut out;
+    for y in 0..h {
+        let (y0, y1) = (y.saturating_sub(r), (y + r + 1).min(h));
+        for x in 0..w {
+            let (x0, x1) = (x.saturating_sub(r), (x + r + 1).min(w));
+            let sum = integral[y1 * (w + 1) + x1] + integral[y0 * (w + 1) + x0]
+                - integral[y0 * (w + 1) + x1]
+                - integral[y1 * (w + 1) + x0];
+            let n = ((y1 - y0) * (x1 - x0)) as u64;
+            if sum < 128 * n {
+                dst[y * w + x] = 255 - src[y * w + x];
+            }
+        }
+    }
+    out
+}
+
+/// The median pixel value.
+fn median(img: &GrayImage) -> u8 {
+    let mut hist = [0u64; 256];
+    for p in img.as_raw() {
+        hist[usize::from(*p)] += 1;
+    }
+    let half = img.as_raw().len() as u64 / 2;
+    let mut seen = 0;
+    for (v, n) in hist.iter().enumerate() {
+        seen += n;
+        if seen > half {
+            return v as u8;
+        }
+    }
+    255
 }
 
 /// Boxes of an image scaled by `s`, back in the original's pixels (grown
@@ -113,7 +194,8 @@ mod tests {
             sizes.push((g.width(), g.height(), g.get_pixel(0, 0).0[0]));
             Ok(vec![w("A", 50.0, 20, 20, 40, 20)])
         };
-        let words = Preprocess::default().run(&img, &mut fake).unwrap_or_default();
+        let two = Preprocess { normalize_window: 0, deskew: false, ..Preprocess::default() };
+        let words = two.run(&img, &mut fake).unwrap_or_default();
         assert_eq!(sizes, [(200, 100, 0), (200, 100, 255)]);
         assert_eq!(words, vec![w("A", 50.0, 10, 10, 20, 10)]);
         let mut n = 0;
@@ -124,5 +206,33 @@ mod tests {
             })
             .unwrap_or_default();
         assert_eq!((n, words[0].rect), (1, Rect { x: 20, y: 20, w: 40, h: 20 }));
+    }
+
+    #[test]
+    fn the_default_reads_once_with_dark_regions_inverted() {
+        // A dark monitor background with a light stroke (no skew to find).
+        let mut img = GrayImage::from_pixel(200, 100, image::Luma([20]));
+        for x in 20..180 {
+            img.put_pixel(x, 50, image::Luma([25]));
+        }
+        let mut seen = Vec::new();
+        let words = Preprocess::default()
+            .run(&img, &mut |g| {
+                seen.push((g.width(), g.get_pixel(10, 10).0[0], g.get_pixel(390, 10).0[0]));
+                Ok(vec![w("A", 50.0, 20, 20, 40, 20)])
+            })
+            .unwrap_or_default();
+        assert_eq!(seen, [(400, 235, 235)], "one pass, 2x, the dark background inverted");
+        assert_eq!(words, vec![w("A", 50.0, 10, 10, 20, 10)]);
+    }
+
+    #[test]
+    fn polarity_follows_the_local_background() {
+        let mut img = GrayImage::from_pixel(120, 60, image::Luma([10]));
+        img.put_pixel(60, 30, image::Luma([250])); // a light stroke on dark
+        let n = normalize_polarity(&img, 41);
+        assert_eq!((n.get_pixel(5, 5).0[0], n.get_pixel(60, 30).0[0]), (245, 5), "dark on light after");
+        let light = GrayImage::from_pixel(50, 50, image::Luma([200]));
+        assert_eq!(normalize_polarity(&light, 41), light, "light backgrounds are kept");
     }
 }
