@@ -1,5 +1,5 @@
 //! Score the OCR redaction path on a labelled set written by `ocr_set`:
-//! `cargo run --release -p orgallery-ocr --example ocr_score -- DIR [--misses] [--boxes FILE] [--normalize N] [--no-deskew]`
+//! `cargo run --release -p orgallery-ocr --example ocr_score -- DIR [--misses] [--boxes FILE] [--normalize N] [--no-deskew] [--per-image]`
 //! Prints recall with/without identifiers, PHI-free images flagged, and
 //! process CPU per image and per 1920×1080 photo (one engine, one thread).
 //! With `--boxes FILE` (scripts/presidio_anchor.py's output) it scores those
@@ -47,6 +47,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
             None => score_image(&pool, &redactor, l, &std::fs::read(dir.join(&l.file))?)?,
         };
+        if rest.iter().any(|a| a == "--per-image") {
+            eprintln!("{} {:.0} ms", s.file, s.cpu * 1000.0);
+        }
         if misses && (!s.missed.is_empty() || s.flagged) {
             eprintln!("{}: missed {:?} flagged {}", s.file, s.missed, s.flagged);
         }
