@@ -278,8 +278,8 @@ export class Console {
     }
     // The surgeon's one line about the queue.
     const n = this.heldItems.size;
-    const text = n === 0 ? "Nothing held" :
-      `${n} held · ${this.curtain ? "waiting for the curtain" : next === Infinity ? "" : next > 0 ? `next releases in ${next} s` : "releasing…"}`;
+    const when = this.curtain ? "waiting for the curtain" : next > 0 ? `next releases in ${next} s` : "releasing…";
+    const text = n === 0 ? "Nothing held" : next === Infinity ? `${n} held` : `${n} held · ${when}`;
     if ($("held-summary").textContent !== text) $("held-summary").textContent = text;
   }
 

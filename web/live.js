@@ -27,8 +27,8 @@ class Live {
     this.console = controller ? new Console(me, s) : null;
     $("console").hidden = !controller;
     this.qa = new QA(me, s, controller, (m) => this.send(m));
-    if (this.console) { this.console.onView = (v) => this.qa.setCompact(v === "surgeon"); this.qa.setCompact(this.console.view === "surgeon"); }
-    else this.qa.setCompact(false);
+    if (this.console) this.console.onView = (v) => this.qa.setCompact(v === "surgeon");
+    this.qa.setCompact(this.console?.view === "surgeon");
     this.open();
   }
 

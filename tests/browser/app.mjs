@@ -107,6 +107,17 @@ function png(w, h) {
   return Buffer.concat([Buffer.from([137, 80, 78, 71, 13, 10, 26, 10]), chunk("IHDR", ihdr), chunk("IDAT", deflateSync(raw)), chunk("IEND", Buffer.alloc(0))]);
 }
 
+// RGBA at fractions of the element's picture (a <video> frame or an <img>).
+function pixels(page, selector, points) {
+  return page.evaluate(([sel, pts]) => {
+    const e = document.querySelector(sel);
+    const c = document.createElement("canvas");
+    c.width = e.videoWidth || e.naturalWidth; c.height = e.videoHeight || e.naturalHeight;
+    const g = c.getContext("2d"); g.drawImage(e, 0, 0);
+    return pts.map(([fx, fy]) => Array.from(g.getImageData(Math.floor(c.width * fx), Math.floor(c.height * fy), 1, 1).data));
+  }, [selector, points]);
+}
+
 async function drag(page, selector, fx0, fy0, fx1, fy1) {
   await page.locator(selector).scrollIntoViewIfNeeded();
   const box = await page.locator(selector).boundingBox();
@@ -205,13 +216,7 @@ try {
   const t0 = await student.evaluate(() => document.querySelector("#video").currentTime);
   await student.waitForTimeout(1000);
   assert.ok(await student.evaluate(() => document.querySelector("#video").currentTime) > t0, "video time advances");
-  const [inside, outside] = await student.evaluate(() => {
-    const v = document.querySelector("#video");
-    const c = document.createElement("canvas"); c.width = v.videoWidth; c.height = v.videoHeight;
-    const g = c.getContext("2d"); g.drawImage(v, 0, 0);
-    const px = (fx, fy) => Array.from(g.getImageData(Math.floor(c.width * fx), Math.floor(c.height * fy), 1, 1).data);
-    return [px(0.2, 0.2), px(0.85, 0.85)];
-  });
+  const [inside, outside] = await pixels(student, "#video", [[0.2, 0.2], [0.85, 0.85]]);
   assert.ok(inside[0] + inside[1] + inside[2] < 60, `masked region is opaque at the viewer: ${inside}`);
   assert.ok(outside[0] + outside[1] + outside[2] > 100, `unmasked region shows the camera: ${outside}`);
   console.log("video: playing");
@@ -267,25 +272,13 @@ try {
   const heldImg = moderator.locator("#held li", { hasText: "Calot" }).locator("img.held-thumb");
   await heldImg.waitFor();
   await moderator.waitForFunction(() => { const i = document.querySelector("#held img.held-thumb"); return i && i.complete && i.naturalWidth === 160; });
-  const [hIn, hOut] = await moderator.evaluate(() => {
-    const i = document.querySelector("#held img.held-thumb");
-    const c = document.createElement("canvas"); c.width = i.naturalWidth; c.height = i.naturalHeight;
-    const g = c.getContext("2d"); g.drawImage(i, 0, 0);
-    const px = (fx, fy) => Array.from(g.getImageData(Math.floor(c.width * fx), Math.floor(c.height * fy), 1, 1).data);
-    return [px(0.2, 0.2), px(0.8, 0.8)];
-  });
+  const [hIn, hOut] = await pixels(moderator, "#held img.held-thumb", [[0.2, 0.2], [0.8, 0.8]]);
   assert.ok(hIn[0] + hIn[1] + hIn[2] < 60 && hOut[0] + hOut[1] + hOut[2] > 600, `held thumbnail is masked: ${hIn} / ${hOut}`);
   assert.equal(await student.locator("#updates li[data-kind=image]").count(), 0, "the image is held");
   const img = student.locator("#updates li[data-kind=image] img");
   await img.waitFor();
   await student.waitForFunction(() => document.querySelector("#updates li[data-kind=image] img").complete);
-  const [mIn, mOut] = await student.evaluate(() => {
-    const i = document.querySelector("#updates li[data-kind=image] img");
-    const c = document.createElement("canvas"); c.width = i.naturalWidth; c.height = i.naturalHeight;
-    const g = c.getContext("2d"); g.drawImage(i, 0, 0);
-    const px = (fx, fy) => Array.from(g.getImageData(Math.floor(c.width * fx), Math.floor(c.height * fy), 1, 1).data);
-    return [px(0.2, 0.2), px(0.8, 0.8)];
-  });
+  const [mIn, mOut] = await pixels(student, "#updates li[data-kind=image] img", [[0.2, 0.2], [0.8, 0.8]]);
   assert.ok(mIn[0] + mIn[1] + mIn[2] < 60, `masked part of the image is opaque: ${mIn}`);
   assert.ok(mOut[0] + mOut[1] + mOut[2] > 600, `the rest of the image is intact: ${mOut}`);
   await student.focus("#updates li[data-kind=image] button.thumb");

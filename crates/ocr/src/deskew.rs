@@ -122,7 +122,10 @@ impl Rotated {
 }
 
 fn bilinear(img: &GrayImage, x: f32, y: f32) -> Option<u8> {
-    if x < 0.0 || y < 0.0 || x > (img.width() - 1) as f32 || y > (img.height() - 1) as f32 {
+    if img.width() == 0 || img.height() == 0 || x < 0.0 || y < 0.0 {
+        return None;
+    }
+    if x > (img.width() - 1) as f32 || y > (img.height() - 1) as f32 {
         return None;
     }
     let (x0, y0) = (x.floor() as u32, y.floor() as u32);

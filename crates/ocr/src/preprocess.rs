@@ -41,35 +41,33 @@ impl Preprocess {
         gray: &GrayImage,
         recognize: &mut dyn FnMut(&GrayImage) -> Result<Vec<Word>, OcrError>,
     ) -> Result<Vec<Word>, OcrError> {
-        // Polarity and skew at the original size; then the upscale.
-        let mut rotated = None;
-        let upright = if self.normalize_window > 0 {
-            let norm = normalize_polarity(gray, self.normalize_window);
-            let skew = if self.deskew { crate::deskew::estimate(&norm) } else { 0.0 };
-            if skew.abs() >= crate::deskew::MIN_DEGREES {
+        // Polarity and skew at the original size; then the upscale. No copy
+        // of the picture is made that a pass does not need.
+        let norm = (self.normalize_window > 0).then(|| normalize_polarity(gray, self.normalize_window));
+        let rotated = match &norm {
+            Some(n) if self.deskew => {
+                let skew = crate::deskew::estimate(n);
                 // The new corners take the background's value: a white frame
                 // around a light grey picture would split Tesseract's global
                 // threshold between the two and lose the text.
-                let r = crate::deskew::Rotated::new(&norm, skew, median(&norm));
-                let img = r.image.clone();
-                rotated = Some(r);
-                img
-            } else {
-                norm
+                (skew.abs() >= crate::deskew::MIN_DEGREES).then(|| crate::deskew::Rotated::new(n, skew, median(n)))
             }
-        } else {
-            gray.clone()
+            _ => None,
+        };
+        let upright: &GrayImage = match (&rotated, &norm) {
+            (Some(r), _) => &r.image,
+            (None, Some(n)) => n,
+            (None, None) => gray,
         };
         let long = upright.width().max(upright.height());
         let scale = if self.upscale_below > 0 && long <= self.upscale_below { 2 } else { 1 };
-        let base = if scale > 1 {
-            imageops::resize(&upright, upright.width() * scale, upright.height() * scale, FilterType::Triangle)
-        } else {
-            upright.clone()
-        };
-        let mut words = recognize(&base)?;
-        if self.invert && self.normalize_window == 0 {
-            let mut inv = base;
+        let scaled = (scale > 1).then(|| {
+            imageops::resize(upright, upright.width() * scale, upright.height() * scale, FilterType::Triangle)
+        });
+        let base = scaled.as_ref().unwrap_or(upright);
+        let mut words = recognize(base)?;
+        if self.invert && norm.is_none() {
+            let mut inv = base.clone();
             imageops::invert(&mut inv);
             let more = recognize(&inv)?;
             words = merge(words, more);
