@@ -24,6 +24,11 @@ pub struct Cli {
     /// TOML configuration file.
     #[arg(long, global = true, env = "ORGALLERY_CONFIG")]
     pub config: Option<PathBuf>,
+    /// The store: `postgres://user:password@host/db` for a PostgreSQL
+    /// database shared by several nodes; without it, the data directory's
+    /// SQLite file.
+    #[arg(long = "database-url", global = true, env = "ORGALLERY_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -174,19 +179,25 @@ pub fn parse_ttl(s: &str) -> Result<Duration, String> {
 
 /// Run a parsed command line. Returns the process exit code.
 pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
+    let resolve = |args: &ServeArgs| -> Result<Config, Box<dyn std::error::Error>> {
+        let mut config = Config::resolve(&cli.data, cli.config.as_deref(), args)?;
+        config.database_url = cli.database_url.clone().map(crate::config::Secret::new);
+        config.store_location()?;
+        Ok(config)
+    };
     match cli.command {
         Command::Serve(args) => {
-            let config = Config::resolve(&cli.data, cli.config.as_deref(), &args)?;
+            let config = resolve(&args)?;
             crate::telemetry::init(&config.log);
             serve(config, None).await
         }
         Command::Demo(args) => {
-            let config = Config::resolve(&cli.data, cli.config.as_deref(), &args)?;
+            let config = resolve(&args)?;
             crate::telemetry::init(&config.log);
             serve(config, Some(())).await
         }
         Command::User { command: UserCommand::Add { username, role, name, password } } => {
-            let config = Config::resolve(&cli.data, cli.config.as_deref(), &ServeArgs::default())?;
+            let config = resolve(&ServeArgs::default())?;
             let password = match password {
                 Some(p) => p,
                 None => {
@@ -204,7 +215,7 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             Ok(())
         }
         Command::Token { sub, role, name, sessions, ttl, serve } => {
-            let config = Config::resolve(&cli.data, cli.config.as_deref(), &serve)?;
+            let config = resolve(&serve)?;
             let ttl = parse_ttl(&ttl)?;
             let tokens = TokenService::load(&config.jwt, &config.data_dir)?;
             let sessions = if sessions.is_empty() { None } else { Some(sessions) };
@@ -225,11 +236,12 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             Ok(())
         }
         Command::Audit { command: AuditCommand::Verify } => {
-            let config = Config::resolve(&cli.data, cli.config.as_deref(), &ServeArgs::default())?;
-            if !config.db_path().exists() {
+            let config = resolve(&ServeArgs::default())?;
+            let location = config.store_location()?;
+            if !location.exists() {
                 return Err(format!("no database in {}", config.data_dir.display()).into());
             }
-            let store = crate::store::SqliteStore::open(&config.db_path()).await?;
+            let store = location.open().await?;
             let r = crate::audit::verify::verify(&store, &config.data_dir).await?;
             println!(
                 "audit chain intact: {} events, head {}, signed checkpoint at #{}",
@@ -262,7 +274,7 @@ pub async fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             Err(last.into())
         }
         Command::Keys { command: KeysCommand::Rotate { which: key, retire_after, serve } } => {
-            let config = Config::resolve(&cli.data, cli.config.as_deref(), &serve)?;
+            let config = resolve(&serve)?;
             let now = chrono::Utc::now().timestamp();
             let detail = if key == KeyKind::Jwt {
                 let alg = crate::auth::jwt::managed_alg(&config.jwt).ok_or(

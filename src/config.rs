@@ -229,6 +229,8 @@ pub struct Config {
     /// Find and mask identifying text in images with OCR (`--image-ocr`).
     pub image_ocr: bool,
     pub edge: EdgeConfig,
+    /// `--database-url`: a PostgreSQL store instead of the SQLite file.
+    pub database_url: Option<Secret<String>>,
 }
 
 /// Per-user limits on what the audience sends, and the pulse's bucket.
@@ -331,6 +333,7 @@ impl Config {
                 live_per_address: 1_000,
                 whep_per_address: 100,
             },
+            database_url: None,
         }
     }
 
@@ -496,6 +499,12 @@ impl Config {
 
     pub fn db_path(&self) -> PathBuf {
         self.data_dir.join("orgallery.db")
+    }
+
+    /// Where the store is: `--database-url`, else the SQLite file.
+    pub fn store_location(&self) -> Result<crate::store::Location, ConfigError> {
+        crate::store::Location::parse(self.database_url.as_ref().map(|u| u.expose().as_str()), &self.db_path())
+            .map_err(ConfigError::Invalid)
     }
 }
 

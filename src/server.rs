@@ -15,7 +15,7 @@ use crate::config::Config;
 use crate::session::identifiers::IdentifierVault;
 use crate::state::tokio_util_shim::Shutdown;
 use crate::state::{AppState, Inner};
-use crate::store::{SqliteStore, Store};
+use crate::store::Store;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -25,6 +25,8 @@ pub enum StartError {
     DataDir(String, std::io::Error),
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
     #[error(transparent)]
     Keys(#[from] crate::auth::jwt::KeyError),
     #[error(transparent)]
@@ -47,7 +49,7 @@ pub enum StartError {
 pub async fn build_state(config: Config) -> Result<AppState, StartError> {
     std::fs::create_dir_all(&config.data_dir)
         .map_err(|e| StartError::DataDir(config.data_dir.display().to_string(), e))?;
-    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&config.db_path()).await?);
+    let store: Arc<dyn Store> = Arc::new(config.store_location()?.open().await?);
     let tokens = TokenService::load(&config.jwt, &config.data_dir)?;
     let revocations = Revocations::new();
     let now = chrono::Utc::now().timestamp();

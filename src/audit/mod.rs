@@ -179,7 +179,7 @@ mod tests {
     async fn a_full_queue_is_counted_and_never_drops_or_blocks() {
         let dir = tempfile::tempdir().expect("dir");
         let store: Arc<dyn crate::store::Store> =
-            Arc::new(crate::store::SqliteStore::open(&dir.path().join("t.db")).await.expect("store"));
+            Arc::new(crate::store::SqlStore::open_sqlite(&dir.path().join("t.db")).await.expect("store"));
         let log = AuditLog::start(store.clone(), dir.path(), std::time::Duration::from_secs(3600)).await.expect("log");
         // On this single-threaded runtime the writer cannot run while we
         // append: every append past the queue's size finds it full.

@@ -1,8 +1,8 @@
 //! Persistence behind one small interface. Handlers and session owners talk to
-//! `dyn Store`; SQLite (sqlx) is the embedded default, and a PostgreSQL
-//! implementation for clusters can be added beside it without touching them.
+//! `dyn Store`; SQLite is the embedded default and PostgreSQL the shared store
+//! of several nodes, both implemented by one SQL text in [`sql`].
 
-mod sqlite;
+mod sql;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use crate::audience::{Feedback, Mood, Question};
 use crate::audit::{AuditEvent, Checkpoint};
 use crate::model::{Invite, Session, User};
-pub use sqlite::SqliteStore;
+pub use sql::{Dialect, SqlStore};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -28,6 +28,58 @@ pub enum StoreError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Where the store lives: the data directory's SQLite file unless a
+/// `--database-url` names a PostgreSQL database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    Sqlite(std::path::PathBuf),
+    Postgres(String),
+}
+
+impl Location {
+    /// `postgres://` or `postgresql://` URLs name PostgreSQL, `sqlite://`
+    /// URLs (or none) a SQLite file; anything else is refused.
+    pub fn parse(database_url: Option<&str>, default_sqlite: &std::path::Path) -> Result<Self, String> {
+        match database_url {
+            None => Ok(Self::Sqlite(default_sqlite.to_path_buf())),
+            Some(u) if u.starts_with("postgres://") || u.starts_with("postgresql://") => Ok(Self::Postgres(u.into())),
+            Some(u) => match u.strip_prefix("sqlite://") {
+                Some(path) if !path.is_empty() => Ok(Self::Sqlite(path.into())),
+                _ => Err("--database-url must be postgres://… (or sqlite://PATH)".into()),
+            },
+        }
+    }
+
+    /// Is there a store to read (a SQLite file that exists, or any PostgreSQL URL)?
+    pub fn exists(&self) -> bool {
+        match self {
+            Self::Sqlite(p) => p.exists(),
+            Self::Postgres(_) => true,
+        }
+    }
+
+    pub async fn open(&self) -> StoreResult<SqlStore> {
+        match self {
+            Self::Sqlite(p) => SqlStore::open_sqlite(p).await,
+            Self::Postgres(u) => SqlStore::open_postgres(u).await,
+        }
+    }
+}
+
+/// A database URL for logs and errors: the password replaced by `***`.
+pub fn redact_url(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => match rest.rsplit_once('@') {
+            Some((auth, host)) => match auth.split_once(':') {
+                Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+                None => url.to_string(),
+            },
+            None => url.to_string(),
+        },
+        None => url.to_string(),
+    }
+}
 
 /// Outcome of redeeming an invite code.
 #[derive(Debug)]

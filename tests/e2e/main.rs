@@ -29,6 +29,7 @@ mod redaction;
 mod rtc_peer;
 mod sessions;
 mod soak;
+mod store;
 mod support;
 mod tokens;
 mod ws;

@@ -1,25 +1,36 @@
-//! The embedded store: one SQLite file in the data directory, WAL mode,
-//! migrations embedded in the binary. The audience's tables are in
-//! [`audience`].
+//! The store in SQL, one text for both engines: SQLite (one file in the
+//! data directory, WAL mode; the embedded default) and PostgreSQL (the
+//! shared store of several nodes, `--database-url postgres://…`). Both run
+//! through sqlx's `Any` driver with `$N` placeholders, which both engines
+//! read; the few places where their SQL differs ask [`Dialect`]. Migrations
+//! are embedded per engine (`migrations/sqlite`, `migrations/postgres`).
+//! The audience's tables are in [`audience`].
 
 mod audience;
 
 use std::path::Path;
-use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
-use sqlx::{Connection, Row, SqlitePool};
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Connection, Executor, Row};
 
 use super::{ArchiveState, AuditQuery, MediaFile, Redeem, Store, StoreError, StoreResult, StoredUpdate};
 use crate::audience::{Feedback, Mood, Question};
 use crate::audit::{AuditEvent, Checkpoint};
 use crate::model::{Consent, Invite, RedactionPolicy, Role, Session, SessionState, User};
 
-pub struct SqliteStore {
-    pool: SqlitePool,
+/// Which engine a [`SqlStore`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+pub struct SqlStore {
+    pool: AnyPool,
+    dialect: Dialect,
 }
 
 /// How long a statement waits for another connection's (or process's) write
@@ -27,6 +38,10 @@ pub struct SqliteStore {
 /// pooled connection: together the bound on a request stuck on the store.
 pub const BUSY_TIMEOUT: Duration = Duration::from_secs(2);
 pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+/// PostgreSQL: the longest a statement may run, and the longest a
+/// transaction may sit idle (a node that stalls mid-transaction must not
+/// hold row locks for ever).
+const PG_STATEMENT_TIMEOUT: &str = "10s";
 
 /// SQLite primary result codes that mean "not now" rather than "wrong".
 const SQLITE_BUSY: i64 = 5;
@@ -37,66 +52,133 @@ const SQLITE_FULL: i64 = 13;
 const SQLITE_CANTOPEN: i64 = 14;
 const SQLITE_PROTOCOL: i64 = 15;
 
-fn backend(e: sqlx::Error) -> StoreError {
+/// Is this SQLSTATE PostgreSQL's "not now"? Connection exceptions (08),
+/// insufficient resources such as a full disk (53), operator intervention
+/// such as a shutdown or a statement timeout (57), lock not available
+/// (55P03), serialization failure and deadlock (40001, 40P01).
+fn pg_transient(code: &str) -> bool {
+    code.starts_with("08")
+        || code.starts_with("53")
+        || code.starts_with("57")
+        || matches!(code, "55P03" | "40001" | "40P01")
+}
+
+fn sqlite_transient(code: &str) -> bool {
+    let primary = code.parse::<i64>().ok().map(|c| c & 0xff);
+    matches!(
+        primary,
+        Some(
+            SQLITE_BUSY | SQLITE_LOCKED | SQLITE_NOMEM | SQLITE_IOERR | SQLITE_FULL | SQLITE_CANTOPEN | SQLITE_PROTOCOL
+        )
+    )
+}
+
+pub(super) fn backend(e: sqlx::Error) -> StoreError {
     match &e {
         sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict("already exists".into()),
         sqlx::Error::Database(db) => {
-            let primary = db.code().and_then(|c| c.parse::<i64>().ok()).map(|c| c & 0xff);
-            match primary {
-                Some(
-                    SQLITE_BUSY | SQLITE_LOCKED | SQLITE_NOMEM | SQLITE_IOERR | SQLITE_FULL | SQLITE_CANTOPEN
-                    | SQLITE_PROTOCOL,
-                ) => StoreError::Unavailable(e.to_string()),
-                _ => StoreError::Backend(e.to_string()),
+            // Through `Any` the error is still the engine's own type.
+            let code = db.code().unwrap_or_default();
+            let transient = if db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>().is_some() {
+                pg_transient(&code)
+            } else {
+                sqlite_transient(&code)
+            };
+            if transient {
+                StoreError::Unavailable(e.to_string())
+            } else {
+                StoreError::Backend(e.to_string())
             }
         }
-        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::WorkerCrashed => {
+        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::WorkerCrashed | sqlx::Error::PoolClosed => {
             StoreError::Unavailable(e.to_string())
         }
         _ => StoreError::Backend(e.to_string()),
     }
 }
 
-fn corrupt(what: &str) -> StoreError {
+pub(super) fn corrupt(what: &str) -> StoreError {
     StoreError::Backend(format!("corrupt row: {what}"))
 }
 
-fn ts(s: &str) -> StoreResult<DateTime<Utc>> {
+pub(super) fn ts(s: &str) -> StoreResult<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(s).map(|d| d.with_timezone(&Utc)).map_err(|_| corrupt("timestamp"))
 }
 
-impl SqliteStore {
-    /// Open (creating if needed) the database file and run migrations.
-    pub async fn open(path: &Path) -> StoreResult<Self> {
-        let url = format!("sqlite://{}", path.display());
-        let opts = SqliteConnectOptions::from_str(&url)
-            .map_err(backend)?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            // FULL: in WAL mode every commit fsyncs the WAL, so a release
-            // that a viewer was sent survives a power loss, not only a crash
-            // of the process (docs/DECISIONS.md, "Crash and faults").
-            .synchronous(SqliteSynchronous::Full)
-            .foreign_keys(true)
-            .busy_timeout(BUSY_TIMEOUT);
-        let pool = SqlitePoolOptions::new()
+fn pool_options() -> AnyPoolOptions {
+    sqlx::any::install_default_drivers();
+    AnyPoolOptions::new()
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        // A transaction whose COMMIT failed (disk full, I/O error, a lost
+        // connection) may leave its connection inside a transaction that
+        // will never commit: later statements on it would seem to succeed
+        // and be lost, and its reads would see an old snapshot. Such a
+        // connection is closed (rolling back) instead of pooled.
+        .after_release(|conn, _| Box::pin(async move { Ok(!conn.is_in_transaction()) }))
+        .before_acquire(|conn, _| Box::pin(async move { Ok(!conn.is_in_transaction()) }))
+}
+
+impl SqlStore {
+    /// Open (creating if needed) the SQLite file and run its migrations.
+    pub async fn open_sqlite(path: &Path) -> StoreResult<Self> {
+        let url = format!("sqlite://{}?mode=rwc", path.display());
+        let opts: AnyConnectOptions = url.parse().map_err(backend)?;
+        let pool = pool_options()
             .max_connections(8)
-            .acquire_timeout(ACQUIRE_TIMEOUT)
-            // A transaction whose COMMIT failed (disk full, I/O error) may
-            // leave its connection inside a transaction that will never
-            // commit: later statements on it would seem to succeed and be
-            // lost, and its reads would see an old snapshot. Such a
-            // connection is closed (rolling back) instead of pooled.
-            .after_release(|conn, _| Box::pin(async move { Ok(!conn.is_in_transaction()) }))
-            .before_acquire(|conn, _| Box::pin(async move { Ok(!conn.is_in_transaction()) }))
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    // WAL with FULL sync: every commit fsyncs the WAL, so a
+                    // release that a viewer was sent survives a power loss,
+                    // not only a crash of the process (docs/DECISIONS.md,
+                    // "Crash and faults").
+                    let pragmas = format!(
+                        "PRAGMA busy_timeout = {}; PRAGMA foreign_keys = ON; \
+                         PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;",
+                        BUSY_TIMEOUT.as_millis()
+                    );
+                    conn.execute(pragmas.as_str()).await?;
+                    Ok(())
+                })
+            })
             .connect_with(opts)
             .await
             .map_err(backend)?;
-        sqlx::migrate!("./migrations").run(&pool).await.map_err(|e| StoreError::Backend(e.to_string()))?;
-        Ok(Self { pool })
+        sqlx::migrate!("./migrations/sqlite").run(&pool).await.map_err(|e| StoreError::Backend(e.to_string()))?;
+        Ok(Self { pool, dialect: Dialect::Sqlite })
     }
 
-    fn user_row(r: &SqliteRow) -> StoreResult<User> {
+    /// Connect to a PostgreSQL database (`postgres://user@host/db`) and run
+    /// its migrations; several nodes may do this at once (the migrator
+    /// holds an advisory lock).
+    pub async fn open_postgres(url: &str) -> StoreResult<Self> {
+        let opts: AnyConnectOptions = url.parse().map_err(backend)?;
+        let pool = pool_options()
+            .max_connections(16)
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    conn.execute(
+                        format!(
+                            "SET statement_timeout = '{PG_STATEMENT_TIMEOUT}'; \
+                             SET idle_in_transaction_session_timeout = '{PG_STATEMENT_TIMEOUT}'"
+                        )
+                        .as_str(),
+                    )
+                    .await?;
+                    Ok(())
+                })
+            })
+            .connect_with(opts)
+            .await
+            .map_err(backend)?;
+        sqlx::migrate!("./migrations/postgres").run(&pool).await.map_err(|e| StoreError::Backend(e.to_string()))?;
+        Ok(Self { pool, dialect: Dialect::Postgres })
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    fn user_row(r: &AnyRow) -> StoreResult<User> {
         let role: String = r.try_get("role").map_err(backend)?;
         let created: String = r.try_get("created_at").map_err(backend)?;
         Ok(User {
@@ -109,7 +191,7 @@ impl SqliteStore {
         })
     }
 
-    async fn session_row(&self, r: &SqliteRow) -> StoreResult<Session> {
+    async fn session_row(&self, r: &AnyRow) -> StoreResult<Session> {
         let id: String = r.try_get("id").map_err(backend)?;
         let state: String = r.try_get("state").map_err(backend)?;
         let audience: String = r.try_get("audience").map_err(backend)?;
@@ -120,7 +202,7 @@ impl SqliteStore {
         let ended: Option<String> = r.try_get("ended_at").map_err(backend)?;
         let delay: i64 = r.try_get("delay_seconds").map_err(backend)?;
         let curtain: i64 = r.try_get("curtain").map_err(backend)?;
-        let moderators = sqlx::query("SELECT sub FROM session_moderators WHERE session_id = ? ORDER BY sub")
+        let moderators = sqlx::query("SELECT sub FROM session_moderators WHERE session_id = $1 ORDER BY sub")
             .bind(&id)
             .fetch_all(&self.pool)
             .await
@@ -163,31 +245,42 @@ fn consent_json(s: &Session) -> StoreResult<Option<String>> {
 }
 
 #[async_trait]
-impl Store for SqliteStore {
+impl Store for SqlStore {
     async fn ping(&self) -> StoreResult<()> {
-        // Take the write lock and give it back: in WAL mode reads go on while
-        // another process holds the lock, but no release could be stored.
-        let tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(backend)?;
-        tx.rollback().await.map_err(backend)?;
+        match self.dialect {
+            // Take the write lock and give it back: in WAL mode reads go on
+            // while another process holds the lock, but no release could be
+            // stored.
+            Dialect::Sqlite => {
+                let tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(backend)?;
+                tx.rollback().await.map_err(backend)?;
+            }
+            // A round trip on a pooled connection, under the statement timeout.
+            Dialect::Postgres => {
+                sqlx::query("SELECT 1").execute(&self.pool).await.map_err(backend)?;
+            }
+        }
         Ok(())
     }
 
     async fn create_user(&self, u: &User) -> StoreResult<()> {
-        sqlx::query("INSERT INTO users (sub, username, name, role, password_hash, created_at) VALUES (?,?,?,?,?,?)")
-            .bind(&u.sub)
-            .bind(&u.username)
-            .bind(&u.name)
-            .bind(u.role.as_str())
-            .bind(&u.password_hash)
-            .bind(u.created_at.to_rfc3339())
-            .execute(&self.pool)
-            .await
-            .map_err(backend)?;
+        sqlx::query(
+            "INSERT INTO users (sub, username, name, role, password_hash, created_at) VALUES ($1,$2,$3,$4,$5,$6)",
+        )
+        .bind(&u.sub)
+        .bind(&u.username)
+        .bind(&u.name)
+        .bind(u.role.as_str())
+        .bind(&u.password_hash)
+        .bind(u.created_at.to_rfc3339())
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
         Ok(())
     }
 
     async fn user_by_username(&self, username: &str) -> StoreResult<Option<User>> {
-        let row = sqlx::query("SELECT * FROM users WHERE username = ?")
+        let row = sqlx::query("SELECT * FROM users WHERE username = $1")
             .bind(username)
             .fetch_optional(&self.pool)
             .await
@@ -196,7 +289,7 @@ impl Store for SqliteStore {
     }
 
     async fn user_by_sub(&self, sub: &str) -> StoreResult<Option<User>> {
-        let row = sqlx::query("SELECT * FROM users WHERE sub = ?")
+        let row = sqlx::query("SELECT * FROM users WHERE sub = $1")
             .bind(sub)
             .fetch_optional(&self.pool)
             .await
@@ -205,7 +298,7 @@ impl Store for SqliteStore {
     }
 
     async fn set_user_role(&self, sub: &str, role: Role) -> StoreResult<()> {
-        let done = sqlx::query("UPDATE users SET role = ? WHERE sub = ?")
+        let done = sqlx::query("UPDATE users SET role = $1 WHERE sub = $2")
             .bind(role.as_str())
             .bind(sub)
             .execute(&self.pool)
@@ -221,7 +314,7 @@ impl Store for SqliteStore {
         let audience = serde_json::to_string(&s.audience).map_err(|e| StoreError::Backend(e.to_string()))?;
         sqlx::query(
             "INSERT INTO sessions (id, title, procedure, owner, state, delay_seconds, audience, redaction_policy, \
-             curtain, consent, created_at, started_at, ended_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+             curtain, consent, created_at, started_at, ended_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13)",
         )
         .bind(&s.id)
         .bind(&s.title)
@@ -244,8 +337,8 @@ impl Store for SqliteStore {
 
     async fn save_session(&self, s: &Session) -> StoreResult<()> {
         let done = sqlx::query(
-            "UPDATE sessions SET state = ?, delay_seconds = ?, redaction_policy = ?, consent = ?, \
-             started_at = ?, ended_at = ?, curtain = CASE WHEN ? = 'live' THEN curtain ELSE 0 END WHERE id = ?",
+            "UPDATE sessions SET state = $1, delay_seconds = $2, redaction_policy = $3, consent = $4, \
+             started_at = $5, ended_at = $6, curtain = CASE WHEN $7 = 'live' THEN curtain ELSE 0 END WHERE id = $8",
         )
         .bind(s.state.as_str())
         .bind(i64::from(s.delay_seconds))
@@ -265,7 +358,7 @@ impl Store for SqliteStore {
     }
 
     async fn set_curtain(&self, id: &str, down: bool) -> StoreResult<()> {
-        sqlx::query("UPDATE sessions SET curtain = ? WHERE id = ?")
+        sqlx::query("UPDATE sessions SET curtain = $1 WHERE id = $2")
             .bind(i64::from(down))
             .bind(id)
             .execute(&self.pool)
@@ -275,7 +368,7 @@ impl Store for SqliteStore {
     }
 
     async fn session(&self, id: &str) -> StoreResult<Option<Session>> {
-        let row = sqlx::query("SELECT * FROM sessions WHERE id = ?")
+        let row = sqlx::query("SELECT * FROM sessions WHERE id = $1")
             .bind(id)
             .fetch_optional(&self.pool)
             .await
@@ -300,13 +393,13 @@ impl Store for SqliteStore {
 
     async fn set_moderators(&self, session_id: &str, subs: &[String]) -> StoreResult<()> {
         let mut tx = self.pool.begin().await.map_err(backend)?;
-        sqlx::query("DELETE FROM session_moderators WHERE session_id = ?")
+        sqlx::query("DELETE FROM session_moderators WHERE session_id = $1")
             .bind(session_id)
             .execute(&mut *tx)
             .await
             .map_err(backend)?;
         for sub in subs {
-            sqlx::query("INSERT OR IGNORE INTO session_moderators (session_id, sub) VALUES (?, ?)")
+            sqlx::query("INSERT INTO session_moderators (session_id, sub) VALUES ($1, $2) ON CONFLICT DO NOTHING")
                 .bind(session_id)
                 .bind(sub)
                 .execute(&mut *tx)
@@ -317,7 +410,7 @@ impl Store for SqliteStore {
     }
 
     async fn revoke_token(&self, jti: &str, expires_at: i64) -> StoreResult<()> {
-        sqlx::query("INSERT OR IGNORE INTO revoked_tokens (jti, expires_at) VALUES (?, ?)")
+        sqlx::query("INSERT INTO revoked_tokens (jti, expires_at) VALUES ($1, $2) ON CONFLICT DO NOTHING")
             .bind(jti)
             .bind(expires_at)
             .execute(&self.pool)
@@ -327,7 +420,7 @@ impl Store for SqliteStore {
     }
 
     async fn revoked_tokens(&self, now: i64) -> StoreResult<Vec<(String, i64)>> {
-        sqlx::query("DELETE FROM revoked_tokens WHERE expires_at < ?")
+        sqlx::query("DELETE FROM revoked_tokens WHERE expires_at < $1")
             .bind(now - 3600)
             .execute(&self.pool)
             .await
@@ -341,8 +434,9 @@ impl Store for SqliteStore {
 
     async fn revoke_subject(&self, sub: &str, before: i64) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO revoked_subjects (sub, before) VALUES (?, ?) \
-             ON CONFLICT(sub) DO UPDATE SET before = max(before, excluded.before)",
+            "INSERT INTO revoked_subjects (sub, before) VALUES ($1, $2) \
+             ON CONFLICT (sub) DO UPDATE SET before = CASE WHEN excluded.before > revoked_subjects.before \
+             THEN excluded.before ELSE revoked_subjects.before END",
         )
         .bind(sub)
         .bind(before)
@@ -361,7 +455,7 @@ impl Store for SqliteStore {
     async fn create_invite(&self, i: &Invite) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO invites (code_hash, session_id, role, expires_at, max_uses, uses, created_by) \
-             VALUES (?,?,?,?,?,?,?)",
+             VALUES ($1,$2,$3,$4,$5,$6,$7)",
         )
         .bind(&i.code_hash)
         .bind(&i.session_id)
@@ -382,12 +476,12 @@ impl Store for SqliteStore {
         // other writers) before it reads: a read-then-write transaction in
         // WAL mode fails with "database is locked" when another writer
         // committed in between, which the audit writer makes likely.
-        sqlx::query("UPDATE invites SET uses = uses WHERE code_hash = ?")
+        sqlx::query("UPDATE invites SET uses = uses WHERE code_hash = $1")
             .bind(code_hash)
             .execute(&mut *tx)
             .await
             .map_err(backend)?;
-        let row = sqlx::query("SELECT * FROM invites WHERE code_hash = ?")
+        let row = sqlx::query("SELECT * FROM invites WHERE code_hash = $1")
             .bind(code_hash)
             .fetch_optional(&mut *tx)
             .await
@@ -411,7 +505,7 @@ impl Store for SqliteStore {
         if invite.expires_at <= now || uses >= max_uses {
             return Ok(Redeem::Gone);
         }
-        sqlx::query("UPDATE invites SET uses = uses + 1 WHERE code_hash = ?")
+        sqlx::query("UPDATE invites SET uses = uses + 1 WHERE code_hash = $1")
             .bind(code_hash)
             .execute(&mut *tx)
             .await
@@ -422,7 +516,7 @@ impl Store for SqliteStore {
 
     async fn append_update(&self, session_id: &str, u: &StoredUpdate) -> StoreResult<()> {
         let seq = i64::try_from(u.seq).map_err(|_| StoreError::Backend("seq overflow".into()))?;
-        sqlx::query("INSERT INTO updates (session_id, seq, id, body) VALUES (?, ?, ?, ?)")
+        sqlx::query("INSERT INTO updates (session_id, seq, id, body) VALUES ($1, $2, $3, $4)")
             .bind(session_id)
             .bind(seq)
             .bind(&u.id)
@@ -436,7 +530,7 @@ impl Store for SqliteStore {
     async fn updates_after(&self, session_id: &str, after: u64, limit: u32) -> StoreResult<Vec<StoredUpdate>> {
         let after = i64::try_from(after).unwrap_or(i64::MAX);
         let rows =
-            sqlx::query("SELECT seq, id, body FROM updates WHERE session_id = ? AND seq > ? ORDER BY seq LIMIT ?")
+            sqlx::query("SELECT seq, id, body FROM updates WHERE session_id = $1 AND seq > $2 ORDER BY seq LIMIT $3")
                 .bind(session_id)
                 .bind(after)
                 .bind(i64::from(limit))
@@ -456,7 +550,7 @@ impl Store for SqliteStore {
     }
 
     async fn last_seq(&self, session_id: &str) -> StoreResult<u64> {
-        let row = sqlx::query("SELECT COALESCE(MAX(seq), 0) AS m FROM updates WHERE session_id = ?")
+        let row = sqlx::query("SELECT COALESCE(MAX(seq), 0) AS m FROM updates WHERE session_id = $1")
             .bind(session_id)
             .fetch_one(&self.pool)
             .await
@@ -467,8 +561,8 @@ impl Store for SqliteStore {
 
     async fn put_sealed_identifiers(&self, session_id: &str, nonce: &[u8], sealed: &[u8]) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO session_identifiers (session_id, nonce, sealed) VALUES (?, ?, ?) \
-             ON CONFLICT(session_id) DO UPDATE SET nonce = excluded.nonce, sealed = excluded.sealed",
+            "INSERT INTO session_identifiers (session_id, nonce, sealed) VALUES ($1, $2, $3) \
+             ON CONFLICT (session_id) DO UPDATE SET nonce = excluded.nonce, sealed = excluded.sealed",
         )
         .bind(session_id)
         .bind(nonce)
@@ -480,7 +574,7 @@ impl Store for SqliteStore {
     }
 
     async fn sealed_identifiers(&self, session_id: &str) -> StoreResult<Option<(Vec<u8>, Vec<u8>)>> {
-        let row = sqlx::query("SELECT nonce, sealed FROM session_identifiers WHERE session_id = ?")
+        let row = sqlx::query("SELECT nonce, sealed FROM session_identifiers WHERE session_id = $1")
             .bind(session_id)
             .fetch_optional(&self.pool)
             .await
@@ -489,7 +583,7 @@ impl Store for SqliteStore {
     }
 
     async fn delete_sealed_identifiers(&self, session_id: &str) -> StoreResult<()> {
-        sqlx::query("DELETE FROM session_identifiers WHERE session_id = ?")
+        sqlx::query("DELETE FROM session_identifiers WHERE session_id = $1")
             .bind(session_id)
             .execute(&self.pool)
             .await
@@ -499,7 +593,7 @@ impl Store for SqliteStore {
 
     async fn put_media(&self, id: &str, session_id: &str, content_type: &str, file: &str) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO media (id, session_id, content_type, file, released, created_at) VALUES (?,?,?,?,1,?)",
+            "INSERT INTO media (id, session_id, content_type, file, released, created_at) VALUES ($1,$2,$3,$4,1,$5)",
         )
         .bind(id)
         .bind(session_id)
@@ -513,7 +607,7 @@ impl Store for SqliteStore {
     }
 
     async fn media(&self, id: &str) -> StoreResult<Option<(String, String, String)>> {
-        let row = sqlx::query("SELECT session_id, content_type, file FROM media WHERE id = ?")
+        let row = sqlx::query("SELECT session_id, content_type, file FROM media WHERE id = $1")
             .bind(id)
             .fetch_optional(&self.pool)
             .await
@@ -568,11 +662,12 @@ impl Store for SqliteStore {
     }
 
     async fn session_media(&self, session_id: &str) -> StoreResult<Vec<MediaFile>> {
-        let rows = sqlx::query("SELECT id, content_type, file FROM media WHERE session_id = ? ORDER BY created_at, id")
-            .bind(session_id)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(backend)?;
+        let rows =
+            sqlx::query("SELECT id, content_type, file FROM media WHERE session_id = $1 ORDER BY created_at, id")
+                .bind(session_id)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend)?;
         rows.iter()
             .map(|r| {
                 Ok(MediaFile {
@@ -603,7 +698,7 @@ impl Store for SqliteStore {
             crate::audit::chain::canonical_json(&e.detail, &mut detail);
             sqlx::query(
                 "INSERT INTO audit_events (id, at, actor, role, action, session, address, detail, prev_hash, hash) \
-                 VALUES (?,?,?,?,?,?,?,?,?,?)",
+                 VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)",
             )
             .bind(i64::try_from(e.id).map_err(|_| StoreError::Backend("audit id overflow".into()))?)
             .bind(&e.at)
@@ -623,19 +718,22 @@ impl Store for SqliteStore {
     }
 
     async fn audit_events(&self, q: &AuditQuery, limit: u32) -> StoreResult<Vec<AuditEvent>> {
-        let mut sql = String::from("SELECT * FROM audit_events WHERE id > ?");
+        let mut sql = String::from("SELECT * FROM audit_events WHERE id > $1");
+        let mut n = 1;
         for (cond, present) in [
-            (" AND session = ?", q.session.is_some()),
-            (" AND actor = ?", q.actor.is_some()),
-            (" AND action = ?", q.action.is_some()),
-            (" AND at >= ?", q.from.is_some()),
-            (" AND at <= ?", q.to.is_some()),
+            (" AND session = $", q.session.is_some()),
+            (" AND actor = $", q.actor.is_some()),
+            (" AND action = $", q.action.is_some()),
+            (" AND at >= $", q.from.is_some()),
+            (" AND at <= $", q.to.is_some()),
         ] {
             if present {
+                n += 1;
                 sql.push_str(cond);
+                sql.push_str(&n.to_string());
             }
         }
-        sql.push_str(" ORDER BY id LIMIT ?");
+        sql.push_str(&format!(" ORDER BY id LIMIT ${}", n + 1));
         let mut query = sqlx::query(&sql).bind(i64::try_from(q.after).unwrap_or(i64::MAX));
         for v in [&q.session, &q.actor, &q.action, &q.from, &q.to].into_iter().flatten() {
             query = query.bind(v);
@@ -663,7 +761,7 @@ impl Store for SqliteStore {
     }
 
     async fn put_audit_checkpoint(&self, c: &Checkpoint) -> StoreResult<()> {
-        sqlx::query("INSERT INTO audit_checkpoints (head_id, head_hash, at, signature) VALUES (?,?,?,?)")
+        sqlx::query("INSERT INTO audit_checkpoints (head_id, head_hash, at, signature) VALUES ($1,$2,$3,$4)")
             .bind(i64::try_from(c.head_id).map_err(|_| StoreError::Backend("audit id overflow".into()))?)
             .bind(&c.head_hash)
             .bind(&c.at)
@@ -694,8 +792,8 @@ impl Store for SqliteStore {
 
     async fn set_archive_state(&self, session_id: &str, st: &ArchiveState) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO session_archive (session_id, archived, purged_at, reason) VALUES (?,?,?,?) \
-             ON CONFLICT(session_id) DO UPDATE SET archived = excluded.archived, purged_at = excluded.purged_at, \
+            "INSERT INTO session_archive (session_id, archived, purged_at, reason) VALUES ($1,$2,$3,$4) \
+             ON CONFLICT (session_id) DO UPDATE SET archived = excluded.archived, purged_at = excluded.purged_at, \
              reason = excluded.reason",
         )
         .bind(session_id)
@@ -709,7 +807,7 @@ impl Store for SqliteStore {
     }
 
     async fn archive_state(&self, session_id: &str) -> StoreResult<Option<ArchiveState>> {
-        let row = sqlx::query("SELECT archived, purged_at, reason FROM session_archive WHERE session_id = ?")
+        let row = sqlx::query("SELECT archived, purged_at, reason FROM session_archive WHERE session_id = $1")
             .bind(session_id)
             .fetch_optional(&self.pool)
             .await
@@ -729,14 +827,14 @@ impl Store for SqliteStore {
     async fn purge_session_content(&self, session_id: &str) -> StoreResult<()> {
         let mut tx = self.pool.begin().await.map_err(backend)?;
         for sql in [
-            "DELETE FROM updates WHERE session_id = ?",
-            "DELETE FROM media WHERE session_id = ?",
-            "DELETE FROM invites WHERE session_id = ?",
-            "DELETE FROM session_identifiers WHERE session_id = ?",
+            "DELETE FROM updates WHERE session_id = $1",
+            "DELETE FROM media WHERE session_id = $1",
+            "DELETE FROM invites WHERE session_id = $1",
+            "DELETE FROM session_identifiers WHERE session_id = $1",
             // The audience's questions (tags and votes cascade) and pulses
             // are the session's content too; feedback and joins stay.
-            "DELETE FROM questions WHERE session_id = ?",
-            "DELETE FROM pulses WHERE session_id = ?",
+            "DELETE FROM questions WHERE session_id = $1",
+            "DELETE FROM pulses WHERE session_id = $1",
         ] {
             sqlx::query(sql).bind(session_id).execute(&mut *tx).await.map_err(backend)?;
         }
@@ -745,7 +843,7 @@ impl Store for SqliteStore {
 
     async fn delete_session(&self, session_id: &str) -> StoreResult<()> {
         // Foreign keys cascade to every table that refers to the session.
-        let done = sqlx::query("DELETE FROM sessions WHERE id = ?")
+        let done = sqlx::query("DELETE FROM sessions WHERE id = $1")
             .bind(session_id)
             .execute(&self.pool)
             .await

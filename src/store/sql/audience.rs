@@ -1,12 +1,12 @@
-//! The audience's tables in SQLite: questions (redacted text only), their
-//! tags and votes, who joined, pulses and feedback. Plain SQL that a
-//! PostgreSQL store can mirror.
+//! The audience's tables: questions (redacted text only), their tags and
+//! votes, who joined, pulses and feedback. Plain SQL that SQLite and
+//! PostgreSQL both read.
 
 use chrono::{DateTime, Utc};
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use super::{backend, corrupt, ts, SqliteStore};
+use super::{backend, corrupt, ts, SqlStore};
 use crate::audience::{Answer, Feedback, Mood, Question, Status};
 use crate::redaction::Span;
 use crate::store::{StoreError, StoreResult};
@@ -27,7 +27,7 @@ fn uint(v: i64, what: &str) -> StoreResult<u64> {
     u64::try_from(v).map_err(|_| corrupt(what))
 }
 
-fn question_row(r: &SqliteRow) -> StoreResult<Question> {
+fn question_row(r: &AnyRow) -> StoreResult<Question> {
     let get_s = |c: &str| r.try_get::<String, _>(c).map_err(backend);
     let get_i = |c: &str| r.try_get::<i64, _>(c).map_err(backend);
     let answer_text: Option<String> = r.try_get("answer").map_err(backend)?;
@@ -65,12 +65,12 @@ fn question_row(r: &SqliteRow) -> StoreResult<Question> {
     })
 }
 
-impl SqliteStore {
+impl SqlStore {
     pub(super) async fn audience_insert_question(&self, q: &Question) -> StoreResult<()> {
         let mut tx = self.pool.begin().await.map_err(backend)?;
         sqlx::query(
             "INSERT INTO questions (id, session_id, number, author_sub, author_name, text, redactions, tags, \
-             flagged, status, votes, pinned, hidden, created_at, version) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+             flagged, status, votes, pinned, hidden, created_at, version) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)",
         )
         .bind(&q.id)
         .bind(&q.session_id)
@@ -91,7 +91,7 @@ impl SqliteStore {
         .await
         .map_err(backend)?;
         for tag in &q.tags {
-            sqlx::query("INSERT OR IGNORE INTO question_tags (question_id, tag) VALUES (?, ?)")
+            sqlx::query("INSERT INTO question_tags (question_id, tag) VALUES ($1, $2) ON CONFLICT DO NOTHING")
                 .bind(&q.id)
                 .bind(tag)
                 .execute(&mut *tx)
@@ -102,7 +102,7 @@ impl SqliteStore {
     }
 
     pub(super) async fn audience_question(&self, session_id: &str, id: &str) -> StoreResult<Option<Question>> {
-        let row = sqlx::query("SELECT * FROM questions WHERE session_id = ? AND id = ?")
+        let row = sqlx::query("SELECT * FROM questions WHERE session_id = $1 AND id = $2")
             .bind(session_id)
             .bind(id)
             .fetch_optional(&self.pool)
@@ -116,7 +116,7 @@ impl SqliteStore {
             Some(tag) => {
                 sqlx::query(
                     "SELECT q.* FROM questions q JOIN question_tags t ON t.question_id = q.id \
-                 WHERE q.session_id = ? AND t.tag = ? ORDER BY q.number",
+                 WHERE q.session_id = $1 AND t.tag = $2 ORDER BY q.number",
                 )
                 .bind(session_id)
                 .bind(tag)
@@ -124,7 +124,7 @@ impl SqliteStore {
                 .await
             }
             None => {
-                sqlx::query("SELECT * FROM questions WHERE session_id = ? ORDER BY number")
+                sqlx::query("SELECT * FROM questions WHERE session_id = $1 ORDER BY number")
                     .bind(session_id)
                     .fetch_all(&self.pool)
                     .await
@@ -135,7 +135,7 @@ impl SqliteStore {
     }
 
     pub(super) async fn audience_last_question_number(&self, session_id: &str) -> StoreResult<u64> {
-        let row = sqlx::query("SELECT COALESCE(MAX(number), 0) AS n FROM questions WHERE session_id = ?")
+        let row = sqlx::query("SELECT COALESCE(MAX(number), 0) AS n FROM questions WHERE session_id = $1")
             .bind(session_id)
             .fetch_one(&self.pool)
             .await
@@ -146,8 +146,8 @@ impl SqliteStore {
     pub(super) async fn audience_save_question(&self, q: &Question) -> StoreResult<()> {
         let a = q.answer.as_ref();
         let done = sqlx::query(
-            "UPDATE questions SET status = ?, pinned = ?, hidden = ?, answer = ?, answer_redactions = ?, \
-             answered_by = ?, answered_at = ?, version = ? WHERE id = ? AND session_id = ?",
+            "UPDATE questions SET status = $1, pinned = $2, hidden = $3, answer = $4, answer_redactions = $5, \
+             answered_by = $6, answered_at = $7, version = $8 WHERE id = $9 AND session_id = $10",
         )
         .bind(q.status.as_str())
         .bind(i64::from(q.pinned))
@@ -171,20 +171,23 @@ impl SqliteStore {
     pub(super) async fn audience_set_vote(&self, question_id: &str, sub: &str, up: bool) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await.map_err(backend)?;
         let (sql, delta) = if up {
-            ("INSERT OR IGNORE INTO question_votes (question_id, sub) VALUES (?, ?)", 1)
+            ("INSERT INTO question_votes (question_id, sub) VALUES ($1, $2) ON CONFLICT DO NOTHING", 1)
         } else {
-            ("DELETE FROM question_votes WHERE question_id = ? AND sub = ?", -1)
+            ("DELETE FROM question_votes WHERE question_id = $1 AND sub = $2", -1)
         };
         let changed = sqlx::query(sql).bind(question_id).bind(sub).execute(&mut *tx).await.map_err(backend)?;
         if changed.rows_affected() == 0 {
             return Ok(false);
         }
-        sqlx::query("UPDATE questions SET votes = MAX(votes + ?, 0), version = version + 1 WHERE id = ?")
-            .bind(delta)
-            .bind(question_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
+        sqlx::query(
+            "UPDATE questions SET votes = CASE WHEN votes + $1 < 0 THEN 0 ELSE votes + $1 END, \
+             version = version + 1 WHERE id = $2",
+        )
+        .bind(delta)
+        .bind(question_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
         tx.commit().await.map_err(backend)?;
         Ok(true)
     }
@@ -192,7 +195,7 @@ impl SqliteStore {
     pub(super) async fn audience_votes_of(&self, session_id: &str, sub: &str) -> StoreResult<Vec<String>> {
         let rows = sqlx::query(
             "SELECT v.question_id AS id FROM question_votes v JOIN questions q ON q.id = v.question_id \
-             WHERE q.session_id = ? AND v.sub = ?",
+             WHERE q.session_id = $1 AND v.sub = $2",
         )
         .bind(session_id)
         .bind(sub)
@@ -203,7 +206,7 @@ impl SqliteStore {
     }
 
     pub(super) async fn audience_record_join(&self, session_id: &str, sub: &str, at: DateTime<Utc>) -> StoreResult<()> {
-        sqlx::query("INSERT OR IGNORE INTO session_joins (session_id, sub, first_at) VALUES (?, ?, ?)")
+        sqlx::query("INSERT INTO session_joins (session_id, sub, first_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
             .bind(session_id)
             .bind(sub)
             .bind(at.to_rfc3339())
@@ -214,7 +217,7 @@ impl SqliteStore {
     }
 
     pub(super) async fn audience_has_joined(&self, session_id: &str, sub: &str) -> StoreResult<bool> {
-        let row = sqlx::query("SELECT 1 FROM session_joins WHERE session_id = ? AND sub = ?")
+        let row = sqlx::query("SELECT 1 FROM session_joins WHERE session_id = $1 AND sub = $2")
             .bind(session_id)
             .bind(sub)
             .fetch_optional(&self.pool)
@@ -230,7 +233,7 @@ impl SqliteStore {
         mood: Mood,
         at_ms: i64,
     ) -> StoreResult<()> {
-        sqlx::query("INSERT INTO pulses (session_id, sub, value, at_ms) VALUES (?, ?, ?, ?)")
+        sqlx::query("INSERT INTO pulses (session_id, sub, value, at_ms) VALUES ($1, $2, $3, $4)")
             .bind(session_id)
             .bind(sub)
             .bind(mood.as_str())
@@ -242,7 +245,7 @@ impl SqliteStore {
     }
 
     pub(super) async fn audience_pulses(&self, session_id: &str) -> StoreResult<Vec<(Mood, i64)>> {
-        let rows = sqlx::query("SELECT value, at_ms FROM pulses WHERE session_id = ? ORDER BY at_ms")
+        let rows = sqlx::query("SELECT value, at_ms FROM pulses WHERE session_id = $1 ORDER BY at_ms")
             .bind(session_id)
             .fetch_all(&self.pool)
             .await
@@ -258,7 +261,7 @@ impl SqliteStore {
     pub(super) async fn audience_insert_feedback(&self, f: &Feedback) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO feedback (session_id, sub, rating, comment, comment_redactions, created_at) \
-             VALUES (?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(&f.session_id)
         .bind(&f.sub)
@@ -273,7 +276,7 @@ impl SqliteStore {
     }
 
     pub(super) async fn audience_feedback(&self, session_id: &str) -> StoreResult<Vec<Feedback>> {
-        let rows = sqlx::query("SELECT * FROM feedback WHERE session_id = ? ORDER BY created_at")
+        let rows = sqlx::query("SELECT * FROM feedback WHERE session_id = $1 ORDER BY created_at")
             .bind(session_id)
             .fetch_all(&self.pool)
             .await
