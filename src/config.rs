@@ -109,6 +109,10 @@ pub struct ServeArgs {
     /// Live WebSockets open at once from one IP address (then 429).
     #[arg(long = "max-live-per-address", env = "ORGALLERY_MAX_LIVE_PER_ADDRESS")]
     pub max_live_per_address: Option<usize>,
+    /// This node's name among several sharing one PostgreSQL store (the
+    /// owner of the writer leases it holds); default: the host name.
+    #[arg(long = "node-id", env = "ORGALLERY_NODE_ID")]
+    pub node_id: Option<String>,
     #[command(flatten)]
     pub jwt: JwtArgs,
     /// Log filter (tracing EnvFilter syntax), e.g. "info,orgallery=debug".
@@ -231,6 +235,25 @@ pub struct Config {
     pub edge: EdgeConfig,
     /// `--database-url`: a PostgreSQL store instead of the SQLite file.
     pub database_url: Option<Secret<String>>,
+    pub cluster: ClusterConfig,
+}
+
+/// This node among others sharing the store.
+#[derive(Debug, Clone)]
+pub struct ClusterConfig {
+    /// Owner name of the writer leases this node holds.
+    pub node_id: String,
+    /// How long a writer lease lasts without renewal (renewed every second):
+    /// a node that dies stops writing its sessions this long after.
+    pub lease: Duration,
+}
+
+fn default_node_id() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "local".into())
 }
 
 /// Per-user limits on what the audience sends, and the pulse's bucket.
@@ -334,6 +357,7 @@ impl Config {
                 whep_per_address: 100,
             },
             database_url: None,
+            cluster: ClusterConfig { node_id: default_node_id(), lease: Duration::from_secs(3) },
         }
     }
 
@@ -407,6 +431,9 @@ impl Config {
         }
         if let Some(v) = pick!(audit_checkpoint_seconds) {
             c.audit_checkpoint = Duration::from_secs(v);
+        }
+        if let Some(v) = pick!(node_id) {
+            c.cluster.node_id = v;
         }
         if let Some(v) = pick!(max_connections) {
             c.edge.max_connections = v;

@@ -153,6 +153,9 @@ impl From<crate::store::StoreError> for ApiError {
             crate::store::StoreError::Conflict(what) => ApiError::conflict("conflict", what),
             crate::store::StoreError::Backend(cause) => ApiError::Internal(cause),
             crate::store::StoreError::Unavailable(cause) => ApiError::StoreUnavailable(cause),
+            crate::store::StoreError::Fenced => {
+                ApiError::StoreUnavailable("this node no longer writes the session".into())
+            }
         }
     }
 }

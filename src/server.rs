@@ -128,6 +128,7 @@ impl Server {
         let state = build_state(config).await?;
         crate::live::spawn_relay(&state);
         crate::live::resume_live_sessions(&state).await.map_err(|e| StartError::Resume(e.to_string()))?;
+        crate::live::spawn_takeover(&state);
         crate::archive::retention::spawn(&state);
         crate::api::auth::spawn_key_watch(&state);
         let router = crate::api::router(state.clone());

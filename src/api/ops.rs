@@ -40,7 +40,15 @@ async fn readyz(State(state): State<AppState>) -> Result<Response, ApiError> {
             ApiError::Unavailable
         }
     })?;
-    Ok(axum::Json(json!({"status": "ready"})).into_response())
+    // Which node this is, on which store, writing how many live sessions
+    // (the sessions whose writer lease it holds).
+    let store = match state.config.store_location() {
+        Ok(crate::store::Location::Postgres(_)) => "postgres",
+        _ => "sqlite",
+    };
+    Ok(axum::Json(json!({"status": "ready", "node": state.config.cluster.node_id, "store": store,
+                         "writers": state.live.live_count()}))
+    .into_response())
 }
 
 /// An admin token or the configured scrape token.

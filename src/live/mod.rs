@@ -256,7 +256,15 @@ pub async fn on_started(state: &AppState, s: &Session) -> Result<(), ApiError> {
     }
     let hub = state.live.hub(state, s);
     hub.set_status(s.state, s.curtain, s.delay_seconds);
-    let first_seq = state.store.last_seq(&s.id).await? + 1;
+    if hub.writer().is_some_and(|tx| !tx.is_closed()) {
+        return Ok(());
+    }
+    // The writer runs where the lease is: here only if this node takes it.
+    let cluster = &state.config.cluster;
+    let Some(lease) = state.store.acquire_writer(&s.id, &cluster.node_id, cluster.lease).await? else {
+        tracing::info!(session = %s.id, "another node writes this session");
+        return Ok(());
+    };
     let mut w = match hub.writer.lock() {
         Ok(w) => w,
         Err(p) => p.into_inner(),
@@ -264,7 +272,8 @@ pub async fn on_started(state: &AppState, s: &Session) -> Result<(), ApiError> {
     if w.as_ref().is_some_and(|tx| !tx.is_closed()) {
         return Ok(());
     }
-    *w = Some(writer::spawn(state.clone(), hub.clone(), s, first_seq));
+    tracing::info!(session = %s.id, epoch = lease.epoch, last_seq = lease.last_seq, "writer lease taken");
+    *w = Some(writer::spawn(state.clone(), hub.clone(), s, lease));
     drop(w);
     hub.announce_state();
     Ok(())
@@ -330,6 +339,48 @@ pub async fn resume_live_sessions(state: &AppState) -> Result<(), ApiError> {
         }
     }
     Ok(())
+}
+
+/// Every second: live sessions whose writer lease is missing or expired
+/// (their node died or stopped) get a writer here, if this node takes the
+/// lease first. What the dead writer held is gone; releases go on from the
+/// last stored `seq`.
+pub fn spawn_takeover(state: &AppState) {
+    let state = state.clone();
+    tokio::spawn(async move {
+        let shutdown = state.shutdown.clone();
+        let stop = shutdown.wait();
+        tokio::pin!(stop);
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = &mut stop => break,
+                _ = tick.tick() => {}
+            }
+            let ids = match state.store.unwritten_live_sessions().await {
+                Ok(ids) => ids,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot read the writer leases");
+                    continue;
+                }
+            };
+            for id in ids {
+                if state.live.get(&id).and_then(|h| h.writer()).is_some_and(|tx| !tx.is_closed()) {
+                    continue;
+                }
+                match state.store.session(&id).await {
+                    Ok(Some(s)) if s.state == SessionState::Live => {
+                        if let Err(e) = on_started(&state, &s).await {
+                            tracing::warn!(session = %id, error = %e, "cannot take the session over");
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(session = %id, error = %e, "cannot read the session"),
+                }
+            }
+        }
+    });
 }
 
 #[cfg(test)]

@@ -29,7 +29,7 @@ use crate::model::{ConsentScope, RedactionPolicy, Session, SessionState};
 use crate::redaction::{Patient, Pooled, SessionMemory};
 use crate::session::identifiers::PatientIdentifiers;
 use crate::state::AppState;
-use crate::store::{StoreError, StoredUpdate};
+use crate::store::{Lease, StoreError, StoredUpdate};
 
 /// While the store fails, how often the writer tries again to store what the
 /// gate released (a publish tries at once).
@@ -147,9 +147,15 @@ struct Writer {
     unstored: VecDeque<Released<String, Item>>,
     /// Set while the store fails: when to try again.
     retry_at: Option<Instant>,
+    /// This node's writer lease on the session: every release is stored
+    /// under it, and a newer epoch elsewhere stops this writer.
+    lease: Lease,
+    /// Another node took the lease: this writer stops.
+    lost: bool,
 }
 
-pub fn spawn(state: AppState, hub: Arc<Hub>, s: &Session, first_seq: u64) -> mpsc::Sender<Command> {
+pub fn spawn(state: AppState, hub: Arc<Hub>, s: &Session, lease: Lease) -> mpsc::Sender<Command> {
+    let first_seq = lease.last_seq + 1;
     let (tx, rx) = mpsc::channel(256);
     let mut gate = Gate::new(Duration::from_secs(u64::from(s.delay_seconds)), policy(s.redaction_policy), first_seq);
     gate.set_curtain(s.curtain);
@@ -166,6 +172,8 @@ pub fn spawn(state: AppState, hub: Arc<Hub>, s: &Session, first_seq: u64) -> mps
         next_seq: first_seq,
         unstored: VecDeque::new(),
         retry_at: None,
+        lease,
+        lost: false,
     };
     // The media engine follows this writer's gate from the start.
     w.state.media.control(&s.id, crate::media::Control::Sync { curtain: s.curtain, delay_seconds: s.delay_seconds });
@@ -214,6 +222,8 @@ impl Writer {
                     let mut dropped = self.gate.end();
                     dropped.extend(self.drop_unstored(DropReason::Ended));
                     self.announce_dropped(&dropped);
+                    // Another node may take the session over at once.
+                    let _ = self.state.store.release_writer(&self.session_id, &self.lease).await;
                     break;
                 }
                 done = async { match redacting.as_mut() { Some(r) => r.job.as_mut().await, None => std::future::pending().await } }, if redacting.is_some() => {
@@ -227,6 +237,7 @@ impl Writer {
                         let mut dropped = self.gate.end();
                         dropped.extend(self.drop_unstored(DropReason::Ended));
                         self.announce_dropped(&dropped);
+                        let _ = self.state.store.release_writer(&self.session_id, &self.lease).await;
                         let _ = reply.send(dropped.len());
                         break;
                     }
@@ -234,9 +245,18 @@ impl Writer {
                     None => break,
                 },
                 _ = async { if let Some(d) = deadline { tokio::time::sleep_until(d).await } }, if deadline.is_some() => {}
-                _ = tick.tick() => self.maybe_announce_viewers(),
+                _ = tick.tick() => {
+                    self.renew().await;
+                    self.maybe_announce_viewers();
+                }
             }
-            self.release_due().await;
+            if !self.lost {
+                self.release_due().await;
+            }
+            if self.lost {
+                self.stand_down();
+                break;
+            }
         }
         self.drop_unstored(DropReason::Ended);
         self.state.metrics.live_sessions.fetch_sub(1, Relaxed);
@@ -247,6 +267,33 @@ impl Writer {
     fn drop_unstored(&mut self, reason: DropReason) -> Vec<Dropped<String, Item>> {
         self.set_blocked(false);
         self.unstored.drain(..).map(|r| Dropped { id: r.id, payload: r.payload, reason }).collect()
+    }
+
+    /// Extend the lease (every second). A store that fails is retried at
+    /// the next tick: while the lease is expired its releases are refused
+    /// by the store, and taken again if no other node took the lease.
+    async fn renew(&mut self) {
+        match self.state.store.renew_writer(&self.session_id, &self.lease, self.state.config.cluster.lease).await {
+            Ok(true) => {}
+            Ok(false) => self.lost = true,
+            Err(e) => tracing::warn!(error = %e, "could not renew the writer lease"),
+        }
+    }
+
+    /// Another node writes the session now: what this writer held is
+    /// dropped (never released late), the controllers are told, and this
+    /// node's viewers are closed with 1012 so they reconnect to a node
+    /// that receives the session's releases.
+    fn stand_down(&mut self) {
+        let mut dropped = self.gate.end();
+        dropped.extend(self.drop_unstored(DropReason::Ended));
+        tracing::warn!(epoch = self.lease.epoch, dropped = dropped.len(), "another node took the writer lease");
+        self.announce_dropped(&dropped);
+        self.send(To::Controllers, json!({"type": "writer_moved", "dropped": dropped.len()}));
+        if let Ok(mut w) = self.hub.writer.lock() {
+            *w = None;
+        }
+        self.hub.close_all(1012, "the session moved to another node");
     }
 
     fn set_blocked(&mut self, blocked: bool) {
@@ -511,7 +558,11 @@ impl Writer {
                     self.hub.send(Event { seq, to: To::All, frame: super::wire::text(update_frame(seq, &body)) });
                     tracing::debug!(update = %id, seq, "released");
                 }
-                Err(e) => {
+                Err(StoreFailure::Lost) => {
+                    self.lost = true;
+                    return false;
+                }
+                Err(StoreFailure::Failed(e)) => {
                     if self.retry_at.is_none() {
                         tracing::error!(error = %e, waiting = self.unstored.len(),
                             "could not store a released item; nothing is sent until the store takes it");
@@ -530,7 +581,7 @@ impl Writer {
 
     /// Store one release as `seq` (its image file first); returns its body.
     /// Safe to repeat after a failure.
-    async fn store(&self, r: &Released<String, Item>, seq: u64) -> Result<String, ApiError> {
+    async fn store(&self, r: &Released<String, Item>, seq: u64) -> Result<String, StoreFailure> {
         let released_at = Utc::now();
         if let Some(img) = &r.payload.image {
             let dir = self.state.config.data_dir.join("media").join(&self.session_id);
@@ -552,11 +603,40 @@ impl Writer {
             }
         }
         let body = r.payload.released_json(seq, released_at);
-        self.state
-            .store
-            .append_update(&self.session_id, &StoredUpdate { seq, id: r.id.clone(), body: body.clone() })
-            .await?;
+        let update = StoredUpdate { seq, id: r.id.clone(), body: body.clone() };
+        match self.state.store.append_update(&self.session_id, &update, &self.lease).await {
+            Ok(()) => {}
+            // Expired while the store was away, or taken: renew tells which.
+            Err(StoreError::Fenced) => {
+                let ttl = self.state.config.cluster.lease;
+                if !self.state.store.renew_writer(&self.session_id, &self.lease, ttl).await? {
+                    return Err(StoreFailure::Lost);
+                }
+                self.state.store.append_update(&self.session_id, &update, &self.lease).await?;
+            }
+            Err(e) => return Err(e.into()),
+        }
         Ok(body)
+    }
+}
+
+/// Why a release was not stored.
+enum StoreFailure {
+    /// Another node holds the session's writer lease now.
+    Lost,
+    /// The store failed; the same release is tried again.
+    Failed(ApiError),
+}
+
+impl From<ApiError> for StoreFailure {
+    fn from(e: ApiError) -> Self {
+        StoreFailure::Failed(e)
+    }
+}
+
+impl From<StoreError> for StoreFailure {
+    fn from(e: StoreError) -> Self {
+        StoreFailure::Failed(e.into())
     }
 }
 

@@ -25,6 +25,10 @@ pub enum StoreError {
     /// same operation may succeed later. The API answers 503.
     #[error("store unavailable: {0}")]
     Unavailable(String),
+    /// A fenced write was refused: the writer's lease is expired or another
+    /// node took it (a newer epoch).
+    #[error("the session's writer lease is not held")]
+    Fenced,
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -97,6 +101,27 @@ pub struct StoredUpdate {
     pub body: String,
 }
 
+/// A session's writer lease as one node holds it: only releases carrying
+/// the current `(owner, epoch)` under an unexpired lease are stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    pub owner: String,
+    pub epoch: u64,
+    /// The last `seq` stored under any epoch: the next release is `last_seq + 1`.
+    pub last_seq: u64,
+}
+
+/// A lease as the health endpoint reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeaseInfo {
+    pub session_id: String,
+    pub owner: String,
+    pub epoch: u64,
+    pub last_seq: u64,
+    /// Milliseconds until it expires by the database's clock (negative: expired).
+    pub remaining_ms: i64,
+}
+
 /// Filters and cursor of an audit read: events with `id > after`, in id order.
 #[derive(Debug, Clone, Default)]
 pub struct AuditQuery {
@@ -157,8 +182,28 @@ pub trait Store: Send + Sync + 'static {
     /// Atomically count one use of an invite if it is valid at `now`.
     async fn redeem_invite(&self, code_hash: &str, now: DateTime<Utc>) -> StoreResult<Redeem>;
 
-    /// Append a released update; `seq` must be the next one of its session.
-    async fn append_update(&self, session_id: &str, update: &StoredUpdate) -> StoreResult<()>;
+    /// Take a live session's writer lease for `owner` (a node id) for `ttl`:
+    /// granted when nobody holds it, when it expired, or when `owner`
+    /// already held it (a restarted node); every grant is a new epoch, so
+    /// the previous holder's writes are refused from then on.
+    async fn acquire_writer(
+        &self,
+        session_id: &str,
+        owner: &str,
+        ttl: std::time::Duration,
+    ) -> StoreResult<Option<Lease>>;
+    /// Extend the lease if `lease` is still the current epoch (even if it
+    /// expired meanwhile and nobody took it); false when it was taken.
+    async fn renew_writer(&self, session_id: &str, lease: &Lease, ttl: std::time::Duration) -> StoreResult<bool>;
+    /// Give the lease up now (the session ended, the node stops).
+    async fn release_writer(&self, session_id: &str, lease: &Lease) -> StoreResult<()>;
+    /// Live sessions whose writer lease is missing or expired.
+    async fn unwritten_live_sessions(&self) -> StoreResult<Vec<String>>;
+    async fn writer_leases(&self) -> StoreResult<Vec<LeaseInfo>>;
+    /// Append a released update under the session's writer lease, in one
+    /// transaction: refused with `Fenced` unless `lease` is the current,
+    /// unexpired epoch and `seq` is exactly the lease's `last_seq + 1`.
+    async fn append_update(&self, session_id: &str, update: &StoredUpdate, lease: &Lease) -> StoreResult<()>;
     async fn updates_after(&self, session_id: &str, after: u64, limit: u32) -> StoreResult<Vec<StoredUpdate>>;
     async fn last_seq(&self, session_id: &str) -> StoreResult<u64>;
     /// Sealed patient identifiers of a session: (nonce, ciphertext).

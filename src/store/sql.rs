@@ -7,6 +7,7 @@
 //! The audience's tables are in [`audience`].
 
 mod audience;
+mod leases;
 
 use std::path::Path;
 use std::time::Duration;
@@ -16,7 +17,9 @@ use chrono::{DateTime, Utc};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Connection, Executor, Row};
 
-use super::{ArchiveState, AuditQuery, MediaFile, Redeem, Store, StoreError, StoreResult, StoredUpdate};
+use super::{
+    ArchiveState, AuditQuery, Lease, LeaseInfo, MediaFile, Redeem, Store, StoreError, StoreResult, StoredUpdate,
+};
 use crate::audience::{Feedback, Mood, Question};
 use crate::audit::{AuditEvent, Checkpoint};
 use crate::model::{Consent, Invite, RedactionPolicy, Role, Session, SessionState, User};
@@ -514,17 +517,23 @@ impl Store for SqlStore {
         Ok(Redeem::Ok(invite))
     }
 
-    async fn append_update(&self, session_id: &str, u: &StoredUpdate) -> StoreResult<()> {
-        let seq = i64::try_from(u.seq).map_err(|_| StoreError::Backend("seq overflow".into()))?;
-        sqlx::query("INSERT INTO updates (session_id, seq, id, body) VALUES ($1, $2, $3, $4)")
-            .bind(session_id)
-            .bind(seq)
-            .bind(&u.id)
-            .bind(&u.body)
-            .execute(&self.pool)
-            .await
-            .map_err(backend)?;
-        Ok(())
+    async fn acquire_writer(&self, session_id: &str, owner: &str, ttl: Duration) -> StoreResult<Option<Lease>> {
+        self.lease_acquire(session_id, owner, ttl).await
+    }
+    async fn renew_writer(&self, session_id: &str, lease: &Lease, ttl: Duration) -> StoreResult<bool> {
+        self.lease_renew(session_id, lease, ttl).await
+    }
+    async fn release_writer(&self, session_id: &str, lease: &Lease) -> StoreResult<()> {
+        self.lease_release(session_id, lease).await
+    }
+    async fn unwritten_live_sessions(&self) -> StoreResult<Vec<String>> {
+        self.lease_unwritten().await
+    }
+    async fn writer_leases(&self) -> StoreResult<Vec<LeaseInfo>> {
+        self.lease_list().await
+    }
+    async fn append_update(&self, session_id: &str, u: &StoredUpdate, lease: &Lease) -> StoreResult<()> {
+        self.fenced_append(session_id, u, lease).await
     }
 
     async fn updates_after(&self, session_id: &str, after: u64, limit: u32) -> StoreResult<Vec<StoredUpdate>> {

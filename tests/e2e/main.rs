@@ -7,6 +7,7 @@ mod audience;
 mod audit;
 mod browser;
 mod cli;
+mod cluster;
 mod edge;
 mod fanout;
 mod faults;

@@ -12,7 +12,7 @@ use orgallery::audit::chain::AuditEvent;
 use orgallery::audit::checkpoint::Checkpoint;
 use orgallery::model::{Consent, ConsentScope, Invite, RedactionPolicy, Role, Session, SessionState, User};
 use orgallery::redaction::{PhiType, Span};
-use orgallery::store::{ArchiveState, AuditQuery, Redeem, SqlStore, Store, StoreError, StoredUpdate};
+use orgallery::store::{ArchiveState, AuditQuery, Lease, Redeem, SqlStore, Store, StoreError, StoredUpdate};
 
 /// A store of each kind, and what keeps it alive.
 pub struct Backend {
@@ -118,6 +118,24 @@ fn event(id: u64, session: &str, actor: &str, action: &str, secs: i64) -> AuditE
         prev_hash: format!("h{}", id - 1),
         hash: format!("h{id}"),
     }
+}
+
+const TTL: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// A live session `id` and its writer lease for node "n1".
+async fn live_with_lease(s: &dyn Store, id: &str) -> Lease {
+    let mut live = session(id, 0);
+    s.create_session(&live).await.expect("create");
+    live.state = SessionState::Live;
+    s.save_session(&live).await.expect("live");
+    s.acquire_writer(id, "n1", TTL).await.expect("acquire").expect("granted")
+}
+
+/// Append `seq` under `lease`, which then expects the next one.
+async fn append(s: &dyn Store, id: &str, lease: &mut Lease, u: &StoredUpdate) -> Result<(), StoreError> {
+    s.append_update(id, u, lease).await?;
+    lease.last_seq = u.seq;
+    Ok(())
 }
 
 fn update(seq: u64) -> StoredUpdate {
@@ -226,22 +244,69 @@ pub async fn invites(s: &dyn Store) {
 }
 
 pub async fn updates(s: &dyn Store) {
-    s.create_session(&session("s1", 0)).await.expect("create");
-    s.create_session(&session("s2", 0)).await.expect("create");
+    let mut l1 = live_with_lease(s, "s1").await;
+    let mut l2 = live_with_lease(s, "s2").await;
     assert_eq!(s.last_seq("s1").await.expect("seq"), 0);
     for seq in 1..=5 {
-        s.append_update("s1", &update(seq)).await.expect("append");
+        append(s, "s1", &mut l1, &update(seq)).await.expect("append");
     }
-    let dup = StoredUpdate { id: "other".into(), ..update(3) };
-    assert!(matches!(s.append_update("s1", &dup).await, Err(StoreError::Conflict(_))), "a seq is stored once");
-    assert!(s.append_update("missing", &update(1)).await.is_err(), "no update without its session");
-    s.append_update("s2", &StoredUpdate { id: "s2u1".into(), ..update(1) }).await.expect("append");
+    let dup = StoredUpdate { id: "other".into(), ..update(5) };
+    assert!(matches!(s.append_update("s1", &dup, &Lease { last_seq: 4, ..l1.clone() }).await, Err(StoreError::Fenced)));
+    assert!(matches!(s.append_update("s1", &update(7), &l1).await, Err(StoreError::Fenced)), "no gap");
+    assert!(s.append_update("missing", &update(1), &l1).await.is_err(), "no update without its session");
+    append(s, "s2", &mut l2, &StoredUpdate { id: "s2u1".into(), ..update(1) }).await.expect("append");
+    let same_id = StoredUpdate { id: "u1".into(), ..update(2) };
+    assert!(matches!(append(s, "s2", &mut l2, &same_id).await, Err(StoreError::Conflict(_))), "an id is stored once");
     assert_eq!(s.last_seq("s1").await.expect("seq"), 5);
     let got = s.updates_after("s1", 2, 2).await.expect("read");
     assert_eq!(got.iter().map(|u| u.seq).collect::<Vec<_>>(), [3, 4]);
     assert_eq!(got[0].body, update(3).body);
     assert_eq!(got[0].id, "u3");
     assert!(s.updates_after("s1", u64::MAX, 10).await.expect("read").is_empty());
+}
+
+pub async fn writer_leases(s: &dyn Store) {
+    let mut old = live_with_lease(s, "s1").await;
+    assert_eq!((old.epoch, old.last_seq), (1, 0));
+    append(s, "s1", &mut old, &update(1)).await.expect("append");
+    assert!(s.acquire_writer("s1", "n2", TTL).await.expect("acquire").is_none(), "held and unexpired");
+    assert!(s.unwritten_live_sessions().await.expect("read").is_empty());
+    let info = s.writer_leases().await.expect("leases");
+    assert_eq!((info.len(), info[0].owner.as_str(), info[0].epoch, info[0].last_seq), (1, "n1", 1, 1));
+    assert!(info[0].remaining_ms > 20_000, "by the database's clock");
+
+    // The lease runs out (a node frozen past it): another node takes it,
+    // with a new epoch and the seq where the old writer stopped.
+    assert!(s.renew_writer("s1", &old, std::time::Duration::ZERO).await.expect("renew"));
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    assert_eq!(s.unwritten_live_sessions().await.expect("read"), ["s1"]);
+    assert!(matches!(s.append_update("s1", &update(2), &old).await, Err(StoreError::Fenced)), "expired");
+    let mut new = s.acquire_writer("s1", "n2", TTL).await.expect("acquire").expect("granted");
+    assert_eq!((new.epoch, new.last_seq), (2, 1));
+    // The old writer wakes up: it can neither store nor renew.
+    assert!(matches!(s.append_update("s1", &update(2), &old).await, Err(StoreError::Fenced)), "stale epoch");
+    assert!(!s.renew_writer("s1", &old, TTL).await.expect("renew"), "the lease was taken");
+    append(s, "s1", &mut new, &update(2)).await.expect("the new writer goes on");
+    assert_eq!(s.updates_after("s1", 0, 10).await.expect("read").len(), 2);
+
+    // A restarted node takes its own lease back at once (a new epoch).
+    let back = s.acquire_writer("s1", "n2", TTL).await.expect("acquire").expect("granted");
+    assert_eq!((back.epoch, back.last_seq), (3, 2));
+    assert!(matches!(s.append_update("s1", &update(3), &new).await, Err(StoreError::Fenced)));
+    s.release_writer("s1", &back).await.expect("release");
+    assert_eq!(s.unwritten_live_sessions().await.expect("read"), ["s1"], "released: anyone may take it");
+}
+
+/// Many nodes race for an expired lease: exactly one wins.
+pub async fn one_writer_wins(s: &dyn Store) {
+    let first = live_with_lease(s, "s1").await;
+    s.release_writer("s1", &first).await.expect("release");
+    let nodes: Vec<String> = (0..8).map(|i| format!("node{i}")).collect();
+    let tries = nodes.iter().map(|n| s.acquire_writer("s1", n, TTL));
+    let granted: Vec<Lease> =
+        futures_util::future::join_all(tries).await.into_iter().filter_map(|r| r.expect("acquire")).collect();
+    assert_eq!(granted.len(), 1, "{granted:?}");
+    assert_eq!(granted[0].epoch, 2);
 }
 
 pub async fn identifiers_and_media(s: &dyn Store) {
@@ -388,7 +453,8 @@ pub async fn archive_purge_delete(s: &dyn Store) {
     assert_eq!(s.archive_state("s1").await.expect("read"), Some(purged));
 
     for id in ["s1", "keep"] {
-        s.append_update(id, &StoredUpdate { id: format!("{id}-u1"), ..update(1) }).await.expect("append");
+        let lease = s.acquire_writer(id, "n1", TTL).await.expect("acquire").expect("granted");
+        s.append_update(id, &StoredUpdate { id: format!("{id}-u1"), ..update(1) }, &lease).await.expect("append");
         s.put_media(&format!("{id}-m"), id, "image/png", "f").await.expect("media");
         s.put_sealed_identifiers(id, &[1], &[2]).await.expect("identifiers");
         s.insert_question(&question(id, &format!("{id}-q"), 1, &["t"])).await.expect("question");
@@ -440,6 +506,8 @@ conformance!(
     revocations,
     invites,
     updates,
+    writer_leases,
+    one_writer_wins,
     identifiers_and_media,
     questions,
     joins_pulses_feedback,

@@ -1,0 +1,159 @@
+//! Writer leases and the fenced append: the database, not the nodes,
+//! decides who writes a session. Time is the database's clock in
+//! milliseconds, so nodes whose clocks disagree still agree on expiry.
+
+use std::time::Duration;
+
+use sqlx::Row;
+
+use super::{backend, corrupt, Dialect, SqlStore};
+use crate::store::{Lease, LeaseInfo, StoreError, StoreResult, StoredUpdate};
+
+fn int(v: u64, what: &str) -> StoreResult<i64> {
+    i64::try_from(v).map_err(|_| StoreError::Backend(format!("{what} overflow")))
+}
+
+fn ms(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 4)
+}
+
+impl Dialect {
+    /// The database's clock, in milliseconds since the Unix epoch.
+    fn now_ms(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)",
+            Dialect::Postgres => "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)",
+        }
+    }
+}
+
+impl SqlStore {
+    pub(super) async fn lease_acquire(
+        &self,
+        session_id: &str,
+        owner: &str,
+        ttl: Duration,
+    ) -> StoreResult<Option<Lease>> {
+        let now = self.dialect.now_ms();
+        // A takeover keeps `last_seq`: the previous holder moved it in the
+        // same transaction as each of its releases. A first lease starts
+        // from what is stored.
+        let sql = format!(
+            "INSERT INTO writer_leases (session_id, owner, epoch, lease_until, last_seq) \
+             VALUES ($1, $2, 1, {now} + $3, (SELECT COALESCE(MAX(seq), 0) FROM updates WHERE session_id = $1)) \
+             ON CONFLICT (session_id) DO UPDATE SET owner = excluded.owner, epoch = writer_leases.epoch + 1, \
+             lease_until = excluded.lease_until \
+             WHERE writer_leases.lease_until < {now} OR writer_leases.owner = excluded.owner \
+             RETURNING epoch, last_seq"
+        );
+        let row = sqlx::query(&sql)
+            .bind(session_id)
+            .bind(owner)
+            .bind(ms(ttl))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        row.map(|r| {
+            let epoch: i64 = r.try_get("epoch").map_err(backend)?;
+            let last: i64 = r.try_get("last_seq").map_err(backend)?;
+            Ok(Lease {
+                owner: owner.to_string(),
+                epoch: u64::try_from(epoch).map_err(|_| corrupt("epoch"))?,
+                last_seq: u64::try_from(last).map_err(|_| corrupt("last_seq"))?,
+            })
+        })
+        .transpose()
+    }
+
+    pub(super) async fn lease_renew(&self, session_id: &str, lease: &Lease, ttl: Duration) -> StoreResult<bool> {
+        let sql = format!(
+            "UPDATE writer_leases SET lease_until = {} + $4 WHERE session_id = $1 AND owner = $2 AND epoch = $3",
+            self.dialect.now_ms()
+        );
+        let done = sqlx::query(&sql)
+            .bind(session_id)
+            .bind(&lease.owner)
+            .bind(int(lease.epoch, "epoch")?)
+            .bind(ms(ttl))
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub(super) async fn lease_release(&self, session_id: &str, lease: &Lease) -> StoreResult<()> {
+        sqlx::query("UPDATE writer_leases SET lease_until = 0 WHERE session_id = $1 AND owner = $2 AND epoch = $3")
+            .bind(session_id)
+            .bind(&lease.owner)
+            .bind(int(lease.epoch, "epoch")?)
+            .execute(&self.pool)
+            .await
+            .map_err(backend)?;
+        Ok(())
+    }
+
+    pub(super) async fn lease_unwritten(&self) -> StoreResult<Vec<String>> {
+        let sql = format!(
+            "SELECT s.id AS id FROM sessions s LEFT JOIN writer_leases l ON l.session_id = s.id \
+             WHERE s.state = 'live' AND (l.session_id IS NULL OR l.lease_until < {}) ORDER BY s.id",
+            self.dialect.now_ms()
+        );
+        let rows = sqlx::query(&sql).fetch_all(&self.pool).await.map_err(backend)?;
+        rows.iter().map(|r| r.try_get("id").map_err(backend)).collect()
+    }
+
+    pub(super) async fn lease_list(&self) -> StoreResult<Vec<LeaseInfo>> {
+        let sql = format!(
+            "SELECT l.session_id AS session_id, l.owner AS owner, l.epoch AS epoch, l.last_seq AS last_seq, \
+             l.lease_until - {} AS remaining FROM writer_leases l JOIN sessions s ON s.id = l.session_id \
+             WHERE s.state = 'live' ORDER BY l.session_id",
+            self.dialect.now_ms()
+        );
+        let rows = sqlx::query(&sql).fetch_all(&self.pool).await.map_err(backend)?;
+        rows.iter()
+            .map(|r| {
+                let epoch: i64 = r.try_get("epoch").map_err(backend)?;
+                let last: i64 = r.try_get("last_seq").map_err(backend)?;
+                Ok(LeaseInfo {
+                    session_id: r.try_get("session_id").map_err(backend)?,
+                    owner: r.try_get("owner").map_err(backend)?,
+                    epoch: u64::try_from(epoch).map_err(|_| corrupt("epoch"))?,
+                    last_seq: u64::try_from(last).map_err(|_| corrupt("last_seq"))?,
+                    remaining_ms: r.try_get("remaining").map_err(backend)?,
+                })
+            })
+            .collect()
+    }
+
+    pub(super) async fn fenced_append(&self, session_id: &str, u: &StoredUpdate, lease: &Lease) -> StoreResult<()> {
+        let seq = int(u.seq, "seq")?;
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        // The lease row first: it is the lock that orders this release
+        // against a takeover, and the condition that fences a stale writer.
+        let sql = format!(
+            "UPDATE writer_leases SET last_seq = $4 WHERE session_id = $1 AND owner = $2 AND epoch = $3 \
+             AND lease_until >= {} AND last_seq = $4 - 1",
+            self.dialect.now_ms()
+        );
+        let fenced = sqlx::query(&sql)
+            .bind(session_id)
+            .bind(&lease.owner)
+            .bind(int(lease.epoch, "epoch")?)
+            .bind(seq)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        if fenced.rows_affected() != 1 {
+            return Err(StoreError::Fenced);
+        }
+        sqlx::query("INSERT INTO updates (session_id, seq, id, body) VALUES ($1, $2, $3, $4)")
+            .bind(session_id)
+            .bind(seq)
+            .bind(&u.id)
+            .bind(&u.body)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        tx.commit().await.map_err(backend)
+    }
+}
