@@ -3,6 +3,7 @@
 //! viewer count, and — while live — the command channel of its single writer
 //! task, which owns the gates and assigns `seq`.
 
+mod follower;
 mod item;
 mod outbox;
 mod shard;
@@ -172,8 +173,11 @@ impl Registry {
             Ok(h) => h,
             Err(p) => p.into_inner(),
         };
-        hubs.entry(s.id.clone())
+        let mut created = false;
+        let hub = hubs
+            .entry(s.id.clone())
             .or_insert_with(|| {
+                created = true;
                 let queue = state.config.viewer_queue;
                 Arc::new(Hub {
                     session_id: s.id.clone(),
@@ -185,7 +189,13 @@ impl Registry {
                     video: AtomicU8::new(0),
                 })
             })
-            .clone()
+            .clone();
+        drop(hubs);
+        // A live session may be written by another node: follow it.
+        if created && s.state == SessionState::Live {
+            follower::spawn(state.clone(), hub.clone());
+        }
+        hub
     }
 
     fn remove(&self, id: &str) {

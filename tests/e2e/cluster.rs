@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 
 use super::process::{run, start, Proc};
 use super::store::fresh_postgres_database;
+use super::ws::{connect_with, Next, Viewer};
 
 struct Node {
     proc: Proc,
@@ -79,6 +80,11 @@ impl Node {
             .await;
         assert_eq!(s, StatusCode::OK, "{v}");
         v["access_token"].as_str().or(v["token"].as_str()).expect("token").to_string()
+    }
+
+    async fn viewer(&self, id: &str, token: &str) -> Viewer {
+        let url = format!("{}/api/sessions/{id}/live?after=0", self.proc.url.replace("http://", "ws://"));
+        connect_with(&url, &[("authorization", &format!("Bearer {token}"))]).await.expect("connect")
     }
 
     fn signal(&self, sig: &str) {
@@ -157,11 +163,20 @@ async fn a_frozen_writer_is_fenced_and_a_killed_one_replaced() {
     let (s, v) = a.post(&format!("/api/sessions/{id}/start"), &surgeon, json!({})).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!((a.writers().await, b.writers().await), (1, 0), "the node that started it writes it");
+    // A viewer on each node; B's follows A's releases through the store.
+    let mut on_a = a.viewer(&id, &educator).await;
+    let mut on_b = b.viewer(&id, &educator).await;
 
     for i in 1..=3 {
         publish(&a, &id, &surgeon, &format!("step {i}")).await;
     }
     until_released(&b, &id, &educator, 3).await;
+    let seqs_of = |frames: Vec<Value>| frames.iter().map(|f| f["seq"].as_u64().expect("seq")).collect::<Vec<_>>();
+    let mut seen_b = Vec::new();
+    for _ in 0..3 {
+        seen_b.push(on_b.expect("update", Duration::from_secs(5)).await);
+    }
+    assert_eq!(seqs_of(on_a.drain("update", Duration::from_millis(500)).await), [1, 2, 3]);
 
     // Freeze A with an item held (delay 1 s): B takes the lease once it expires.
     publish(&a, &id, &surgeon, "held on the frozen node").await;
@@ -173,8 +188,24 @@ async fn a_frozen_writer_is_fenced_and_a_killed_one_replaced() {
     // A wakes: its lease is gone, so it stores nothing and stands down.
     a.signal("CONT");
     until_writers(&a, 0, Duration::from_secs(10)).await;
+    // Its viewers are sent elsewhere (1012: reconnect), having seen nothing held.
+    let mut after_freeze = Vec::new();
+    let code = loop {
+        match on_a.next(Duration::from_secs(5)).await {
+            Next::Frame(f) if f["type"] == "update" => after_freeze.push(f),
+            Next::Frame(_) => continue,
+            Next::Closed(c) => break c,
+            Next::Timeout => panic!("the stale node's viewer was not closed"),
+        }
+    };
+    assert_eq!(code, Some(1012));
+    assert!(after_freeze.iter().all(|f| f["text"] != "held on the frozen node"), "{after_freeze:?}");
     publish(&b, &id, &surgeon, "step 5 by node b").await;
     until_released(&b, &id, &educator, 5).await;
+    for _ in 0..2 {
+        seen_b.push(on_b.expect("update", Duration::from_secs(5)).await);
+    }
+    assert_eq!(seqs_of(seen_b), [1, 2, 3, 4, 5], "B's viewer: followed, then B's own writer, each seq once");
 
     // Kill B outright: A takes the session back.
     publish(&b, &id, &surgeon, "held on the killed node").await;
