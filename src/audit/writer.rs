@@ -12,7 +12,7 @@ use super::chain::{AuditEvent, GENESIS};
 use super::checkpoint::{write_head_file, Checkpoint};
 use super::{format_at, AuditCounters, Entry, Msg};
 use crate::signing::KeyFile;
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 
 const BATCH: usize = 256;
 
@@ -84,9 +84,44 @@ impl Writer {
         if batch.is_empty() {
             return;
         }
+        let mut delay = Duration::from_millis(50);
+        let (events, id, hash) = loop {
+            let (events, id, hash) = self.seal(batch);
+            match self.store.append_audit(&events).await {
+                Ok(()) => break (events, id, hash),
+                // Another node sharing the store appended first: the chain
+                // goes on from the stored head (one chain for every node,
+                // ordered by the primary key), and the batch is sealed again.
+                Err(StoreError::Conflict(_)) => match self.store.audit_head().await {
+                    Ok(Some((head_id, head_hash))) if head_id >= self.last_id => {
+                        self.last_id = head_id;
+                        self.last_hash = head_hash;
+                    }
+                    _ => {
+                        self.counters.write_errors.fetch_add(1, Relaxed);
+                        tokio::time::sleep(delay).await;
+                        delay = (delay * 2).min(Duration::from_secs(5));
+                    }
+                },
+                Err(e) => {
+                    self.counters.write_errors.fetch_add(1, Relaxed);
+                    tracing::error!(error = %e, "audit write failed; retrying");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(5));
+                }
+            }
+        };
+        self.counters.appended.fetch_add(events.len() as u64, Relaxed);
+        self.last_id = id;
+        self.last_hash = hash;
+        batch.clear();
+    }
+
+    /// The batch chained onto the head this writer knows: (events, last id, last hash).
+    fn seal(&self, batch: &[Entry]) -> (Vec<AuditEvent>, u64, String) {
         let mut events = Vec::with_capacity(batch.len());
         let (mut id, mut hash) = (self.last_id, self.last_hash.clone());
-        for e in batch.iter() {
+        for e in batch {
             let mut ev = AuditEvent {
                 id: 0,
                 at: e.at.clone(),
@@ -104,22 +139,7 @@ impl Writer {
             hash = ev.hash.clone();
             events.push(ev);
         }
-        let mut delay = Duration::from_millis(50);
-        loop {
-            match self.store.append_audit(&events).await {
-                Ok(()) => break,
-                Err(e) => {
-                    self.counters.write_errors.fetch_add(1, Relaxed);
-                    tracing::error!(error = %e, "audit write failed; retrying");
-                    tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(Duration::from_secs(5));
-                }
-            }
-        }
-        self.counters.appended.fetch_add(events.len() as u64, Relaxed);
-        self.last_id = id;
-        self.last_hash = hash;
-        batch.clear();
+        (events, id, hash)
     }
 
     async fn sign(&mut self) -> Result<Checkpoint, String> {

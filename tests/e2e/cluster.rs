@@ -224,4 +224,22 @@ async fn a_frozen_writer_is_fenced_and_a_killed_one_replaced() {
     assert_eq!(texts, ["step 1", "step 2", "step 3", "step 4 by node b", "step 5 by node b", "step 6 by node a"]);
     let ids: HashSet<&str> = got.iter().map(|u| u["id"].as_str().expect("id")).collect();
     assert_eq!(ids.len(), 6, "each item stored once");
+
+    // Both nodes wrote one audit chain into the shared store (the sign-in
+    // on each node is there), and it verifies.
+    let mut a = a;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let logins: i64 = {
+        use sqlx::Connection;
+        let mut c = sqlx::PgConnection::connect(&db).await.expect("connect");
+        sqlx::query_scalar("SELECT count(*) FROM audit_events WHERE action = 'login'")
+            .fetch_one(&mut c)
+            .await
+            .expect("count")
+    };
+    assert_eq!(logins, 2, "one sign-in on each node");
+    assert_eq!(a.proc.terminate(), Some(0), "{}", a.proc.output());
+    let (code, out, err) = run(d, &["--database-url", &db, "audit", "verify"], "");
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("audit chain intact"), "{out}");
 }
