@@ -49,7 +49,14 @@ pub enum StartError {
 pub async fn build_state(config: Config) -> Result<AppState, StartError> {
     std::fs::create_dir_all(&config.data_dir)
         .map_err(|e| StartError::DataDir(config.data_dir.display().to_string(), e))?;
-    let store: Arc<dyn Store> = Arc::new(config.store_location()?.open().await?);
+    let location = config.store_location()?;
+    let store: Arc<dyn Store> = Arc::new(location.open().await?);
+    match &location {
+        crate::store::Location::Postgres(url) => {
+            tracing::info!(store = %crate::store::redact_url(url), node = %config.cluster.node_id, "PostgreSQL store")
+        }
+        crate::store::Location::Sqlite(path) => tracing::info!(store = %path.display(), "SQLite store"),
+    }
     let tokens = TokenService::load(&config.jwt, &config.data_dir)?;
     let revocations = Revocations::new();
     let now = chrono::Utc::now().timestamp();

@@ -72,6 +72,11 @@ impl Location {
 }
 
 /// A database URL for logs and errors: the password replaced by `***`.
+///
+/// ```
+/// assert_eq!(orgallery::store::redact_url("postgres://u:p@ss@db/x"), "postgres://u:***@db/x");
+/// assert_eq!(orgallery::store::redact_url("postgres://db/x"), "postgres://db/x");
+/// ```
 pub fn redact_url(url: &str) -> String {
     match url.split_once("://") {
         Some((scheme, rest)) => match rest.rsplit_once('@') {
@@ -255,4 +260,23 @@ pub trait Store: Send + Sync + 'static {
     async fn purge_session_content(&self, session_id: &str) -> StoreResult<()>;
     /// Remove the session row and everything that refers to it (not the audit log).
     async fn delete_session(&self, session_id: &str) -> StoreResult<()>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Location;
+    use std::path::Path;
+
+    #[test]
+    fn database_urls_name_their_engine_or_are_refused() {
+        let default = Path::new("data/orgallery.db");
+        assert_eq!(Location::parse(None, default), Ok(Location::Sqlite(default.into())));
+        for url in ["postgres://u@h/db", "postgresql://u:p@h:5432/db?sslmode=disable"] {
+            assert_eq!(Location::parse(Some(url), default), Ok(Location::Postgres(url.into())));
+        }
+        assert_eq!(Location::parse(Some("sqlite:///srv/o.db"), default), Ok(Location::Sqlite("/srv/o.db".into())));
+        for bad in ["mysql://h/db", "sqlite://", "db.internal", ""] {
+            assert!(Location::parse(Some(bad), default).is_err(), "{bad}");
+        }
+    }
 }
