@@ -19,6 +19,10 @@ pub struct Metrics {
     pub viewers: AtomicI64,
     pub viewers_too_slow: AtomicU64,
     pub live_sessions: AtomicI64,
+    /// Writer leases this node took (a session started or resumed here, or
+    /// taken over from a node that died), and lost to another node.
+    pub writer_leases_taken: AtomicU64,
+    pub writer_leases_lost: AtomicU64,
     /// Live writers holding released items they could not store yet.
     pub writers_store_blocked: AtomicI64,
     /// How late items leave the delay gate after their deadline.
@@ -117,6 +121,15 @@ impl Metrics {
             "orgallery_updates_dropped_total",
             "Items retracted, dumped or dropped at end.",
             &[("", self.updates_dropped.load(Relaxed))],
+        );
+        counter(
+            &mut out,
+            "orgallery_writer_leases_total",
+            "Session writer leases this node took, and lost to another node.",
+            &[
+                ("{event=\"taken\"}", self.writer_leases_taken.load(Relaxed)),
+                ("{event=\"lost\"}", self.writer_leases_lost.load(Relaxed)),
+            ],
         );
         counter(
             &mut out,

@@ -283,6 +283,7 @@ pub async fn on_started(state: &AppState, s: &Session) -> Result<(), ApiError> {
         return Ok(());
     }
     tracing::info!(session = %s.id, epoch = lease.epoch, last_seq = lease.last_seq, "writer lease taken");
+    state.metrics.writer_leases_taken.fetch_add(1, Ordering::Relaxed);
     *w = Some(writer::spawn(state.clone(), hub.clone(), s, lease));
     drop(w);
     hub.announce_state();

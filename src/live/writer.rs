@@ -288,6 +288,7 @@ impl Writer {
         let mut dropped = self.gate.end();
         dropped.extend(self.drop_unstored(DropReason::Ended));
         tracing::warn!(epoch = self.lease.epoch, dropped = dropped.len(), "another node took the writer lease");
+        self.state.metrics.writer_leases_lost.fetch_add(1, Relaxed);
         self.announce_dropped(&dropped);
         self.send(To::Controllers, json!({"type": "writer_moved", "dropped": dropped.len()}));
         if let Ok(mut w) = self.hub.writer.lock() {

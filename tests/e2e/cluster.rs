@@ -36,6 +36,8 @@ impl Node {
             id,
             "--database-url",
             db,
+            "--metrics-token",
+            "scrape-me-please",
         ];
         Node { proc: start(data, &args, &[]), http: reqwest::Client::new() }
     }
@@ -67,6 +69,28 @@ impl Node {
             .expect("json");
         assert_eq!(v["store"], "postgres", "{v}");
         v["writers"].as_u64().expect("writers")
+    }
+
+    /// Writer leases this node (taken, lost), from its Prometheus metrics.
+    async fn leases(&self) -> (u64, u64) {
+        let text = self
+            .http
+            .get(format!("{}/metrics", self.proc.url))
+            .bearer_auth("scrape-me-please")
+            .send()
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("text");
+        let value = |event: &str| {
+            let series = format!("orgallery_writer_leases_total{{event=\"{event}\"}} ");
+            text.lines()
+                .find_map(|l| l.strip_prefix(&series))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or_else(|| panic!("no {series} in {text}"))
+        };
+        (value("taken"), value("lost"))
     }
 
     async fn login(&self, username: &str, password: &str) -> String {
@@ -215,6 +239,7 @@ async fn a_frozen_writer_is_fenced_and_a_killed_one_replaced() {
     publish(&a, &id, &surgeon, "step 6 by node a").await;
     let got = until_released(&a, &id, &surgeon, 6).await;
     eprintln!("failover after SIGKILL to the first new release: {:?}", t0.elapsed());
+    assert_eq!(a.leases().await, (2, 1), "A: started it, lost it while frozen, took it back");
 
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let got = if got.len() == 6 { released(&a, &id, &surgeon).await } else { got };
