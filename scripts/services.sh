@@ -55,8 +55,6 @@ start() {
   echo "export ORGALLERY_SERVICES_DIR=$dir"
   echo "export ORGALLERY_TEST_POSTGRES=postgres://postgres@127.0.0.1:$pg_port/postgres"
   echo "export ORGALLERY_TEST_NATS=nats://127.0.0.1:$nats_port"
-  echo "export ORGALLERY_TEST_NATS_STORE=$dir/nats/store"
-  echo "export ORGALLERY_TEST_NATS_PID=$dir/nats/pid"
 }
 
 stop() {

@@ -34,6 +34,8 @@ pub enum Dialect {
 pub struct SqlStore {
     pool: AnyPool,
     dialect: Dialect,
+    /// The lease statements, which read the database's clock, in this dialect.
+    leases: leases::Statements,
 }
 
 /// How long a statement waits for another connection's (or process's) write
@@ -104,6 +106,16 @@ pub(super) fn corrupt(what: &str) -> StoreError {
     StoreError::Backend(format!("corrupt row: {what}"))
 }
 
+/// A count or id for the database (which stores signed 64-bit integers).
+pub(super) fn int(v: u64, what: &str) -> StoreResult<i64> {
+    i64::try_from(v).map_err(|_| StoreError::Backend(format!("{what} overflow")))
+}
+
+/// A count or id read back: never negative unless the row is corrupt.
+pub(super) fn uint(v: i64, what: &str) -> StoreResult<u64> {
+    u64::try_from(v).map_err(|_| corrupt(what))
+}
+
 pub(super) fn ts(s: &str) -> StoreResult<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(s).map(|d| d.with_timezone(&Utc)).map_err(|_| corrupt("timestamp"))
 }
@@ -147,7 +159,7 @@ impl SqlStore {
             .await
             .map_err(backend)?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await.map_err(|e| StoreError::Backend(e.to_string()))?;
-        Ok(Self { pool, dialect: Dialect::Sqlite })
+        Ok(Self::new(pool, Dialect::Sqlite))
     }
 
     /// Connect to a PostgreSQL database (`postgres://user@host/db`) and run
@@ -174,11 +186,11 @@ impl SqlStore {
             .await
             .map_err(backend)?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await.map_err(|e| StoreError::Backend(e.to_string()))?;
-        Ok(Self { pool, dialect: Dialect::Postgres })
+        Ok(Self::new(pool, Dialect::Postgres))
     }
 
-    pub fn dialect(&self) -> Dialect {
-        self.dialect
+    fn new(pool: AnyPool, dialect: Dialect) -> Self {
+        Self { pool, dialect, leases: leases::Statements::new(dialect) }
     }
 
     fn user_row(r: &AnyRow) -> StoreResult<User> {

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use super::{backend, corrupt, ts, SqlStore};
+use super::{backend, corrupt, int, ts, uint, SqlStore};
 use crate::audience::{Answer, Feedback, Mood, Question, Status};
 use crate::redaction::Span;
 use crate::store::{StoreError, StoreResult};
@@ -17,14 +17,6 @@ fn to_json<T: serde::Serialize>(v: &T) -> StoreResult<String> {
 
 fn spans(raw: &str) -> StoreResult<Vec<Span>> {
     serde_json::from_str(raw).map_err(|_| corrupt("redactions"))
-}
-
-fn int(v: u64, what: &str) -> StoreResult<i64> {
-    i64::try_from(v).map_err(|_| StoreError::Backend(format!("{what} overflow")))
-}
-
-fn uint(v: i64, what: &str) -> StoreResult<u64> {
-    u64::try_from(v).map_err(|_| corrupt(what))
 }
 
 fn question_row(r: &AnyRow) -> StoreResult<Question> {

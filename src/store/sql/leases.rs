@@ -6,12 +6,10 @@ use std::time::Duration;
 
 use sqlx::Row;
 
-use super::{backend, corrupt, Dialect, SqlStore};
-use crate::store::{Lease, LeaseInfo, StoreError, StoreResult, StoredUpdate};
+use sqlx::any::AnyRow;
 
-fn int(v: u64, what: &str) -> StoreResult<i64> {
-    i64::try_from(v).map_err(|_| StoreError::Backend(format!("{what} overflow")))
-}
+use super::{backend, int, uint, Dialect, SqlStore};
+use crate::store::{Lease, LeaseInfo, StoreError, StoreResult, StoredUpdate};
 
 fn ms(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 4)
@@ -27,6 +25,61 @@ impl Dialect {
     }
 }
 
+/// The lease statements of one dialect, built once per store (they run
+/// on every release and every second per live session).
+pub(super) struct Statements {
+    acquire: String,
+    renew: String,
+    unwritten: String,
+    list: String,
+    fence: String,
+}
+
+impl Statements {
+    pub(super) fn new(d: Dialect) -> Self {
+        let now = d.now_ms();
+        Self {
+            // A takeover keeps `last_seq`: the previous holder moved it in
+            // the same transaction as each of its releases. A first lease
+            // starts from what is stored.
+            acquire: format!(
+                "INSERT INTO writer_leases (session_id, owner, epoch, lease_until, last_seq) \
+                 VALUES ($1, $2, 1, {now} + $3, (SELECT COALESCE(MAX(seq), 0) FROM updates WHERE session_id = $1)) \
+                 ON CONFLICT (session_id) DO UPDATE SET owner = excluded.owner, epoch = writer_leases.epoch + 1, \
+                 lease_until = excluded.lease_until \
+                 WHERE writer_leases.lease_until < {now} OR writer_leases.owner = excluded.owner \
+                 RETURNING epoch, last_seq"
+            ),
+            renew: format!(
+                "UPDATE writer_leases SET lease_until = {now} + $4 WHERE session_id = $1 AND owner = $2 AND epoch = $3"
+            ),
+            unwritten: format!(
+                "SELECT s.id AS id FROM sessions s LEFT JOIN writer_leases l ON l.session_id = s.id \
+                 WHERE s.state = 'live' AND (l.session_id IS NULL OR l.lease_until < {now}) ORDER BY s.id"
+            ),
+            list: format!(
+                "SELECT l.session_id AS session_id, l.owner AS owner, l.epoch AS epoch, l.last_seq AS last_seq, \
+                 l.lease_until - {now} AS remaining FROM writer_leases l JOIN sessions s ON s.id = l.session_id \
+                 WHERE s.state = 'live' ORDER BY l.session_id"
+            ),
+            // The lease row first: it is the lock that orders a release
+            // against a takeover, and the condition that fences a stale writer.
+            fence: format!(
+                "UPDATE writer_leases SET last_seq = $4 WHERE session_id = $1 AND owner = $2 AND epoch = $3 \
+                 AND lease_until >= {now} AND last_seq = $4 - 1"
+            ),
+        }
+    }
+}
+
+/// `epoch` and `last_seq` of a lease row.
+fn epoch_and_seq(r: &AnyRow) -> StoreResult<(u64, u64)> {
+    Ok((
+        uint(r.try_get("epoch").map_err(backend)?, "epoch")?,
+        uint(r.try_get("last_seq").map_err(backend)?, "last_seq")?,
+    ))
+}
+
 impl SqlStore {
     pub(super) async fn lease_acquire(
         &self,
@@ -34,19 +87,7 @@ impl SqlStore {
         owner: &str,
         ttl: Duration,
     ) -> StoreResult<Option<Lease>> {
-        let now = self.dialect.now_ms();
-        // A takeover keeps `last_seq`: the previous holder moved it in the
-        // same transaction as each of its releases. A first lease starts
-        // from what is stored.
-        let sql = format!(
-            "INSERT INTO writer_leases (session_id, owner, epoch, lease_until, last_seq) \
-             VALUES ($1, $2, 1, {now} + $3, (SELECT COALESCE(MAX(seq), 0) FROM updates WHERE session_id = $1)) \
-             ON CONFLICT (session_id) DO UPDATE SET owner = excluded.owner, epoch = writer_leases.epoch + 1, \
-             lease_until = excluded.lease_until \
-             WHERE writer_leases.lease_until < {now} OR writer_leases.owner = excluded.owner \
-             RETURNING epoch, last_seq"
-        );
-        let row = sqlx::query(&sql)
+        let row = sqlx::query(&self.leases.acquire)
             .bind(session_id)
             .bind(owner)
             .bind(ms(ttl))
@@ -54,23 +95,14 @@ impl SqlStore {
             .await
             .map_err(backend)?;
         row.map(|r| {
-            let epoch: i64 = r.try_get("epoch").map_err(backend)?;
-            let last: i64 = r.try_get("last_seq").map_err(backend)?;
-            Ok(Lease {
-                owner: owner.to_string(),
-                epoch: u64::try_from(epoch).map_err(|_| corrupt("epoch"))?,
-                last_seq: u64::try_from(last).map_err(|_| corrupt("last_seq"))?,
-            })
+            let (epoch, last_seq) = epoch_and_seq(&r)?;
+            Ok(Lease { owner: owner.to_string(), epoch, last_seq })
         })
         .transpose()
     }
 
     pub(super) async fn lease_renew(&self, session_id: &str, lease: &Lease, ttl: Duration) -> StoreResult<bool> {
-        let sql = format!(
-            "UPDATE writer_leases SET lease_until = {} + $4 WHERE session_id = $1 AND owner = $2 AND epoch = $3",
-            self.dialect.now_ms()
-        );
-        let done = sqlx::query(&sql)
+        let done = sqlx::query(&self.leases.renew)
             .bind(session_id)
             .bind(&lease.owner)
             .bind(int(lease.epoch, "epoch")?)
@@ -93,32 +125,20 @@ impl SqlStore {
     }
 
     pub(super) async fn lease_unwritten(&self) -> StoreResult<Vec<String>> {
-        let sql = format!(
-            "SELECT s.id AS id FROM sessions s LEFT JOIN writer_leases l ON l.session_id = s.id \
-             WHERE s.state = 'live' AND (l.session_id IS NULL OR l.lease_until < {}) ORDER BY s.id",
-            self.dialect.now_ms()
-        );
-        let rows = sqlx::query(&sql).fetch_all(&self.pool).await.map_err(backend)?;
+        let rows = sqlx::query(&self.leases.unwritten).fetch_all(&self.pool).await.map_err(backend)?;
         rows.iter().map(|r| r.try_get("id").map_err(backend)).collect()
     }
 
     pub(super) async fn lease_list(&self) -> StoreResult<Vec<LeaseInfo>> {
-        let sql = format!(
-            "SELECT l.session_id AS session_id, l.owner AS owner, l.epoch AS epoch, l.last_seq AS last_seq, \
-             l.lease_until - {} AS remaining FROM writer_leases l JOIN sessions s ON s.id = l.session_id \
-             WHERE s.state = 'live' ORDER BY l.session_id",
-            self.dialect.now_ms()
-        );
-        let rows = sqlx::query(&sql).fetch_all(&self.pool).await.map_err(backend)?;
+        let rows = sqlx::query(&self.leases.list).fetch_all(&self.pool).await.map_err(backend)?;
         rows.iter()
             .map(|r| {
-                let epoch: i64 = r.try_get("epoch").map_err(backend)?;
-                let last: i64 = r.try_get("last_seq").map_err(backend)?;
+                let (epoch, last_seq) = epoch_and_seq(r)?;
                 Ok(LeaseInfo {
                     session_id: r.try_get("session_id").map_err(backend)?,
                     owner: r.try_get("owner").map_err(backend)?,
-                    epoch: u64::try_from(epoch).map_err(|_| corrupt("epoch"))?,
-                    last_seq: u64::try_from(last).map_err(|_| corrupt("last_seq"))?,
+                    epoch,
+                    last_seq,
                     remaining_ms: r.try_get("remaining").map_err(backend)?,
                 })
             })
@@ -128,14 +148,7 @@ impl SqlStore {
     pub(super) async fn fenced_append(&self, session_id: &str, u: &StoredUpdate, lease: &Lease) -> StoreResult<()> {
         let seq = int(u.seq, "seq")?;
         let mut tx = self.pool.begin().await.map_err(backend)?;
-        // The lease row first: it is the lock that orders this release
-        // against a takeover, and the condition that fences a stale writer.
-        let sql = format!(
-            "UPDATE writer_leases SET last_seq = $4 WHERE session_id = $1 AND owner = $2 AND epoch = $3 \
-             AND lease_until >= {} AND last_seq = $4 - 1",
-            self.dialect.now_ms()
-        );
-        let fenced = sqlx::query(&sql)
+        let fenced = sqlx::query(&self.leases.fence)
             .bind(session_id)
             .bind(&lease.owner)
             .bind(int(lease.epoch, "epoch")?)
