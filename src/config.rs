@@ -113,6 +113,12 @@ pub struct ServeArgs {
     /// owner of the writer leases it holds); default: the host name.
     #[arg(long = "node-id", env = "ORGALLERY_NODE_ID")]
     pub node_id: Option<String>,
+    /// NATS server of a teaching network (JetStream enabled), e.g.
+    /// nats://10.0.0.5:4222: released items, gate controls and events
+    /// travel between the nodes through it. Without it nodes share only
+    /// the store (slower: they read each other's releases from it).
+    #[arg(long = "nats-url", env = "ORGALLERY_NATS_URL")]
+    pub nats_url: Option<String>,
     #[command(flatten)]
     pub jwt: JwtArgs,
     /// Log filter (tracing EnvFilter syntax), e.g. "info,orgallery=debug".
@@ -246,6 +252,8 @@ pub struct ClusterConfig {
     /// How long a writer lease lasts without renewal (renewed every second):
     /// a node that dies stops writing its sessions this long after.
     pub lease: Duration,
+    /// `--nats-url`: the bus between the nodes (none: store only).
+    pub nats_url: Option<String>,
 }
 
 fn default_node_id() -> String {
@@ -357,7 +365,7 @@ impl Config {
                 whep_per_address: 100,
             },
             database_url: None,
-            cluster: ClusterConfig { node_id: default_node_id(), lease: Duration::from_secs(3) },
+            cluster: ClusterConfig { node_id: default_node_id(), lease: Duration::from_secs(3), nats_url: None },
         }
     }
 
@@ -435,6 +443,7 @@ impl Config {
         if let Some(v) = pick!(node_id) {
             c.cluster.node_id = v;
         }
+        c.cluster.nats_url = pick!(nats_url);
         if let Some(v) = pick!(max_connections) {
             c.edge.max_connections = v;
         }

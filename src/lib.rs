@@ -43,6 +43,7 @@ pub mod audit;
 pub mod auth;
 pub mod certs;
 pub mod cli;
+pub mod cluster;
 pub mod config;
 pub mod demo;
 pub mod error;

@@ -77,12 +77,6 @@ impl Metrics {
 
     pub fn render(&self) -> String {
         let mut out = String::with_capacity(2048);
-        let counter = |out: &mut String, name: &str, help: &str, series: &[(&str, u64)]| {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
-            for (labels, v) in series {
-                let _ = writeln!(out, "{name}{labels} {v}");
-            }
-        };
         counter(
             &mut out,
             "orgallery_http_responses_total",
@@ -155,6 +149,18 @@ impl Metrics {
         self.gate_lateness.render(&mut out, "orgallery_gate_lateness_seconds", "Release time minus deadline.");
         out
     }
+}
+
+/// One Prometheus series family of `kind` ("counter", "gauge").
+pub fn family(out: &mut String, kind: &str, name: &str, help: &str, series: &[(&str, u64)]) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+    for (labels, v) in series {
+        let _ = writeln!(out, "{name}{labels} {v}");
+    }
+}
+
+fn counter(out: &mut String, name: &str, help: &str, series: &[(&str, u64)]) {
+    family(out, "counter", name, help, series);
 }
 
 /// Process gauges for leak checks (soak runs, CI): resident memory and open

@@ -43,6 +43,8 @@ pub enum StartError {
     Bind(SocketAddr, std::io::Error),
     #[error("cannot open the WebRTC UDP port {0}: {1}")]
     Rtc(SocketAddr, std::io::Error),
+    #[error(transparent)]
+    Bus(#[from] crate::cluster::BusError),
 }
 
 /// Open the store and keys and build the state (no listener yet).
@@ -82,8 +84,17 @@ pub async fn build_state(config: Config) -> Result<AppState, StartError> {
         tracing::warn!("image OCR is off: text burned into images is not found or masked");
         None
     };
+    let bus = match &config.cluster.nats_url {
+        Some(url) => {
+            let bus = crate::cluster::Bus::connect(url, &config.cluster.node_id).await?;
+            tracing::info!(nats = %crate::store::redact_url(url), "NATS bus");
+            Some(bus)
+        }
+        None => None,
+    };
     let state = AppState(Arc::new(Inner {
         ocr,
+        bus,
         config,
         store,
         tokens,
@@ -134,6 +145,7 @@ impl Server {
         let tls = config.tls;
         let state = build_state(config).await?;
         crate::live::spawn_relay(&state);
+        crate::cluster::spawn_revocations(&state);
         crate::live::resume_live_sessions(&state).await.map_err(|e| StartError::Resume(e.to_string()))?;
         crate::live::spawn_takeover(&state);
         crate::archive::retention::spawn(&state);

@@ -47,6 +47,8 @@ pub struct Inner {
     pub audit: crate::audit::AuditLog,
     /// The Ed25519 key that signs export manifests (`DATA/archive.key`).
     pub archive_key: crate::signing::KeyFile,
+    /// The bus to the other nodes (`--nats-url`), if any.
+    pub bus: Option<Arc<crate::cluster::Bus>>,
     /// Open WHEP resources per client address (`edge.whep_per_address`).
     pub whep_places: Arc<crate::api::edge::AddrCounts>,
 }

@@ -20,7 +20,7 @@ use super::pulse::{Mood, PulseMeter};
 use super::question::{parse_tags, Answer, Question, Status};
 use crate::auth::ratelimit::FailureLimiter;
 use crate::error::ApiError;
-use crate::live::{Event, To};
+use crate::live::To;
 use crate::redaction::{Finding, Patient, SessionMemory};
 use crate::session::identifiers::PatientIdentifiers;
 use crate::state::AppState;
@@ -403,7 +403,7 @@ impl Board {
         for b in done {
             let mut v = b.json();
             v["type"] = json!("pulse");
-            hub.send(Event { seq: 0, to: To::Staff, frame: crate::live::wire::text(v.to_string()) });
+            hub.share(To::Staff, v.to_string());
         }
     }
 
@@ -411,8 +411,7 @@ impl Board {
     /// may no longer see it (hidden) get a stub that removes it.
     fn announce(&self, q: &Question) {
         let Some(hub) = self.state.live.get(&self.session_id) else { return };
-        let frame = |v: Value| crate::live::wire::text(Question::frame(v));
-        let send = |to: To, v: Value| hub.send(Event { seq: 0, to, frame: frame(v) });
+        let send = |to: To, v: Value| hub.share(to, Question::frame(v));
         match q.status {
             Status::Pending | Status::Rejected => send(To::Controllers, q.json()),
             Status::Published if !q.hidden => send(To::All, q.json()),

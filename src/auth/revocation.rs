@@ -16,11 +16,22 @@ pub enum Revoked {
     Subject { sub: String, before: i64 },
 }
 
+/// A revocation made on this node, for the other nodes (`serve --nats-url`).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "by", rename_all = "snake_case")]
+pub enum Shared {
+    Token { jti: String, exp: i64 },
+    Subject { sub: String, before: i64 },
+}
+
 pub struct Revocations {
     /// jti -> expiry. std Mutex: short critical sections, never across `.await`.
     tokens: Mutex<HashMap<String, i64>>,
     subjects: Mutex<HashMap<String, i64>>,
     events: broadcast::Sender<Revoked>,
+    /// Where this node's own revocations go for the other nodes (set once
+    /// the bus is up).
+    shared: Mutex<Option<tokio::sync::mpsc::UnboundedSender<Shared>>>,
 }
 
 impl Default for Revocations {
@@ -35,6 +46,7 @@ impl Revocations {
             tokens: Mutex::new(HashMap::new()),
             subjects: Mutex::new(HashMap::new()),
             events: broadcast::channel(256).0,
+            shared: Mutex::new(None),
         }
     }
 
@@ -47,7 +59,40 @@ impl Revocations {
         }
     }
 
+    /// Revoke a token here and on every other node.
     pub fn revoke_token(&self, jti: &str, exp: i64) {
+        self.share(Shared::Token { jti: jti.to_string(), exp });
+        self.apply_token(jti, exp);
+    }
+
+    /// Revoke every token of `sub` issued up to `before`, here and on every other node.
+    pub fn revoke_subject(&self, sub: &str, before: i64) {
+        self.share(Shared::Subject { sub: sub.to_string(), before });
+        self.apply_subject(sub, before);
+    }
+
+    /// A revocation made on another node.
+    pub fn apply(&self, r: Shared) {
+        match r {
+            Shared::Token { jti, exp } => self.apply_token(&jti, exp),
+            Shared::Subject { sub, before } => self.apply_subject(&sub, before),
+        }
+    }
+
+    /// Send this node's revocations to `tx` from now on.
+    pub fn share_with(&self, tx: tokio::sync::mpsc::UnboundedSender<Shared>) {
+        if let Ok(mut s) = self.shared.lock() {
+            *s = Some(tx);
+        }
+    }
+
+    fn share(&self, r: Shared) {
+        if let Some(tx) = self.shared.lock().ok().and_then(|s| s.clone()) {
+            let _ = tx.send(r);
+        }
+    }
+
+    fn apply_token(&self, jti: &str, exp: i64) {
         if let Ok(mut t) = self.tokens.lock() {
             let now = chrono::Utc::now().timestamp();
             if t.len() > 100_000 {
@@ -58,7 +103,7 @@ impl Revocations {
         let _ = self.events.send(Revoked::Token(jti.to_string()));
     }
 
-    pub fn revoke_subject(&self, sub: &str, before: i64) {
+    fn apply_subject(&self, sub: &str, before: i64) {
         if let Ok(mut s) = self.subjects.lock() {
             let e = s.entry(sub.to_string()).or_insert(before);
             *e = (*e).max(before);

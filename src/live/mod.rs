@@ -15,7 +15,7 @@ pub mod wire;
 mod writer;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use serde_json::json;
@@ -27,6 +27,8 @@ pub use wire::Wire;
 pub use writer::{Command, Draft, Reply, MAX_LABEL_CHARS};
 
 use crate::auth::revocation::Revoked;
+use crate::cluster::events::For;
+use crate::cluster::{Bus, BusEvent};
 use crate::error::ApiError;
 use crate::media::{Control, VideoStatus};
 use crate::model::{Session, SessionState};
@@ -90,6 +92,38 @@ pub struct Hub {
     status: Mutex<(SessionState, bool, u32)>,
     /// The media engine's [`VideoStatus`] (0 none, 1 live, 2 paused).
     video: AtomicU8,
+    /// The bus to the other nodes (`--nats-url`), if any.
+    bus: Option<Arc<Bus>>,
+    /// Viewers on the other nodes: node -> (count, when it was told).
+    remote_viewers: Mutex<HashMap<String, (usize, std::time::Instant)>>,
+    /// Has a follower task (see `follower`)?
+    following: AtomicBool,
+}
+
+/// A node's viewer count counts this long after it was last told.
+const REMOTE_VIEWERS_FRESH: std::time::Duration = std::time::Duration::from_secs(5);
+
+impl To {
+    fn share(&self) -> Option<For> {
+        match self {
+            To::All => Some(For::All),
+            To::Controllers => Some(For::Controllers),
+            To::Staff => Some(For::Staff),
+            To::Audience => Some(For::Audience),
+            To::Close(_) | To::Revoke(_) | To::RecheckRevocations => None,
+        }
+    }
+}
+
+impl From<For> for To {
+    fn from(f: For) -> Self {
+        match f {
+            For::All => To::All,
+            For::Controllers => To::Controllers,
+            For::Staff => To::Staff,
+            For::Audience => To::Audience,
+        }
+    }
 }
 
 impl Hub {
@@ -101,7 +135,7 @@ impl Hub {
             _ => VideoStatus::None,
         };
         let v = json!({"type": "state", "state": state, "curtain": curtain, "delay_seconds": delay,
-                       "viewers": self.viewers.load(Ordering::Relaxed), "video": video});
+                       "viewers": self.total_viewers(), "video": video});
         wire::text(v.to_string())
     }
 
@@ -113,6 +147,41 @@ impl Hub {
             VideoStatus::Paused => 2,
         };
         self.video.store(n, Ordering::Relaxed);
+    }
+
+    /// Viewers of the session on every node (this one's, plus the counts
+    /// the other nodes told recently).
+    pub fn total_viewers(&self) -> usize {
+        let here = self.viewers.load(Ordering::Relaxed);
+        let now = std::time::Instant::now();
+        let there: usize = self
+            .remote_viewers
+            .lock()
+            .map(|m| m.values().filter(|(_, at)| now.duration_since(*at) < REMOTE_VIEWERS_FRESH).map(|(n, _)| n).sum())
+            .unwrap_or(0);
+        here + there
+    }
+
+    fn set_remote_viewers(&self, node: String, count: usize) {
+        if let Ok(mut m) = self.remote_viewers.lock() {
+            m.insert(node, (count, std::time::Instant::now()));
+        }
+    }
+
+    /// A frame for some viewers, on this node and on every other one.
+    pub fn share(&self, to: To, text: String) {
+        if let (Some(bus), Some(f)) = (&self.bus, to.share()) {
+            bus.publish_event(&self.session_id, &BusEvent::Frame { to: f, frame: text.clone() });
+        }
+        self.send(Event { seq: 0, to, frame: wire::text(text) });
+    }
+
+    /// Tell the other nodes this node's writer's curtain, delay and video.
+    pub fn share_status(&self) {
+        let Some(bus) = &self.bus else { return };
+        let (_, curtain, delay_seconds) = self.status.lock().map(|s| *s).unwrap_or((SessionState::Ended, true, 0));
+        let video = self.video.load(Ordering::Relaxed);
+        bus.publish_event(&self.session_id, &BusEvent::Status { curtain, delay_seconds, video });
     }
 
     /// Hand an event to every shard (each writes it to its viewers).
@@ -187,6 +256,9 @@ impl Registry {
                     writer: Mutex::new(None),
                     status: Mutex::new((s.state, s.curtain, s.delay_seconds)),
                     video: AtomicU8::new(0),
+                    bus: state.bus.clone(),
+                    remote_viewers: Mutex::new(HashMap::new()),
+                    following: AtomicBool::new(false),
                 })
             })
             .clone();
@@ -233,26 +305,51 @@ pub async fn ask<R>(
         return Err(ApiError::conflict("not_live", "the session is not live"));
     }
     let hub = state.live.hub(state, s);
-    let tx = hub.writer().ok_or_else(|| ApiError::conflict("not_live", "the session is not live"))?;
     let (reply, rx) = oneshot::channel();
-    tx.send(make(reply)).await.map_err(|_| ApiError::conflict("not_live", "the session is not live"))?;
+    let cmd = make(reply);
+    match (hub.writer(), &state.bus) {
+        (Some(tx), _) => tx.send(cmd).await.map_err(|_| ApiError::conflict("not_live", "the session is not live"))?,
+        // Another node writes the session: the command goes there.
+        (None, Some(bus)) if crate::cluster::subject_token(&s.id) => {
+            crate::cluster::forward::forward(bus, &s.id, cmd).await
+        }
+        (None, _) => return Err(ApiError::conflict("not_live", "the session is not live")),
+    }
     rx.await.map_err(|_| ApiError::conflict("not_live", "the session is not live"))
 }
 
-/// A session's settings changed (delay, policy, moderators, consent, state).
+/// A session's settings changed (delay, policy, moderators, consent, state):
+/// here, and the other nodes are told to read it again.
 pub async fn on_session_changed(state: &AppState, s: &Session) {
+    if let Some(bus) = &state.bus {
+        bus.publish_event(&s.id, &BusEvent::Changed);
+    }
+    apply_session_changed(state, s).await;
+}
+
+/// A session's settings changed: this node's hub and writer follow.
+async fn apply_session_changed(state: &AppState, s: &Session) {
     let hub = state.live.hub(state, s);
     let curtain = hub.status.lock().map(|st| st.1).unwrap_or(false);
     hub.set_status(s.state, curtain && s.state == SessionState::Live, s.delay_seconds);
     if let Some(tx) = hub.writer() {
         let scope = s.consent.as_ref().map(|c| c.scope).unwrap_or_default();
         let _ = tx.send(Command::Settings { delay: s.delay_seconds, policy: s.redaction_policy, scope }).await;
+        hub.share_status();
     }
     hub.announce_state();
 }
 
-/// The patient's identifiers changed: the writer recompiles its matcher.
+/// The patient's identifiers changed: the writer recompiles its matcher
+/// (here, or on the writer's node, told through the bus).
 pub async fn on_identifiers_changed(state: &AppState, session_id: &str) {
+    if let Some(bus) = &state.bus {
+        bus.publish_event(session_id, &BusEvent::Identifiers);
+    }
+    apply_identifiers_changed(state, session_id).await;
+}
+
+async fn apply_identifiers_changed(state: &AppState, session_id: &str) {
     if let Some(tx) = state.live.get(session_id).and_then(|h| h.writer()) {
         let _ = tx.send(Command::Identifiers(state.identifiers.get(session_id))).await;
     }
@@ -284,9 +381,16 @@ pub async fn on_started(state: &AppState, s: &Session) -> Result<(), ApiError> {
     }
     tracing::info!(session = %s.id, epoch = lease.epoch, last_seq = lease.last_seq, "writer lease taken");
     state.metrics.writer_leases_taken.fetch_add(1, Ordering::Relaxed);
-    *w = Some(writer::spawn(state.clone(), hub.clone(), s, lease));
+    let tx = writer::spawn(state.clone(), hub.clone(), s, lease);
+    *w = Some(tx.clone());
     drop(w);
+    // Publishes and gate controls from the other nodes come here now.
+    if let Some(bus) = state.bus.clone().filter(|_| crate::cluster::subject_token(&s.id)) {
+        crate::cluster::forward::serve(bus, s.id.clone(), tx);
+    }
+    follower::spawn(state.clone(), hub.clone());
     hub.announce_state();
+    hub.share_status();
     Ok(())
 }
 

@@ -313,15 +313,16 @@ impl Writer {
     }
 
     fn maybe_announce_viewers(&mut self) {
-        let n = self.hub.viewers.load(Relaxed);
+        let n = self.hub.total_viewers();
         if n != self.announced_viewers {
             self.announced_viewers = n;
             self.hub.announce_state();
         }
     }
 
+    /// A frame for some viewers, on every node.
     fn send(&self, to: To, v: Value) {
-        self.hub.send(Event { seq: 0, to, frame: super::wire::text(v.to_string()) });
+        self.hub.share(to, v.to_string());
     }
 
     fn announce_dropped(&self, dropped: &[Dropped<String, Item>]) {
@@ -464,6 +465,7 @@ impl Writer {
                 let r = self.state.store.set_curtain(&self.session_id, down).await.map_err(ApiError::from);
                 self.hub.set_status(SessionState::Live, down, self.delay);
                 self.hub.announce_state();
+                self.hub.share_status();
                 tracing::info!(down, "curtain");
                 let _ = reply.send(r.map(|_| json!({"curtain": down})));
             }
@@ -556,6 +558,10 @@ impl Writer {
                     let id = r.id.clone();
                     self.unstored.pop_front();
                     self.state.metrics.updates_released.fetch_add(1, Relaxed);
+                    // Stored first: the other nodes fill from the store what the bus loses.
+                    if let Some(bus) = &self.state.bus {
+                        bus.publish_released(&self.session_id, seq, &body);
+                    }
                     self.hub.send(Event { seq, to: To::All, frame: super::wire::text(update_frame(seq, &body)) });
                     tracing::debug!(update = %id, seq, "released");
                 }

@@ -795,6 +795,7 @@ impl Engine {
             if let Some(hub) = self.state.live.get(session) {
                 hub.set_video(status);
                 hub.announce_state();
+                hub.share_status();
             }
         }
     }

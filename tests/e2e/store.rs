@@ -295,6 +295,18 @@ pub async fn writer_leases(s: &dyn Store) {
     assert!(matches!(s.append_update("s1", &update(3), &new).await, Err(StoreError::Fenced)));
     s.release_writer("s1", &back).await.expect("release");
     assert_eq!(s.unwritten_live_sessions().await.expect("read"), ["s1"], "released: anyone may take it");
+
+    // Once the session ended (on whichever node), its writer can store
+    // nothing more and its lease is not renewed: what it held is dropped.
+    let mut last = live_with_lease(s, "s2").await;
+    append(s, "s2", &mut last, &StoredUpdate { id: "s2u1".into(), ..update(1) }).await.expect("append");
+    let mut ended = s.session("s2").await.expect("read").expect("exists");
+    ended.state = SessionState::Ended;
+    s.save_session(&ended).await.expect("end");
+    let late = StoredUpdate { id: "s2u2".into(), ..update(2) };
+    assert!(matches!(s.append_update("s2", &late, &last).await, Err(StoreError::Fenced)), "ended");
+    assert!(!s.renew_writer("s2", &last, TTL).await.expect("renew"), "no writer for an ended session");
+    assert_eq!(s.last_seq("s2").await.expect("seq"), 1);
 }
 
 /// Many nodes race for an expired lease: exactly one wins.
@@ -444,17 +456,15 @@ pub async fn audit(s: &dyn Store) {
 }
 
 pub async fn archive_purge_delete(s: &dyn Store) {
-    s.create_session(&session("s1", 0)).await.expect("create");
-    s.create_session(&session("keep", 0)).await.expect("create");
+    let (mut l1, mut l2) = (live_with_lease(s, "s1").await, live_with_lease(s, "keep").await);
     assert!(s.archive_state("s1").await.expect("read").is_none());
     s.set_archive_state("s1", &ArchiveState { archived: true, purged_at: None, reason: None }).await.expect("set");
     let purged = ArchiveState { archived: false, purged_at: Some(at(99)), reason: Some("retention".into()) };
     s.set_archive_state("s1", &purged).await.expect("replace");
     assert_eq!(s.archive_state("s1").await.expect("read"), Some(purged));
 
-    for id in ["s1", "keep"] {
-        let lease = s.acquire_writer(id, "n1", TTL).await.expect("acquire").expect("granted");
-        s.append_update(id, &StoredUpdate { id: format!("{id}-u1"), ..update(1) }, &lease).await.expect("append");
+    for (id, lease) in [("s1", &mut l1), ("keep", &mut l2)] {
+        append(s, id, lease, &StoredUpdate { id: format!("{id}-u1"), ..update(1) }).await.expect("append");
         s.put_media(&format!("{id}-m"), id, "image/png", "f").await.expect("media");
         s.put_sealed_identifiers(id, &[1], &[2]).await.expect("identifiers");
         s.insert_question(&question(id, &format!("{id}-q"), 1, &["t"])).await.expect("question");

@@ -50,8 +50,11 @@ impl Statements {
                  WHERE writer_leases.lease_until < {now} OR writer_leases.owner = excluded.owner \
                  RETURNING epoch, last_seq"
             ),
+            // A session that is no longer live has no writer: whichever
+            // node ended it, the writer's renewal and releases are refused.
             renew: format!(
-                "UPDATE writer_leases SET lease_until = {now} + $4 WHERE session_id = $1 AND owner = $2 AND epoch = $3"
+                "UPDATE writer_leases SET lease_until = {now} + $4 WHERE session_id = $1 AND owner = $2 AND epoch = $3 \
+                 AND EXISTS (SELECT 1 FROM sessions s WHERE s.id = $1 AND s.state = 'live')"
             ),
             unwritten: format!(
                 "SELECT s.id AS id FROM sessions s LEFT JOIN writer_leases l ON l.session_id = s.id \
@@ -66,7 +69,8 @@ impl Statements {
             // against a takeover, and the condition that fences a stale writer.
             fence: format!(
                 "UPDATE writer_leases SET last_seq = $4 WHERE session_id = $1 AND owner = $2 AND epoch = $3 \
-                 AND lease_until >= {now} AND last_seq = $4 - 1"
+                 AND lease_until >= {now} AND last_seq = $4 - 1 \
+                 AND EXISTS (SELECT 1 FROM sessions s WHERE s.id = $1 AND s.state = 'live')"
             ),
         }
     }
