@@ -46,8 +46,14 @@ async fn readyz(State(state): State<AppState>) -> Result<Response, ApiError> {
         Ok(crate::store::Location::Postgres(_)) => "postgres",
         _ => "sqlite",
     };
+    // The bus is not needed to serve (the store fills in): reported, not required.
+    let nats = match &state.bus {
+        None => "off",
+        Some(b) if b.connected() => "connected",
+        Some(_) => "disconnected",
+    };
     Ok(axum::Json(json!({"status": "ready", "node": state.config.cluster.node_id, "store": store,
-                         "writers": state.live.live_count()}))
+                         "nats": nats, "writers": state.live.live_count()}))
     .into_response())
 }
 
@@ -67,6 +73,9 @@ async fn metrics(State(state): State<AppState>, headers: HeaderMap) -> Result<Re
     let mut body = state.metrics.render();
     body.push_str(&state.media.counters.render());
     state.audit.render_metrics(&mut body);
+    if let Some(bus) = &state.bus {
+        bus.render_metrics(&mut body);
+    }
     let main = tokio::runtime::Handle::current();
     crate::metrics::render_process(&mut body, &[("main", &main), ("gates", &state.gate_runtime)]);
     Ok((StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response())

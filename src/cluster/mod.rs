@@ -134,6 +134,31 @@ impl Bus {
         self.client.connection_state() == async_nats::connection::State::Connected
     }
 
+    /// `orgallery_bus_*` series for `/metrics`.
+    pub fn render_metrics(&self, out: &mut String) {
+        let s = &self.stats;
+        crate::metrics::family(
+            out,
+            "counter",
+            "orgallery_bus_releases_total",
+            "Released items this node published to JetStream (acknowledged, failed), received from it, and gaps it filled from the store.",
+            &[
+                ("{event=\"published\"}", s.published.load(Ordering::Relaxed)),
+                ("{event=\"failed\"}", s.publish_failures.load(Ordering::Relaxed)),
+                ("{event=\"received\"}", s.received.load(Ordering::Relaxed)),
+                ("{event=\"gap_filled\"}", s.gap_filled.load(Ordering::Relaxed)),
+            ],
+        );
+        let up = u64::from(self.connected());
+        crate::metrics::family(
+            out,
+            "gauge",
+            "orgallery_bus_connected",
+            "1 while this node is connected to NATS.",
+            &[("", up)],
+        );
+    }
+
     /// Hand a committed release to the stream (never blocks the writer).
     pub fn publish_released(&self, session: &str, seq: u64, body: &str) {
         let out = Outgoing { session: session.to_string(), seq, body: Bytes::from(body.to_string()) };

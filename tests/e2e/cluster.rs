@@ -15,14 +15,19 @@ use super::process::{run, start, Proc};
 use super::store::fresh_postgres_database;
 use super::ws::{connect_with, Next, Viewer};
 
-struct Node {
-    proc: Proc,
+pub struct Node {
+    pub proc: Proc,
     http: reqwest::Client,
 }
 
 impl Node {
-    fn start(data: &std::path::Path, db: &str, id: &str) -> Self {
-        let args = [
+    pub fn start(data: &std::path::Path, db: &str, id: &str) -> Self {
+        Self::start_with(data, db, id, &[])
+    }
+
+    /// A node with more flags (e.g. `--nats-url`).
+    pub fn start_with(data: &std::path::Path, db: &str, id: &str, more: &[&str]) -> Self {
+        let mut args = vec![
             "serve",
             "--listen",
             "127.0.0.1:0",
@@ -39,10 +44,17 @@ impl Node {
             "--metrics-token",
             "scrape-me-please",
         ];
+        args.extend_from_slice(more);
         Node { proc: start(data, &args, &[]), http: reqwest::Client::new() }
     }
 
-    async fn call(&self, method: reqwest::Method, path: &str, token: &str, body: Option<Value>) -> (StatusCode, Value) {
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         let mut rb = self.http.request(method, format!("{}{path}", self.proc.url)).bearer_auth(token);
         if let Some(b) = body {
             rb = rb.json(&b);
@@ -53,11 +65,11 @@ impl Node {
         (status, v)
     }
 
-    async fn post(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
+    pub async fn post(&self, path: &str, token: &str, body: Value) -> (StatusCode, Value) {
         self.call(reqwest::Method::POST, path, token, Some(body)).await
     }
 
-    async fn writers(&self) -> u64 {
+    pub async fn writers(&self) -> u64 {
         let v: Value = self
             .http
             .get(format!("{}/readyz", self.proc.url))
@@ -72,7 +84,7 @@ impl Node {
     }
 
     /// Writer leases this node (taken, lost), from its Prometheus metrics.
-    async fn leases(&self) -> (u64, u64) {
+    pub async fn leases(&self) -> (u64, u64) {
         let text = self
             .http
             .get(format!("{}/metrics", self.proc.url))
@@ -93,7 +105,7 @@ impl Node {
         (value("taken"), value("lost"))
     }
 
-    async fn login(&self, username: &str, password: &str) -> String {
+    pub async fn login(&self, username: &str, password: &str) -> String {
         let (s, v) = self
             .call(
                 reqwest::Method::POST,
@@ -106,12 +118,12 @@ impl Node {
         v["access_token"].as_str().or(v["token"].as_str()).expect("token").to_string()
     }
 
-    async fn viewer(&self, id: &str, token: &str) -> Viewer {
+    pub async fn viewer(&self, id: &str, token: &str) -> Viewer {
         let url = format!("{}/api/sessions/{id}/live?after=0", self.proc.url.replace("http://", "ws://"));
         connect_with(&url, &[("authorization", &format!("Bearer {token}"))]).await.expect("connect")
     }
 
-    fn signal(&self, sig: &str) {
+    pub fn signal(&self, sig: &str) {
         let ok =
             Command::new("kill").arg(format!("-{sig}")).arg(self.proc.child.id().to_string()).status().expect("kill");
         assert!(ok.success());
@@ -119,7 +131,21 @@ impl Node {
 }
 
 /// Wait (bounded) until `node` writes `n` sessions; returns how long it took.
-async fn until_writers(node: &Node, n: u64, within: Duration) -> Duration {
+/// A session with consent, started on `node` (delay 1 s); its id.
+pub async fn live_session(node: &Node, surgeon: &str) -> String {
+    let (s, v) = node.post("/api/sessions", surgeon, json!({"title": "Lap chole", "delay_seconds": 1})).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    let id = v["id"].as_str().expect("id").to_string();
+    let scope = json!({"text": true, "images": true, "video": true, "audio": true, "archive": true});
+    let consent = json!({"reference": "F-1", "scope": scope});
+    let (s, v) = node.call(reqwest::Method::PUT, &format!("/api/sessions/{id}/consent"), surgeon, Some(consent)).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, v) = node.post(&format!("/api/sessions/{id}/start"), surgeon, json!({})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    id
+}
+
+pub async fn until_writers(node: &Node, n: u64, within: Duration) -> Duration {
     let t0 = Instant::now();
     while node.writers().await != n {
         assert!(t0.elapsed() < within, "node did not reach {n} writers within {within:?}");
@@ -129,18 +155,18 @@ async fn until_writers(node: &Node, n: u64, within: Duration) -> Duration {
 }
 
 /// Every released update of the session, as any node reads it from the store.
-async fn released(node: &Node, id: &str, token: &str) -> Vec<Value> {
+pub async fn released(node: &Node, id: &str, token: &str) -> Vec<Value> {
     let (s, v) = node.call(reqwest::Method::GET, &format!("/api/sessions/{id}/updates?limit=1000"), token, None).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     v.as_array().expect("array").clone()
 }
 
-async fn publish(node: &Node, id: &str, token: &str, text: &str) {
+pub async fn publish(node: &Node, id: &str, token: &str, text: &str) {
     let (s, v) = node.post(&format!("/api/sessions/{id}/updates"), token, json!({"kind": "text", "text": text})).await;
     assert!(s.is_success(), "publish at a node that writes the session: {s} {v}");
 }
 
-async fn until_released(node: &Node, id: &str, token: &str, n: usize) -> Vec<Value> {
+pub async fn until_released(node: &Node, id: &str, token: &str, n: usize) -> Vec<Value> {
     let t0 = Instant::now();
     loop {
         let got = released(node, id, token).await;
@@ -171,21 +197,7 @@ async fn a_frozen_writer_is_fenced_and_a_killed_one_replaced() {
     let surgeon = a.login("surgeon", "pw-123456789").await;
     let educator = b.login("educator", "pw-123456789").await;
 
-    let (s, v) = a.post("/api/sessions", &surgeon, json!({"title": "Lap chole", "delay_seconds": 1})).await;
-    assert_eq!(s, StatusCode::CREATED, "{v}");
-    let id = v["id"].as_str().expect("id").to_string();
-    let scope = json!({"text": true, "images": true, "video": true, "audio": true, "archive": true});
-    let (s, v) = a
-        .call(
-            reqwest::Method::PUT,
-            &format!("/api/sessions/{id}/consent"),
-            &surgeon,
-            Some(json!({"reference": "F-1", "scope": scope})),
-        )
-        .await;
-    assert_eq!(s, StatusCode::OK, "{v}");
-    let (s, v) = a.post(&format!("/api/sessions/{id}/start"), &surgeon, json!({})).await;
-    assert_eq!(s, StatusCode::OK, "{v}");
+    let id = live_session(&a, &surgeon).await;
     assert_eq!((a.writers().await, b.writers().await), (1, 0), "the node that started it writes it");
     // A viewer on each node; B's follows A's releases through the store.
     let mut on_a = a.viewer(&id, &educator).await;

@@ -8,6 +8,7 @@ mod audit;
 mod browser;
 mod cli;
 mod cluster;
+mod cluster_bus;
 mod edge;
 mod fanout;
 mod faults;
