@@ -198,10 +198,11 @@ impl Board {
         }
     }
 
-    /// Questions, votes and pulses only while the session is live (its
-    /// writer runs).
+    /// Questions, votes and pulses only while the session is live.
+    /// Live here: this node has the session's hub and it has not ended
+    /// (another node may write the session).
     fn is_live(&self) -> bool {
-        self.state.live.get(&self.session_id).and_then(|h| h.writer()).is_some()
+        self.state.live.get(&self.session_id).is_some_and(|h| h.is_live())
     }
 
     async fn handle(&mut self, cmd: Cmd) {

@@ -21,10 +21,13 @@ use crate::state::AppState;
 /// Longest display name shown as a question's author or an answer's.
 const MAX_NAME_CHARS: usize = 100;
 
-fn require_live(s: &Session) -> Result<(), ApiError> {
+/// The session is live (its row says so), and this node has its hub: the
+/// board answers while the hub does, on the writer's node or any other.
+fn require_live(state: &AppState, s: &Session) -> Result<(), ApiError> {
     if s.state != SessionState::Live {
         return Err(ApiError::conflict("not_live", "questions are open only while the session is live"));
     }
+    state.live.hub(state, s);
     Ok(())
 }
 
@@ -47,7 +50,7 @@ pub fn display_name(who: &Principal) -> String {
 }
 
 pub async fn ask(state: &AppState, s: &Session, who: &Principal, text: String) -> Result<Question, ApiError> {
-    require_live(s)?;
+    require_live(state, s)?;
     check_text(&text, MAX_QUESTION_CHARS, "question")?;
     let author = Author { sub: who.sub.clone(), name: display_name(who) };
     let hold = s.redaction_policy == RedactionPolicy::Hold;
@@ -64,7 +67,7 @@ pub async fn vote(
     up: bool,
 ) -> Result<(Question, bool), ApiError> {
     check_id(id)?;
-    require_live(s)?;
+    require_live(state, s)?;
     let (sub, id) = (who.sub.clone(), id.to_string());
     board::call(state, &s.id, |reply| Cmd::Vote { sub, id, up, reply }).await
 }
@@ -77,7 +80,7 @@ pub async fn answer(
     text: String,
 ) -> Result<Question, ApiError> {
     check_id(id)?;
-    require_live(s)?;
+    require_live(state, s)?;
     check_text(&text, MAX_ANSWER_CHARS, "answer")?;
     moderate(state, s, id, Action::Answer { text, by: display_name(who) }).await
 }
@@ -85,7 +88,7 @@ pub async fn answer(
 /// Pin, unpin, hide or unhide.
 pub async fn moderate(state: &AppState, s: &Session, id: &str, action: Action) -> Result<Question, ApiError> {
     check_id(id)?;
-    require_live(s)?;
+    require_live(state, s)?;
     let id = id.to_string();
     board::call(state, &s.id, |reply| Cmd::Moderate { id, action, reply }).await
 }
@@ -93,21 +96,21 @@ pub async fn moderate(state: &AppState, s: &Session, id: &str, action: Action) -
 /// Approve or reject a question held by the "hold" policy.
 pub async fn review(state: &AppState, s: &Session, id: &str, approve: bool) -> Result<Question, ApiError> {
     check_id(id)?;
-    require_live(s)?;
+    require_live(state, s)?;
     let id = id.to_string();
     board::call(state, &s.id, |reply| Cmd::Review { id, approve, reply }).await
 }
 
 /// The held questions, each with its original text while it is in memory.
 pub async fn queue(state: &AppState, s: &Session) -> Result<Value, ApiError> {
-    require_live(s)?;
+    require_live(state, s)?;
     let items = board::call(state, &s.id, |reply| Cmd::Queue { reply }).await?;
     Ok(json!({"items": items}))
 }
 
 /// A pulse; answers its time (Unix ms).
 pub async fn pulse(state: &AppState, s: &Session, who: &Principal, value: &str) -> Result<i64, ApiError> {
-    require_live(s)?;
+    require_live(state, s)?;
     let mood = Mood::parse(value)
         .ok_or_else(|| ApiError::invalid("invalid_pulse", "value must be clear, confused, too_fast or great"))?;
     let sub = who.sub.clone();

@@ -205,6 +205,11 @@ impl Hub {
         self.shards.get((viewer % self.shards.len().max(1) as u64) as usize)
     }
 
+    /// Live as this node knows it (written here or on another node).
+    pub fn is_live(&self) -> bool {
+        self.status.lock().map(|s| s.0 == SessionState::Live).unwrap_or(false)
+    }
+
     pub fn is_ended(&self) -> bool {
         self.status.lock().map(|s| s.0 == SessionState::Ended).unwrap_or(true)
     }

@@ -172,7 +172,7 @@ async fn three_nodes_through_nats_lose_nothing_when_nats_restarts_or_the_writer_
     let d = data.path();
     let nats_dir = tempfile::tempdir().expect("tempdir");
     let mut nats = Nats::start(nats_dir.path());
-    for (user, role) in [("surgeon", "surgeon"), ("educator", "educator")] {
+    for (user, role) in [("surgeon", "surgeon"), ("educator", "educator"), ("student", "student")] {
         let (code, _, err) = run(
             d,
             &["--database-url", &db, "user", "add", "--username", user, "--role", role, "--password", "pw-123456789"],
@@ -224,6 +224,36 @@ async fn three_nodes_through_nats_lose_nothing_when_nats_restarts_or_the_writer_
         bus_counter(b, "received").await >= expected as u64 && bus_counter(c, "received").await >= expected as u64
     })
     .await;
+
+    // The audience's side crosses nodes too: a question asked at C reaches
+    // the surgeon's socket on A; the viewer count on A counts every node's
+    // viewers; a logout at C closes the student's socket on B (4003) and B
+    // refuses the token.
+    let mut surgeon_on_a = a.viewer(&id, &surgeon).await;
+    let student = c.login("student", "pw-123456789").await;
+    let mut student_on_b = b.viewer(&id, &student).await;
+    let (s, v) =
+        c.post(&format!("/api/sessions/{id}/questions"), &student, json!({"text": "Why a 30 degree scope?"})).await;
+    assert!(s.is_success(), "{s} {v}");
+    let (mut asked, mut counted) = (false, 0);
+    let t0 = Instant::now();
+    while !(asked && counted == 8) {
+        assert!(t0.elapsed() < Duration::from_secs(10), "asked {asked}, viewers counted {counted}");
+        if let Next::Frame(f) = surgeon_on_a.next(Duration::from_millis(500)).await {
+            if f["type"] == "question" && f["question"]["text"] == "Why a 30 degree scope?" {
+                asked = true;
+            }
+            if f["type"] == "state" {
+                counted = f["viewers"].as_u64().unwrap_or(0);
+            }
+        }
+    }
+    let (s, _) = c.post("/api/auth/logout", &student, json!({})).await;
+    assert!(s.is_success(), "logout: {s}");
+    assert_eq!(student_on_b.close_code(Duration::from_secs(3)).await, Some(4003), "revoked on every node");
+    let (s, _) = b.call(reqwest::Method::GET, "/api/sessions", &student, None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "another node refuses the revoked token");
+    drop(surgeon_on_a);
 
     // NATS goes away and comes back: releases go on (the store fills in).
     nats.stop();
