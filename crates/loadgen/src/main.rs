@@ -40,6 +40,11 @@ pub struct Args {
     /// Server base URL (loopback only).
     #[arg(long, default_value = "http://127.0.0.1:8080")]
     url: String,
+    /// Spread the viewers round-robin over these base URLs (the nodes of a
+    /// cluster; repeat the flag), with latency reported per URL. Default:
+    /// every viewer on --url, where the session is created and published.
+    #[arg(long = "viewer-url")]
+    viewer_urls: Vec<String>,
     /// Surgeon account that creates the session and publishes, USER:PASS.
     #[arg(long, value_parser = split_credentials)]
     surgeon: (String, String),
@@ -293,11 +298,24 @@ async fn run(args: Args, nofile: Option<u64>) -> Result<Report, Error> {
 
     let n = args.viewers as usize;
     let expected_total = (args.rate * args.duration.as_secs_f64()).round().max(1.0) as u64;
-    let ws_base = format!(
-        "ws://{}{}",
-        base.host_str().unwrap_or("127.0.0.1"),
-        base.port().map(|p| format!(":{p}")).unwrap_or_default()
-    );
+    let ws_base = |base: &Url| {
+        format!(
+            "ws://{}{}",
+            base.host_str().unwrap_or("127.0.0.1"),
+            base.port().map(|p| format!(":{p}")).unwrap_or_default()
+        )
+    };
+    let mut viewer_bases = Vec::new();
+    for u in &args.viewer_urls {
+        let u = Url::parse(u)?;
+        api::check_loopback(&u)?;
+        viewer_bases.push(u);
+    }
+    if viewer_bases.is_empty() {
+        viewer_bases.push(base.clone());
+    }
+    let live_urls: Vec<String> =
+        viewer_bases.iter().map(|b| format!("{}/api/sessions/{session}/live", ws_base(b))).collect();
     // Both tokens renewed while the run lasts (the task ends with the run).
     let (surgeon_tx, surgeon_rx) = watch::channel(surgeon.clone());
     let (viewer_tx, viewer_rx) = watch::channel(viewer_token.clone());
@@ -320,7 +338,8 @@ async fn run(args: Args, nofile: Option<u64>) -> Result<Report, Error> {
         })
     };
     let shared = Arc::new(Shared {
-        live_url: format!("{ws_base}/api/sessions/{session}/live"),
+        latency_by_url: live_urls.iter().map(|_| Mutex::new(histogram())).collect(),
+        live_urls,
         token: viewer_rx,
         connect_gate: Semaphore::new(args.connect_concurrency as usize),
         connect_retries: args.connect_retries,
@@ -338,7 +357,7 @@ async fn run(args: Args, nofile: Option<u64>) -> Result<Report, Error> {
     let pool = ViewerPool::start(args.viewer_threads as usize)?;
     let t_connect = Instant::now();
     for i in 0..n {
-        let v = viewer::run(shared.clone(), stop_rx.clone());
+        let v = viewer::run(shared.clone(), stop_rx.clone(), i % shared.live_urls.len().max(1));
         match pool.handles.get(i % pool.handles.len().max(1)) {
             Some(h) => viewers.spawn_on(v, h),
             None => viewers.spawn(v),
@@ -410,6 +429,14 @@ async fn run(args: Args, nofile: Option<u64>) -> Result<Report, Error> {
     }
 
     let latency = shared.latency.lock().map(|h| h.clone()).unwrap_or_else(|_| histogram());
+    let latency_by_url: Vec<(String, Percentiles)> = viewer_bases
+        .iter()
+        .zip(&shared.latency_by_url)
+        .map(|(b, h)| {
+            let h = h.lock().map(|h| h.clone()).unwrap_or_else(|_| histogram());
+            (b.to_string(), Percentiles::from_us(&h))
+        })
+        .collect();
     let (mut first, mut spread) = (histogram(), histogram());
     for t in shared.per_seq.iter().take(published.ok as usize + 1).skip(1) {
         let (rel, f, l) = (t.released.load(Relaxed), t.first.load(Relaxed), t.last.load(Relaxed));
@@ -430,6 +457,7 @@ async fn run(args: Args, nofile: Option<u64>) -> Result<Report, Error> {
         publish_window: published.window,
         publish_rtt: Percentiles::from_us(&published.rtt),
         latency: Percentiles::from_us(&latency),
+        latency_by_url,
         loop_lag: Percentiles::from_us(&lag),
         first_receipt: Percentiles::from_us(&first),
         fanout_spread: Percentiles::from_us(&spread),

@@ -76,6 +76,8 @@ pub struct Report {
     pub publish_window_secs: f64,
     pub publish_rtt_ms: Percentiles,
     pub latency_ms: Percentiles,
+    /// The same per viewer URL (`--viewer-url`), in the order given.
+    pub latency_by_url_ms: Vec<(String, Percentiles)>,
     /// Per update: release to the first viewer's receipt.
     pub first_receipt_ms: Percentiles,
     /// Per update: first viewer's receipt to the last viewer's.
@@ -121,6 +123,7 @@ pub struct Inputs<'a> {
     pub publish_window: Duration,
     pub publish_rtt: Percentiles,
     pub latency: Percentiles,
+    pub latency_by_url: Vec<(String, Percentiles)>,
     pub loop_lag: Percentiles,
     pub first_receipt: Percentiles,
     pub fanout_spread: Percentiles,
@@ -208,6 +211,7 @@ pub fn build(i: Inputs<'_>) -> Report {
         publish_window_secs: window,
         publish_rtt_ms: i.publish_rtt,
         latency_ms: i.latency,
+        latency_by_url_ms: i.latency_by_url,
         first_receipt_ms: i.first_receipt,
         fanout_spread_ms: i.fanout_spread,
         expected_deliveries,
@@ -291,6 +295,11 @@ impl Report {
         );
         let _ = writeln!(o, "  publish RTT  ms: {}", pct(&self.publish_rtt_ms));
         let _ = writeln!(o, "  latency      release→receipt ms: {}", pct(&self.latency_ms));
+        if self.latency_by_url_ms.len() > 1 {
+            for (url, p) in &self.latency_by_url_ms {
+                let _ = writeln!(o, "    viewers on {url}: {}", pct(p));
+            }
+        }
         let _ = writeln!(o, "  first copy   release→first viewer ms: {}", pct(&self.first_receipt_ms));
         let _ = writeln!(o, "  fan-out      first→last viewer ms: {}", pct(&self.fanout_spread_ms));
         let _ = writeln!(

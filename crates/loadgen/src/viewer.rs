@@ -19,8 +19,9 @@ const BATCH: usize = 256;
 
 /// What all viewers share.
 pub struct Shared {
-    /// ws://host:port/api/sessions/{id}/live
-    pub live_url: String,
+    /// ws://host:port/api/sessions/{id}/live, one per node the viewers are
+    /// spread over (round-robin by viewer index).
+    pub live_urls: Vec<String>,
     /// The viewers' current access token: renewed by the coordinator while
     /// the run lasts, handed to open sockets as an auth frame and used by
     /// every reconnect (a browser does the same; sockets otherwise close
@@ -31,6 +32,8 @@ pub struct Shared {
     pub seq_cap: u64,
     /// Release-to-receipt latency, microseconds.
     pub latency: Mutex<Histogram<u64>>,
+    /// The same, per entry of `live_urls`.
+    pub latency_by_url: Vec<Mutex<Histogram<u64>>>,
     /// Viewers whose first connect finished (ok or given up).
     pub settled: AtomicUsize,
     pub connected: AtomicUsize,
@@ -59,13 +62,15 @@ impl SeqTimes {
 }
 
 impl Shared {
-    fn flush(&self, batch: &mut Vec<u64>) {
+    fn flush(&self, batch: &mut Vec<u64>, group: usize) {
         if batch.is_empty() {
             return;
         }
-        if let Ok(mut h) = self.latency.lock() {
-            for &v in batch.iter() {
-                h.saturating_record(v);
+        for h in [Some(&self.latency), self.latency_by_url.get(group)].into_iter().flatten() {
+            if let Ok(mut h) = h.lock() {
+                for &v in batch.iter() {
+                    h.saturating_record(v);
+                }
             }
         }
         batch.clear();
@@ -105,15 +110,21 @@ fn connect_error(e: &ConnectError) -> (String, bool) {
     (e.to_string(), retry)
 }
 
-async fn connect_once(shared: &Shared, after: u64) -> Result<Conn, ConnectError> {
-    let url = format!("{}?after={after}", shared.live_url);
+async fn connect_once(shared: &Shared, live_url: &str, after: u64) -> Result<Conn, ConnectError> {
+    let url = format!("{live_url}?after={after}");
     let auth = format!("Bearer {}", *shared.token.borrow());
     tokio::time::timeout(Duration::from_secs(15), ws::connect(&url, &auth))
         .await
         .map_err(|_| ConnectError::Io(std::io::ErrorKind::TimedOut.into()))?
 }
 
-async fn connect(shared: &Shared, after: u64, stats: &mut ViewerStats, gate: bool) -> Result<Conn, String> {
+async fn connect(
+    shared: &Shared,
+    live_url: &str,
+    after: u64,
+    stats: &mut ViewerStats,
+    gate: bool,
+) -> Result<Conn, String> {
     let mut last = String::new();
     for attempt in 0..=shared.connect_retries {
         if attempt > 0 {
@@ -121,7 +132,7 @@ async fn connect(shared: &Shared, after: u64, stats: &mut ViewerStats, gate: boo
         }
         stats.connect_attempts += 1;
         let permit = if gate { shared.connect_gate.acquire().await.ok() } else { None };
-        let r = connect_once(shared, after).await;
+        let r = connect_once(shared, live_url, after).await;
         drop(permit);
         match r {
             Ok(ws) => return Ok(ws),
@@ -149,9 +160,11 @@ enum Next {
     Done,
 }
 
-pub async fn run(shared: Arc<Shared>, stop: watch::Receiver<bool>) -> ViewerStats {
+/// One viewer, on `shared.live_urls[group]`.
+pub async fn run(shared: Arc<Shared>, stop: watch::Receiver<bool>, group: usize) -> ViewerStats {
     let mut stats = ViewerStats::default();
-    let first = connect(&shared, 0, &mut stats, true).await;
+    let live_url = shared.live_urls.get(group).or(shared.live_urls.first()).cloned().unwrap_or_default();
+    let first = connect(&shared, &live_url, 0, &mut stats, true).await;
     shared.settled.fetch_add(1, Relaxed);
     let mut ws = match first {
         Ok(ws) => ws,
@@ -226,7 +239,7 @@ pub async fn run(shared: Arc<Shared>, stop: watch::Receiver<bool>) -> ViewerStat
                                 }
                                 batch.push((lat.max(0) / 1000) as u64);
                                 if batch.len() >= BATCH {
-                                    shared.flush(&mut batch);
+                                    shared.flush(&mut batch, group);
                                 }
                             }
                             None => stats.bad_timestamps += 1,
@@ -284,7 +297,7 @@ pub async fn run(shared: Arc<Shared>, stop: watch::Receiver<bool>) -> ViewerStat
                 if !resume {
                     stats.reconnects_other += 1;
                 }
-                match connect(&shared, tracker.last_seq(), &mut stats, false).await {
+                match connect(&shared, &live_url, tracker.last_seq(), &mut stats, false).await {
                     Ok(w) => {
                         if resume {
                             stats.resumes_ok += 1;
@@ -299,7 +312,7 @@ pub async fn run(shared: Arc<Shared>, stop: watch::Receiver<bool>) -> ViewerStat
             }
         }
     }
-    shared.flush(&mut batch);
+    shared.flush(&mut batch, group);
     stats.tracker = Some(tracker);
     stats
 }
