@@ -123,6 +123,11 @@ async fn open(
     if s.state != SessionState::Live {
         return Err(ApiError::conflict("not_live", "the session is not live"));
     }
+    // Media is pinned to the node that writes the session: its media gate
+    // follows that writer's curtain, dump and delay, and no other node's.
+    if state.live.hub(&state, &s).writer().is_none() {
+        return Err(ApiError::conflict("not_live", "the session's media is served by the node that writes it"));
+    }
     if body.len() > MAX_SDP_BYTES {
         return Err(ApiError::TooLarge { message: "the offer is too large".into() });
     }

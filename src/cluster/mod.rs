@@ -91,6 +91,8 @@ pub struct Bus {
     /// The server's main runtime: events are published from the gates'
     /// runtime and the media thread too.
     rt: tokio::runtime::Handle,
+    /// Counts connections to NATS (the first, then every reconnection).
+    connections: tokio::sync::watch::Sender<u64>,
 }
 
 fn stream_config() -> stream::Config {
@@ -111,7 +113,26 @@ impl Bus {
     /// Connect (within 5 s) and make sure the stream exists. Once
     /// connected, a lost server is reconnected to for ever.
     pub async fn connect(url: &str, node: &str) -> Result<Arc<Bus>, BusError> {
+        // Every (re)connection counts: followers recreate their consumers on
+        // it, since a restarted server forgot the ephemeral ones.
+        let (connections, _) = tokio::sync::watch::channel(0u64);
+        let counter = connections.clone();
         let client = async_nats::ConnectOptions::new()
+            .event_callback(move |event| {
+                let counter = counter.clone();
+                async move {
+                    match event {
+                        async_nats::Event::Connected => {
+                            tracing::info!("connected to NATS");
+                            counter.send_modify(|n| *n += 1);
+                        }
+                        async_nats::Event::Disconnected => {
+                            tracing::warn!("disconnected from NATS; the store carries on")
+                        }
+                        _ => {}
+                    }
+                }
+            })
             .name(format!("orgallery {node}"))
             .connection_timeout(Duration::from_secs(5))
             .request_timeout(Some(Duration::from_secs(5)))
@@ -127,7 +148,12 @@ impl Bus {
         let stats = Arc::new(BusStats::default());
         tokio::spawn(publisher(js.clone(), rx, stats.clone()));
         let rt = tokio::runtime::Handle::current();
-        Ok(Arc::new(Bus { client, js, node: node.to_string(), outbox: tx, stats, rt }))
+        Ok(Arc::new(Bus { client, js, node: node.to_string(), outbox: tx, stats, rt, connections }))
+    }
+
+    /// Changes on every reconnection to NATS.
+    pub fn reconnections(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.connections.subscribe()
     }
 
     pub fn connected(&self) -> bool {

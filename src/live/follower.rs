@@ -55,6 +55,36 @@ struct Follower {
     state_at: Instant,
 }
 
+/// What a release from the bus means after `last` was handed out.
+#[derive(Debug, PartialEq, Eq)]
+enum Take {
+    /// Already handed out (a redelivery, or the store was faster).
+    Drop,
+    /// The next one: hand it out.
+    Next,
+    /// Ahead: the missing range comes from the store first.
+    FillFirst,
+}
+
+fn take(last: u64, seq: u64) -> Take {
+    match seq.checked_sub(last) {
+        None | Some(0) => Take::Drop,
+        Some(1) => Take::Next,
+        Some(_) => Take::FillFirst,
+    }
+}
+
+/// The next change of a watch that may not exist (or whose sender is gone).
+async fn changed(w: &mut Option<tokio::sync::watch::Receiver<u64>>) {
+    let ok = match w.as_mut() {
+        Some(w) => w.changed().await.is_ok(),
+        None => false,
+    };
+    if !ok {
+        std::future::pending::<()>().await;
+    }
+}
+
 /// The next item of a stream that may not exist yet.
 async fn next_of<S: Stream + Unpin>(s: &mut Option<S>) -> Option<S::Item> {
     match s.as_mut() {
@@ -88,6 +118,7 @@ impl Follower {
             Some(b) => b.client.subscribe(cluster::events_subject(&self.id)).await.ok(),
             None => None,
         };
+        let mut reconnected = self.bus.as_ref().map(|b| b.reconnections());
         let mut released = self.subscribe_released().await;
         let mut tick = tokio::time::interval(if self.bus.is_some() { POLL_WITH_BUS } else { POLL });
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -103,9 +134,15 @@ impl Follower {
                             self.on_release(seq, body).await;
                         }
                     }
-                    Some(Err(e)) => tracing::debug!(session = %self.id, error = %e, "the bus's release stream failed"),
+                    Some(Err(e)) => {
+                        tracing::debug!(session = %self.id, error = %e, "the bus's release stream failed; following it again");
+                        released = self.subscribe_released().await;
+                    }
                     None => released = None,
                 },
+                // NATS came back: the consumer it forgot is made again (what
+                // was released meanwhile comes from the store, as a gap).
+                _ = changed(&mut reconnected) => released = self.subscribe_released().await,
                 e = next_of(&mut events) => match e {
                     Some(msg) => {
                         if let Some((node, ev)) = cluster::events::decode(&msg.payload) {
@@ -189,16 +226,17 @@ impl Follower {
             return;
         }
         let Some(last) = self.last().await else { return };
-        if seq <= last {
-            return;
-        }
-        if seq > last + 1 {
-            self.fill(Some(seq - 1)).await;
-            if let Some(s) = &self.bus {
-                s.stats.gap_filled.fetch_add(1, Ordering::Relaxed);
-            }
-            if self.last.is_none_or(|l| l + 1 != seq) {
-                return;
+        match take(last, seq) {
+            Take::Drop => return,
+            Take::Next => {}
+            Take::FillFirst => {
+                self.fill(Some(seq - 1)).await;
+                if let Some(s) = &self.bus {
+                    s.stats.gap_filled.fetch_add(1, Ordering::Relaxed);
+                }
+                if self.last.is_none_or(|l| l + 1 != seq) {
+                    return;
+                }
             }
         }
         self.hand_out(seq, body);
@@ -285,5 +323,21 @@ impl Follower {
             self.hub.announce_state();
         }
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{take, Take};
+
+    #[test]
+    fn releases_behind_are_dropped_and_ahead_are_filled_first() {
+        assert_eq!(take(5, 6), Take::Next);
+        assert_eq!(take(5, 5), Take::Drop);
+        assert_eq!(take(5, 1), Take::Drop);
+        assert_eq!(take(5, 7), Take::FillFirst);
+        assert_eq!(take(0, 1), Take::Next);
+        assert_eq!(take(0, u64::MAX), Take::FillFirst);
+        assert_eq!(take(u64::MAX, 0), Take::Drop);
     }
 }

@@ -165,6 +165,18 @@ async fn until<F: std::future::Future<Output = bool>>(what: &str, within: Durati
     }
 }
 
+#[test]
+fn a_node_without_its_nats_server_does_not_start() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let closed = TcpListener::bind("127.0.0.1:0").expect("port").local_addr().expect("addr").port();
+    let url = format!("nats://127.0.0.1:{closed}");
+    let args = ["serve", "--listen", "127.0.0.1:0", "--rtc-port", "0", "--image-ocr", "off", "--nats-url", &url];
+    let (code, out, err) = run(data.path(), &args, "");
+    assert_ne!(code, 0, "{out}{err}");
+    assert!(err.contains("cannot connect to NATS"), "{err}");
+    assert!(!out.contains("listening on"), "{out}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_nodes_through_nats_lose_nothing_when_nats_restarts_or_the_writer_dies() {
     let db = fresh_postgres_database().await;
@@ -219,6 +231,20 @@ async fn three_nodes_through_nats_lose_nothing_when_nats_restarts_or_the_writer_
     let missing = "00000000-0000-4000-8000-000000000000";
     let (s, v) = b.post(&format!("/api/sessions/{id}/updates/{missing}/retract"), &surgeon, json!({})).await;
     assert_eq!(s, StatusCode::NOT_FOUND, "the writer's own answer, forwarded: {v}");
+    // Media is pinned to the writer's node: WHIP and WHEP elsewhere are refused.
+    for side in ["whip", "whep"] {
+        let resp = reqwest::Client::new()
+            .post(format!("{}/api/sessions/{id}/{side}", b.proc.url))
+            .bearer_auth(&surgeon)
+            .header("content-type", "application/sdp")
+            .body("v=0\r\n")
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(resp.status(), StatusCode::CONFLICT, "{side} on a node that does not write the session");
+        let v: Value = resp.json().await.expect("json");
+        assert_eq!(v["error"]["code"], "not_live", "{v}");
+    }
     // The releases reached B and C through the bus.
     until("the bus carried releases to B and C", Duration::from_secs(10), || async {
         bus_counter(b, "received").await >= expected as u64 && bus_counter(c, "received").await >= expected as u64
@@ -267,11 +293,19 @@ async fn three_nodes_through_nats_lose_nothing_when_nats_restarts_or_the_writer_
         nats_state(a).await == "connected" && nats_state(b).await == "connected" && nats_state(c).await == "connected"
     })
     .await;
+    let heard = (bus_counter(b, "received").await, bus_counter(c, "received").await);
     for i in 0..2 {
         publish_at(b, &id, &surgeon, &format!("after nats restarted {i}")).await;
         expected += 1;
     }
     until_released(a, &id, &surgeon, expected).await;
+    // The bus carries releases again (the ordered consumers recreated themselves).
+    let t0 = Instant::now();
+    until("B and C hear releases through the restarted NATS", Duration::from_secs(30), || async {
+        bus_counter(b, "received").await > heard.0 && bus_counter(c, "received").await > heard.1
+    })
+    .await;
+    eprintln!("releases through NATS again {:?} after its restart's first publish", t0.elapsed());
 
     // Freeze A with an item held: B or C takes the lease.
     publish_at(a, &id, &surgeon, "held on the frozen node").await;
