@@ -14,7 +14,8 @@
 #
 # Environment: SIZE (bytes per update, default 1024), CARGO_TARGET_DIR,
 # ORGALLERY_LOG (default "warn"), SKIP_BUILD=1, KEEP_LOG=1 (print the nodes'
-# log tails at the end).
+# log tails at the end), NO_NATS=1 (the nodes share only the store: the
+# comparison that shows what the bus is for).
 set -euo pipefail
 
 VIEWERS="${1:-3000}"
@@ -68,11 +69,13 @@ STUDENT_PASS="student-$RANDOM$RANDOM-pass"
 timeout 60 "$BIN/orgallery" --data "$DATA" --database-url "$DB" user add --username load-surgeon --role surgeon --password "$SURGEON_PASS" >&2
 timeout 60 "$BIN/orgallery" --data "$DATA" --database-url "$DB" user add --username load-student --role student --password "$STUDENT_PASS" >&2
 
+BUS=(--nats-url "$NATS")
+[[ "${NO_NATS:-0}" == 1 ]] && BUS=()
 URLS=()
 for n in a b c; do
   ORGALLERY_LOG="${ORGALLERY_LOG:-warn}" timeout --signal=TERM $((DUR_S + 1200)) \
     "$BIN/orgallery" --data "$DATA" --database-url "$DB" serve --listen 127.0.0.1:0 --rtc-port 0 \
-    --rtc-public-ip 127.0.0.1 --image-ocr off --node-id "node-$n" --nats-url "$NATS" \
+    --rtc-public-ip 127.0.0.1 --image-ocr off --node-id "node-$n" "${BUS[@]}" \
     --max-connections $((VIEWERS + 1000)) --max-live-per-address $((VIEWERS + 1000)) >"$DATA/node-$n.log" 2>&1 &
   PIDS+=($!)
   ADDR=""

@@ -327,6 +327,7 @@ async fn three_nodes_through_nats_lose_nothing_when_nats_restarts_or_the_writer_
     expected += 1;
     a.signal("CONT");
     until_writers(a, 0, Duration::from_secs(10)).await;
+    assert_eq!(a.leases().await.1, 1, "the resumed writer was refused and stood down");
     let other = 3 - next; // the node that is neither A nor the new writer
     publish_at(n(other), &id, &surgeon, "forwarded to the new writer").await;
     expected += 1;
