@@ -97,7 +97,7 @@ echo "== starting the server (UDP $RTC_PORT)" >&2
 ORGALLERY_LOG="${ORGALLERY_LOG:-warn}" ORGALLERY_METRICS_TOKEN="$METRICS_TOKEN" \
   timeout --signal=TERM $((DURATION + DELAY * 2 + 600)) \
   "${NICE[@]}" "$BIN/orgallery" --data "$DATA" serve --listen 127.0.0.1:0 --rtc-port "$RTC_PORT" --rtc-public-ip 127.0.0.1 \
-  --rtc-max-viewers $((VIEWERS + 10)) >"$DATA/server.log" 2>&1 &
+  --rtc-max-viewers $((VIEWERS + 10)) --max-whep-per-address $((VIEWERS + 10)) >"$DATA/server.log" 2>&1 &
 TIMEOUT_PID=$!
 ADDR=""
 for _ in $(seq 1 300); do

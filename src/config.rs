@@ -109,6 +109,9 @@ pub struct ServeArgs {
     /// Live WebSockets open at once from one IP address (then 429).
     #[arg(long = "max-live-per-address", env = "ORGALLERY_MAX_LIVE_PER_ADDRESS")]
     pub max_live_per_address: Option<usize>,
+    /// WHEP resources open at once from one IP address (then 429).
+    #[arg(long = "max-whep-per-address", env = "ORGALLERY_MAX_WHEP_PER_ADDRESS")]
+    pub max_whep_per_address: Option<usize>,
     /// This node's name among several sharing one PostgreSQL store (the
     /// owner of the writer leases it holds); default: the host name.
     #[arg(long = "node-id", env = "ORGALLERY_NODE_ID")]
@@ -450,6 +453,9 @@ impl Config {
         if let Some(v) = pick!(max_live_per_address) {
             c.edge.live_per_address = v;
         }
+        if let Some(v) = pick!(max_whep_per_address) {
+            c.edge.whep_per_address = v;
+        }
         if let Some(v) = pick!(jwt.jwt_alg) {
             c.jwt.alg = v;
         }
@@ -510,6 +516,9 @@ impl Config {
         }
         if self.edge.live_per_address == 0 || self.edge.live_per_address > 1_000_000 {
             return Err(ConfigError::Invalid("--max-live-per-address must be 1..=1000000".into()));
+        }
+        if self.edge.whep_per_address == 0 || self.edge.whep_per_address > 100_000 {
+            return Err(ConfigError::Invalid("--max-whep-per-address must be 1..=100000".into()));
         }
         if self.body_limit < 1024 {
             return Err(ConfigError::Invalid("--body-limit must be at least 1024".into()));
@@ -586,12 +595,14 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let file = dir.path().join("c.toml");
         std::fs::write(&file, "max_connections = 60000\n").expect("write");
-        let args = ServeArgs { max_live_per_address: Some(30_000), ..Default::default() };
+        let args =
+            ServeArgs { max_live_per_address: Some(30_000), max_whep_per_address: Some(250), ..Default::default() };
         let c = Config::resolve(dir.path(), Some(&file), &args).expect("resolve");
-        assert_eq!((c.edge.max_connections, c.edge.live_per_address), (60_000, 30_000));
+        assert_eq!((c.edge.max_connections, c.edge.live_per_address, c.edge.whep_per_address), (60_000, 30_000, 250));
         for bad in [
             ServeArgs { max_connections: Some(0), ..Default::default() },
             ServeArgs { max_live_per_address: Some(0), ..Default::default() },
+            ServeArgs { max_whep_per_address: Some(0), ..Default::default() },
         ] {
             assert!(Config::resolve(dir.path(), None, &bad).is_err());
         }

@@ -13,6 +13,7 @@ mod fanout;
 mod peer;
 mod recorder;
 pub mod sdp;
+mod udp;
 
 use std::net::SocketAddr;
 use std::sync::atomic::AtomicU64;

@@ -143,27 +143,31 @@ impl Peer {
         if now >= self.timeout && self.rtc.handle_input(Input::Timeout(now)).is_err() {
             self.closing = true;
         }
-        loop {
-            if !self.rtc.is_alive() {
-                self.closing = true;
-                break;
-            }
-            match self.rtc.poll_output() {
-                Ok(Output::Transmit(t)) => {
-                    if socket.send_to(&t.contents, t.destination).is_err() {
-                        counters.send_errors.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                    }
-                }
-                Ok(Output::Timeout(t)) => {
-                    self.timeout = t;
-                    break;
-                }
-                Ok(Output::Event(e)) => on_event(e),
-                Err(_) => {
+        // Its datagrams (a keyframe's burst, mostly) leave in as few sends as GSO allows.
+        let errors = super::udp::with_batch(|batch| {
+            let mut errors = 0;
+            loop {
+                if !self.rtc.is_alive() {
                     self.closing = true;
                     break;
                 }
+                match self.rtc.poll_output() {
+                    Ok(Output::Transmit(t)) => errors += batch.push(socket, &t.contents, t.destination),
+                    Ok(Output::Timeout(t)) => {
+                        self.timeout = t;
+                        break;
+                    }
+                    Ok(Output::Event(e)) => on_event(e),
+                    Err(_) => {
+                        self.closing = true;
+                        break;
+                    }
+                }
             }
+            errors + batch.flush(socket)
+        });
+        if errors > 0 {
+            counters.send_errors.fetch_add(errors, std::sync::atomic::Ordering::Relaxed);
         }
         self.dirty = false;
     }
