@@ -24,8 +24,14 @@ pub enum BusEvent {
     /// A frame (the text of one WebSocket message) for these viewers.
     Frame { to: For, frame: String },
     /// The writer's curtain and delay, and the media engine's video status
-    /// (0 none, 1 live, 2 paused).
-    Status { curtain: bool, delay_seconds: u32, video: u8 },
+    /// (0 none, 1 live, 2 paused) and connected WHEP viewers.
+    Status {
+        curtain: bool,
+        delay_seconds: u32,
+        video: u8,
+        #[serde(default)]
+        video_viewers: usize,
+    },
     /// Viewers of the session on the sending node.
     Viewers { count: usize },
     /// The session's row changed (settings, consent, state): read it again.
@@ -58,7 +64,7 @@ mod tests {
     fn events_round_trip_with_their_node() {
         for ev in [
             BusEvent::Frame { to: For::Staff, frame: "{\"type\":\"pulse\"}".into() },
-            BusEvent::Status { curtain: true, delay_seconds: 7, video: 2 },
+            BusEvent::Status { curtain: true, delay_seconds: 7, video: 2, video_viewers: 3 },
             BusEvent::Viewers { count: 12 },
             BusEvent::Changed,
             BusEvent::Identifiers,

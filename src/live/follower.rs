@@ -280,10 +280,11 @@ impl Follower {
             BusEvent::Frame { to, frame } => {
                 self.hub.send(Event { seq: 0, to: to.into(), frame: super::wire::text(frame) });
             }
-            BusEvent::Status { curtain, delay_seconds, video } => {
+            BusEvent::Status { curtain, delay_seconds, video, video_viewers } => {
                 if self.hub.writer().is_none() {
                     self.hub.set_status(SessionState::Live, curtain, delay_seconds);
                     self.hub.video.store(video, Ordering::Relaxed);
+                    self.hub.set_video_viewers(video_viewers);
                     self.hub.announce_state();
                 }
             }

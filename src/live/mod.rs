@@ -92,6 +92,8 @@ pub struct Hub {
     status: Mutex<(SessionState, bool, u32)>,
     /// The media engine's [`VideoStatus`] (0 none, 1 live, 2 paused).
     video: AtomicU8,
+    /// Connected WHEP viewers (all on the writer's node, where media is).
+    video_viewers: AtomicUsize,
     /// The bus to the other nodes (`--nats-url`), if any.
     bus: Option<Arc<Bus>>,
     /// Viewers on the other nodes: node -> (count, when it was told).
@@ -135,7 +137,8 @@ impl Hub {
             _ => VideoStatus::None,
         };
         let v = json!({"type": "state", "state": state, "curtain": curtain, "delay_seconds": delay,
-                       "viewers": self.total_viewers(), "video": video});
+                       "viewers": self.total_viewers(), "video": video,
+                       "video_viewers": self.video_viewers.load(Ordering::Relaxed)});
         wire::text(v.to_string())
     }
 
@@ -181,7 +184,13 @@ impl Hub {
         let Some(bus) = &self.bus else { return };
         let (_, curtain, delay_seconds) = self.status.lock().map(|s| *s).unwrap_or((SessionState::Ended, true, 0));
         let video = self.video.load(Ordering::Relaxed);
-        bus.publish_event(&self.session_id, &BusEvent::Status { curtain, delay_seconds, video });
+        let video_viewers = self.video_viewers.load(Ordering::Relaxed);
+        bus.publish_event(&self.session_id, &BusEvent::Status { curtain, delay_seconds, video, video_viewers });
+    }
+
+    /// How many WHEP viewers the media engine has connected.
+    pub fn set_video_viewers(&self, n: usize) {
+        self.video_viewers.store(n, Ordering::Relaxed);
     }
 
     /// Hand an event to every shard (each writes it to its viewers).
@@ -261,6 +270,7 @@ impl Registry {
                     writer: Mutex::new(None),
                     status: Mutex::new((s.state, s.curtain, s.delay_seconds)),
                     video: AtomicU8::new(0),
+                    video_viewers: AtomicUsize::new(0),
                     bus: state.bus.clone(),
                     remote_viewers: Mutex::new(HashMap::new()),
                     following: AtomicBool::new(false),

@@ -132,6 +132,8 @@ struct SessionMedia {
     keyframe_requests: u32,
     recorder: Option<Recorder>,
     status: VideoStatus,
+    /// Connected WHEP viewers, as last announced.
+    watching: usize,
 }
 
 impl SessionMedia {
@@ -151,6 +153,7 @@ impl SessionMedia {
             keyframe_requests: 0,
             recorder: None,
             status: VideoStatus::None,
+            watching: 0,
         }
     }
 }
@@ -790,10 +793,13 @@ impl Engine {
             (true, true) => VideoStatus::Paused,
             (true, false) => VideoStatus::Live,
         };
-        if status != s.status {
+        let watching = s.viewers.iter().filter(|id| self.peers.get(id).is_some_and(|p| p.connected)).count();
+        if status != s.status || watching != s.watching {
             s.status = status;
+            s.watching = watching;
             if let Some(hub) = self.state.live.get(session) {
                 hub.set_video(status);
+                hub.set_video_viewers(watching);
                 hub.announce_state();
                 hub.share_status();
             }

@@ -225,10 +225,11 @@ async fn a_revoked_viewer_stops_receiving_within_a_second_and_delete_ends_the_pu
     let vanished = Viewer::connect(&ts, &id, &vanish).await;
     let mut ws = super::ws::viewer(&ts, &id, &other, 0).await;
     let mut publisher = Publisher::connect(&ts, &id, &surgeon).await;
-    let state = ws.expect("state", Duration::from_secs(2)).await;
-    let mut video = state["video"].clone();
-    while video != "live" {
-        video = ws.expect("state", Duration::from_secs(3)).await["video"].clone();
+    // The live channel's state frames say when video is live and how many
+    // WHEP viewers watch it (an extension: `video_viewers`).
+    let mut state = ws.expect("state", Duration::from_secs(2)).await;
+    while state["video"] != "live" || state["video_viewers"] != 3 {
+        state = ws.expect("state", Duration::from_secs(3)).await;
     }
     vanished.pc.close().await.ok();
     publisher.run_for(Duration::from_secs(1)).await;
@@ -240,6 +241,10 @@ async fn a_revoked_viewer_stops_receiving_within_a_second_and_delete_ends_the_pu
     let last = kicked.last_packet().expect("packets");
     assert!(last < revoked_at + Duration::from_secs(1), "media stopped {:?} after logout", last - revoked_at);
     assert!(stays.last_packet().is_some_and(|t| t > revoked_at + Duration::from_millis(1500)), "others keep watching");
+    let mut watching = 3;
+    while watching >= 3 {
+        watching = ws.expect("state", Duration::from_secs(3)).await["video_viewers"].as_u64().expect("video_viewers");
+    }
 
     // The publisher's DELETE ends media for everyone, and the status says so.
     let resp = ts.http.delete(ts.url(&publisher.resource.location)).bearer_auth(&surgeon).send().await.expect("delete");
